@@ -1,0 +1,64 @@
+/** Catalog tables (Drizzle, SQLite/libsql). Migrations live in db/migrations. */
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** One archive file in <data>/archives. */
+export const snapshots = sqliteTable("snapshots", {
+  id: text("id").primaryKey(),
+  workload: text("workload").notNull(),
+  createdAt: text("created_at").notNull(),
+  /** capture | pre-restore | imported */
+  origin: text("origin").notNull(),
+  label: text("label"),
+  /** complete: file durable and hashed. */
+  status: text("status").notNull(),
+  compression: text("compression").notNull(),
+  /** File name relative to the archives dir. */
+  file: text("file").notNull(),
+  sizeBytes: integer("size_bytes").notNull(),
+  uncompressedBytes: integer("uncompressed_bytes").notNull(),
+  fileCount: integer("file_count").notNull(),
+  skippedSpecial: integer("skipped_special").notNull().default(0),
+  sha256: text("sha256").notNull(),
+  quiesce: text("quiesce").notNull(),
+  downtimeMs: integer("downtime_ms"),
+  consistent: integer("consistent", { mode: "boolean" }).notNull().default(true),
+  warnings: text("warnings", { mode: "json" }).$type<string[]>().notNull(),
+  manifest: text("manifest", { mode: "json" }).$type<unknown>().notNull(),
+  lastVerifiedAt: text("last_verified_at"),
+  lastVerifyOk: integer("last_verify_ok", { mode: "boolean" }),
+  lastVerifyError: text("last_verify_error"),
+}, (t) => [index("snapshots_workload_created").on(t.workload, t.createdAt)]);
+
+/** Long operations: capture, restore, import, verify. */
+export const operations = sqliteTable("operations", {
+  id: text("id").primaryKey(),
+  kind: text("kind").notNull(),
+  workload: text("workload"),
+  snapshotId: text("snapshot_id"),
+  /** running | succeeded | failed | interrupted */
+  state: text("state").notNull(),
+  phase: text("phase").notNull(),
+  bytesDone: integer("bytes_done").notNull().default(0),
+  bytesTotal: integer("bytes_total"),
+  result: text("result", { mode: "json" }).$type<unknown>(),
+  error: text("error", { mode: "json" }).$type<{ code: string; message: string }>(),
+  startedAt: text("started_at").notNull(),
+  finishedAt: text("finished_at"),
+});
+
+/** Audit log. */
+export const events = sqliteTable("events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  time: text("time").notNull(),
+  workload: text("workload"),
+  kind: text("kind").notNull(),
+  message: text("message").notNull(),
+  data: text("data", { mode: "json" }).$type<unknown>(),
+}, (t) => [index("events_workload_time").on(t.workload, t.id)]);
+
+/** Workloads whose crash recovery failed: mutations are refused until resolved. */
+export const workloadBlocks = sqliteTable("workload_blocks", {
+  workload: text("workload").primaryKey(),
+  reason: text("reason").notNull(),
+  since: text("since").notNull(),
+});

@@ -1,0 +1,5 @@
+export default {
+  dialect: "sqlite",
+  schema: "./db/schema.ts",
+  out: "./db/migrations",
+};

@@ -1,0 +1,55 @@
+/**
+ * The narrow Docker seam the engine uses. The real implementation talks to
+ * the Engine API over the unix socket (http_client.ts); unit tests may fake it.
+ * Every method throws AppError("docker_unavailable") when the engine cannot be
+ * reached and AppError("docker_error"/"not_found") for engine-side failures.
+ */
+export interface ContainerSummary {
+  id: string;
+  name: string; // without leading "/"
+  state: string; // running, paused, exited, created, restarting, dead
+  labels: Record<string, string>;
+}
+
+export interface ContainerMount {
+  type: string; // volume | bind | tmpfs | npipe | ...
+  name?: string; // volume name
+  source: string; // host path ("" for tmpfs)
+  destination: string;
+  driver?: string; // volume driver
+  rw: boolean;
+}
+
+export interface ContainerDetails extends ContainerSummary {
+  mounts: ContainerMount[];
+  /** NetworkMode, e.g. "container:<id>" / "service:..." */
+  networkMode?: string;
+}
+
+export interface VolumeDetails {
+  name: string;
+  driver: string;
+  mountpoint: string;
+  labels: Record<string, string>;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string; // stdout+stderr, truncated to a sane size
+}
+
+export interface DockerApi {
+  ping(): Promise<void>;
+  version(): Promise<{ version: string; apiVersion: string }>;
+  listContainers(): Promise<ContainerSummary[]>; // all=1
+  inspectContainer(idOrName: string): Promise<ContainerDetails>;
+  inspectVolume(name: string): Promise<VolumeDetails>;
+  /** Idempotent: a container already stopped is fine (304). */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Idempotent: a container already running is fine (304). */
+  startContainer(id: string): Promise<void>;
+  pauseContainer(id: string): Promise<void>;
+  /** Idempotent: a container not paused is fine. */
+  unpauseContainer(id: string): Promise<void>;
+  exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+}
