@@ -31,6 +31,8 @@ export interface VolumeDetails {
   driver: string;
   mountpoint: string;
   labels: Record<string, string>;
+  /** Driver options (`type`, `device`, `o` for local volumes backed by a mount). */
+  options?: Record<string, string>;
 }
 
 export interface ExecResult {

@@ -1,0 +1,166 @@
+/**
+ * Workload discovery (SPEC §2): every container, running or not, grouped into
+ * workloads, with the volumes each workload would capture and the mounts it
+ * would not (each with a reason).
+ *
+ *   list containers (all=1) → drop volsnap.exclude=true → group by
+ *   volsnap.workload › compose project › name → inspect each (current Mounts)
+ *   → classify mounts → merge by key (one volume, many destinations)
+ *   → sort: workloads by id, containers by name, volumes by key.
+ *
+ * Read-only: nothing here changes Docker or the filesystem.
+ */
+import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api.ts";
+import { AppError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { ContainerInfo, SkippedMount, VolumeTarget, Workload } from "../model.ts";
+import { isExcluded, LABEL_COMPOSE_SERVICE } from "./labels.ts";
+import { classifyMount, type MountPolicy } from "./mounts.ts";
+import { dependenciesOf } from "./order.ts";
+import { workloadIdFor } from "./grouping.ts";
+
+// Callers get the whole workload toolkit from this one module.
+export { startOrder } from "./order.ts";
+export { measureDirSize } from "./dir_size.ts";
+export { hookCommand, quiesceModeFromLabels } from "./labels.ts";
+
+export interface DiscoveryOptions {
+  dataDir: string;
+  /** VOLSNAP_BIND_ALLOW: bind sources must lie inside one of these when set. */
+  bindAllow?: string[];
+  /** Host path of the Docker socket, never captured. */
+  dockerSocketPath?: string;
+  /** Where grouping problems (unusable ids) are reported. */
+  log?: Logger;
+}
+
+/**
+ * All workloads on this engine, sorted by id.
+ * @throws AppError docker_unavailable / docker_error when the engine fails.
+ *   A container removed between list and inspect is silently left out.
+ */
+export async function discoverWorkloads(
+  docker: DockerApi,
+  opts: DiscoveryOptions,
+): Promise<Workload[]> {
+  const all = await docker.listContainers();
+  const groups = groupContainers(all, opts.log);
+  const out: Workload[] = [];
+  for (const [id, members] of [...groups].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+    const w = await buildWorkload(docker, id, members, all, opts);
+    if (w.containers.length > 0) out.push(w);
+  }
+  return out;
+}
+
+/**
+ * One workload by id.
+ * @throws AppError not_found when no container belongs to `wid`.
+ */
+export async function findWorkload(
+  docker: DockerApi,
+  wid: string,
+  opts: DiscoveryOptions,
+): Promise<Workload> {
+  const all = await docker.listContainers();
+  const members = groupContainers(all, opts.log).get(wid);
+  const w = members ? await buildWorkload(docker, wid, members, all, opts) : undefined;
+  if (!w || w.containers.length === 0) {
+    throw new AppError("not_found", `workload "${wid}" not found`, {
+      hint:
+        "List workloads with GET /api/v1/workloads; ids come from the volsnap.workload label, " +
+        "the compose project, or the container name.",
+    });
+  }
+  return w;
+}
+
+function groupContainers(list: ContainerSummary[], log?: Logger) {
+  const groups = new Map<string, ContainerSummary[]>();
+  for (const c of list) {
+    if (isExcluded(c.labels)) continue;
+    const g = workloadIdFor(c);
+    if (!g.ok) {
+      log?.warn("container left out of discovery", { container: c.name, reason: g.reason });
+      continue;
+    }
+    if (g.sanitizedFrom) {
+      log?.info("workload id sanitized", { container: c.name, from: g.sanitizedFrom, to: g.id });
+    }
+    groups.set(g.id, [...groups.get(g.id) ?? [], c]);
+  }
+  return groups;
+}
+
+async function buildWorkload(
+  docker: DockerApi,
+  id: string,
+  members: ContainerSummary[],
+  all: ContainerSummary[],
+  opts: DiscoveryOptions,
+): Promise<Workload> {
+  const policy: MountPolicy = {
+    dataDir: opts.dataDir,
+    bindAllow: opts.bindAllow,
+    dockerSocketPath: opts.dockerSocketPath,
+  };
+  const details: ContainerDetails[] = [];
+  for (const m of members) {
+    try {
+      details.push(await docker.inspectContainer(m.id));
+    } catch (err) {
+      if (err instanceof AppError && err.code === "not_found") continue; // removed meanwhile
+      throw err;
+    }
+  }
+  details.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const containers: ContainerInfo[] = details.map((d) => toContainerInfo(d, all));
+  const volumes = new Map<string, VolumeTarget>();
+  const skipped: SkippedMount[] = [];
+  for (const d of details) {
+    for (const m of d.mounts) {
+      const cls = await classifyMount(docker, m, policy);
+      if (cls.kind === "skip") {
+        skipped.push({
+          container: d.name,
+          destination: m.destination,
+          type: m.type,
+          ...(m.source ? { source: m.source } : {}),
+          ...(m.name ? { name: m.name } : {}),
+          reason: cls.reason,
+        });
+        continue;
+      }
+      const v = volumes.get(cls.key) ?? {
+        key: cls.key,
+        type: cls.kind,
+        ...(cls.kind === "volume" ? { name: cls.name } : { source: cls.source }),
+        hostPath: cls.hostPath,
+        destinations: [],
+      };
+      v.destinations.push({ container: d.name, destination: m.destination, readOnly: !m.rw });
+      volumes.set(cls.key, v);
+    }
+  }
+  return {
+    id,
+    containers,
+    volumes: [...volumes.values()].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    skipped,
+  };
+}
+
+/** `all` lets `network_mode: container:<id>` name its target, wherever it is grouped. */
+function toContainerInfo(d: ContainerDetails, all: ContainerSummary[]): ContainerInfo {
+  const service = d.labels[LABEL_COMPOSE_SERVICE] || undefined;
+  const resolveRef = (ref: string) =>
+    all.find((c) => c.id === ref || c.id.startsWith(ref) || c.name === ref)?.name;
+  return {
+    id: d.id,
+    name: d.name,
+    state: d.state,
+    labels: d.labels,
+    ...(service ? { service } : {}),
+    dependsOn: dependenciesOf(d.labels, d.networkMode, resolveRef),
+  };
+}
