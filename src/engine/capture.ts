@@ -1,0 +1,198 @@
+/**
+ * Capture (SPEC §4):
+ *   resolve volumes → lock → pre-hooks → journal the containers to quiesce →
+ *   quiesce → stream the archive (temp + fsync + rename) → resume (every path) →
+ *   post-hooks → catalog row → drop journal → retention.
+ * A crash anywhere leaves the journal; the recovery sweep resumes the
+ * containers and deletes the partial archive.
+ */
+import { join } from "node:path";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import { archiveExtension, writeSnapshotArchive } from "../archive/writer.ts";
+import { AppError, errMessage } from "../errors.ts";
+import type { Compression, ContainerInfo, QuiesceMode, VolumeTarget, Workload } from "../model.ts";
+import { TOOL_NAME, VERSION } from "../version.ts";
+import {
+  hookCommand,
+  measureDirSize,
+  quiesceModeFromLabels,
+  startOrder,
+} from "../workloads/discover.ts";
+import type { CaptureRequest, OpContext, PreparedOperation } from "./types.ts";
+import type { EngineContext } from "./context.ts";
+import { lockWorkload } from "./context.ts";
+import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
+import { newId } from "./paths.ts";
+import { applyRetention } from "./retention_apply.ts";
+
+export async function prepareCapture(
+  ctx: EngineContext,
+  wid: string,
+  req: CaptureRequest,
+): Promise<PreparedOperation<SnapshotRow>> {
+  const { workload, release } = await lockWorkload(ctx, wid, "a capture");
+  if (workload.volumes.length === 0) {
+    release();
+    throw new AppError("no_volumes", `workload "${wid}" has no snapshotable volumes`, {
+      hint: "GET /api/v1/workloads/" + wid + " lists the skipped mounts and why",
+    });
+  }
+  return {
+    kind: "capture",
+    workload: wid,
+    cancel: release,
+    run: async (op) => {
+      try {
+        return await runCapture(ctx, workload, req, op);
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+async function runCapture(
+  ctx: EngineContext,
+  workload: Workload,
+  req: CaptureRequest,
+  op: OpContext,
+): Promise<SnapshotRow> {
+  const log = ctx.log.child({ op: op.id, workload: workload.id });
+  const mode: QuiesceMode = req.quiesce ?? quiesceModeFromLabels(workload.containers) ?? "stop";
+  const compression: Compression = req.compression ?? ctx.config.compression;
+  const now = ctx.clock.now();
+  const snapshotId = newId("", now);
+  const dir = join(ctx.paths.archives, workload.id);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = `${workload.id}/${snapshotId}${archiveExtension(compression)}`;
+  const finalPath = join(ctx.paths.archives, file);
+  const ordered = startOrder(workload.containers);
+  const targets = quiesceTargets(ordered, mode);
+
+  op.progress({ phase: "pre-hooks" });
+  await runHooks(ctx, ordered, "pre");
+
+  // Durable record of what we are about to stop, BEFORE stopping anything.
+  await ctx.journals.write({
+    kind: "capture",
+    opId: op.id,
+    workload: workload.id,
+    snapshotId,
+    finalPath,
+    containers: targets,
+  });
+  let stats, manifest;
+  let downtimeMs: number | null = null;
+  const warnings: string[] = [];
+  try {
+    op.progress({ phase: "quiescing" });
+    const downStart = ctx.clock.monotonicMs();
+    await quiesce(ctx.docker, targets, ctx.config.stopTimeoutSeconds, log);
+    await ctx.fault("capture.quiesced");
+    try {
+      op.progress({ phase: "archiving", bytesDone: 0, bytesTotal: await estimateBytes(workload.volumes) });
+      ({ stats, manifest } = await writeSnapshotArchive({
+        finalPath,
+        compression,
+        manifest: {
+          format: "volsnap/1",
+          snapshotId,
+          workload: workload.id,
+          createdAt: now.toISOString(),
+          tool: { name: TOOL_NAME, version: VERSION },
+          quiesce: mode,
+          label: req.label,
+          volumes: workload.volumes.map((v, index) => ({
+            index,
+            key: v.key,
+            type: v.type,
+            name: v.name,
+            source: v.source,
+            destinations: v.destinations,
+          })),
+        },
+        sources: workload.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
+        onProgress: (n) => op.progress({ bytesDone: n }),
+        onWarning: (w) => warnings.push(w),
+      }));
+      await ctx.fault("capture.archived");
+    } finally {
+      op.progress({ phase: "resuming" });
+      const failures = await resume(ctx.docker, targets, log);
+      if (targets.length) downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
+      for (const f of failures) {
+        warnings.push(`container ${f.name} did not come back: ${f.error}`);
+        await ctx.event("container_resume_failed", `cannot resume ${f.name}: ${f.error}`, workload.id);
+      }
+    }
+  } catch (err) {
+    await ctx.journals.remove(op.id);
+    await ctx.event("capture_failed", `capture of ${workload.id} failed: ${errMessage(err)}`, workload.id);
+    throw err;
+  }
+  await runHooks(ctx, ordered, "post").catch((err) => warnings.push(`post hook: ${errMessage(err)}`));
+
+  const row: SnapshotRow = {
+    id: snapshotId,
+    workload: workload.id,
+    createdAt: now.toISOString(),
+    origin: "capture",
+    label: req.label ?? null,
+    status: "complete",
+    compression,
+    file,
+    sizeBytes: stats.sizeBytes,
+    uncompressedBytes: stats.uncompressedBytes,
+    fileCount: stats.fileCount,
+    skippedSpecial: stats.skippedSpecial,
+    sha256: stats.sha256,
+    quiesce: mode,
+    downtimeMs,
+    // Under stop/pause a changing file is a warning; with no quiesce it means
+    // the archive may not be a consistent point in time.
+    consistent: !(mode === "none" && stats.warnings.length > 0),
+    warnings,
+    manifest,
+    lastVerifiedAt: null,
+    lastVerifyOk: null,
+    lastVerifyError: null,
+  };
+  await ctx.catalog.insertSnapshot(row);
+  await ctx.journals.remove(op.id);
+  await ctx.event("snapshot_created", `snapshot ${snapshotId} of ${workload.id} created`, workload.id, {
+    snapshotId,
+    sizeBytes: row.sizeBytes,
+    downtimeMs,
+    warnings: warnings.length,
+  });
+  await applyRetention(ctx, workload.id);
+  return row;
+}
+
+/** Runs `volsnap.pre` / `volsnap.post` label commands in running containers. */
+async function runHooks(ctx: EngineContext, containers: ContainerInfo[], which: "pre" | "post") {
+  for (const c of containers) {
+    const cmd = hookCommand(c, which);
+    if (!cmd) continue;
+    const state = which === "pre" ? c.state : (await ctx.docker.inspectContainer(c.id)).state;
+    if (state !== "running") continue;
+    const r = await ctx.docker.exec(c.id, cmd, 5 * 60_000);
+    if (r.exitCode !== 0) {
+      throw new AppError(
+        "quiesce_failed",
+        `${which}-hook of container "${c.name}" exited ${r.exitCode}: ${r.output.slice(-500)}`,
+      );
+    }
+  }
+}
+
+/** Total bytes for progress; undefined when a volume is too big to measure quickly. */
+async function estimateBytes(volumes: VolumeTarget[]): Promise<number | undefined> {
+  let total = 0;
+  for (const v of volumes) {
+    const s = await measureDirSize(v.hostPath, { maxMs: 2000 }).catch(() => undefined);
+    if (!s?.complete) return undefined;
+    total += s.bytes;
+  }
+  return total;
+}

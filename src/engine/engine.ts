@@ -1,0 +1,176 @@
+/**
+ * The Engine facade the HTTP layer and CLI use (contract in types.ts). Each
+ * operation lives in its own module; this file only wires them together.
+ */
+import { join } from "node:path";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import { archiveExtension } from "../archive/writer.ts";
+import { importArchive } from "../archive/import.ts";
+import { verifyArchiveFile } from "../archive/verify.ts";
+import { AppError, errMessage, notFound } from "../errors.ts";
+import { renameDurable } from "../fs/durable.ts";
+import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
+import { prepareCapture } from "./capture.ts";
+import { createContext, type EngineContext, type EngineDeps } from "./context.ts";
+import { newId } from "./paths.ts";
+import { planRestore, prepareRestore } from "./restore.ts";
+import { applyRetention, removeArchiveFile } from "./retention_apply.ts";
+import type { Engine, PreparedOperation, VerifyResult } from "./types.ts";
+
+export type { EngineDeps };
+
+export function createEngine(deps: EngineDeps): Engine {
+  const ctx = createContext(deps);
+  return {
+    async health() {
+      try {
+        const v = await ctx.docker.version();
+        return { docker: true, dockerVersion: v.version };
+      } catch {
+        return { docker: false };
+      }
+    },
+    listWorkloads: () => discoverWorkloads(ctx.docker, ctx.discovery),
+    getWorkload: (wid) => findWorkload(ctx.docker, wid, ctx.discovery),
+    listSnapshots: (wid) => ctx.catalog.listSnapshots(wid),
+    getSnapshot: (sid) => snapshotOrThrow(ctx, sid),
+    async deleteSnapshot(sid) {
+      const row = await snapshotOrThrow(ctx, sid);
+      if (ctx.locks.isHeld(row.workload)) {
+        throw new AppError("workload_busy", `workload "${row.workload}" is busy; retry when its operation ends`);
+      }
+      await removeArchiveFile(join(ctx.paths.archives, row.file));
+      await ctx.catalog.deleteSnapshot(sid);
+      await ctx.event("snapshot_deleted", `snapshot ${sid} deleted`, row.workload, { snapshotId: sid });
+    },
+    async openArchive(sid) {
+      const row = await snapshotOrThrow(ctx, sid);
+      const path = join(ctx.paths.archives, row.file);
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(path, { read: true });
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) throw notFound(`archive file of snapshot ${sid}`);
+        throw err;
+      }
+      const size = (await file.stat()).size;
+      return {
+        stream: file.readable,
+        sizeBytes: size,
+        sha256: row.sha256,
+        fileName: `${row.workload}-${row.id}${archiveExtension(row.compression as "zstd")}`,
+      };
+    },
+    prepareCapture: (wid, req) => prepareCapture(ctx, wid, req),
+    planRestore: (wid, req) => planRestore(ctx, wid, req),
+    prepareRestore: (wid, req) => prepareRestore(ctx, wid, req),
+    prepareImport: (wid, body, contentLength) => prepareImport(ctx, wid, body, contentLength),
+    prepareVerify: (sid) => prepareVerify(ctx, sid),
+  };
+}
+
+async function snapshotOrThrow(ctx: EngineContext, sid: string): Promise<SnapshotRow> {
+  const row = await ctx.catalog.getSnapshot(sid);
+  if (!row) throw notFound(`snapshot "${sid}"`);
+  return row;
+}
+
+async function prepareImport(
+  ctx: EngineContext,
+  wid: string,
+  body: ReadableStream<Uint8Array>,
+  contentLength?: number,
+): Promise<PreparedOperation<SnapshotRow>> {
+  await findWorkload(ctx.docker, wid, ctx.discovery);
+  if (contentLength !== undefined && contentLength > ctx.limits.maxUploadBytes) {
+    throw new AppError("too_large", `upload of ${contentLength} bytes exceeds the limit of ${ctx.limits.maxUploadBytes}`);
+  }
+  return {
+    kind: "import",
+    workload: wid,
+    cancel: () => {},
+    run: async (op) => {
+      const now = ctx.clock.now();
+      const id = newId("", now);
+      await Deno.mkdir(join(ctx.paths.archives, wid), { recursive: true, mode: 0o700 });
+      // The compression is only known after reading; write under a neutral name, then rename.
+      const tmpFinal = join(ctx.paths.archives, wid, `${id}.import`);
+      op.progress({ phase: "uploading", bytesDone: 0, bytesTotal: contentLength });
+      let result;
+      try {
+        result = await importArchive({
+          body,
+          finalPath: tmpFinal,
+          limits: ctx.limits,
+          onProgress: (n) => op.progress({ bytesDone: n }),
+        });
+      } catch (err) {
+        await ctx.event("import_rejected", `import into ${wid} rejected: ${errMessage(err)}`, wid);
+        throw err;
+      }
+      const file = `${wid}/${id}${archiveExtension(result.compression)}`;
+      await renameDurable(tmpFinal, join(ctx.paths.archives, file));
+      const row: SnapshotRow = {
+        id,
+        workload: wid,
+        createdAt: now.toISOString(),
+        origin: "imported",
+        label: "imported",
+        status: "complete",
+        compression: result.compression,
+        file,
+        sizeBytes: result.stats.sizeBytes,
+        uncompressedBytes: result.stats.uncompressedBytes,
+        fileCount: result.stats.fileCount,
+        skippedSpecial: result.stats.skippedSpecial,
+        sha256: result.stats.sha256,
+        quiesce: result.manifest.quiesce,
+        downtimeMs: null,
+        consistent: true,
+        warnings: result.stats.warnings,
+        manifest: result.manifest,
+        lastVerifiedAt: now.toISOString(),
+        lastVerifyOk: true,
+        lastVerifyError: null,
+      };
+      await ctx.catalog.insertSnapshot(row);
+      await ctx.event("snapshot_imported", `snapshot ${id} imported into ${wid}`, wid, {
+        snapshotId: id,
+        originalId: result.manifest.snapshotId,
+        originalWorkload: result.manifest.workload,
+      });
+      await applyRetention(ctx, wid);
+      return row;
+    },
+  };
+}
+
+async function prepareVerify(ctx: EngineContext, sid: string): Promise<PreparedOperation<VerifyResult>> {
+  const row = await snapshotOrThrow(ctx, sid);
+  return {
+    kind: "verify",
+    workload: row.workload,
+    snapshotId: sid,
+    cancel: () => {},
+    run: async (op) => {
+      op.progress({ phase: "verifying", bytesDone: 0, bytesTotal: row.uncompressedBytes });
+      const at = ctx.clock.now().toISOString();
+      try {
+        const { stats } = await verifyArchiveFile(
+          join(ctx.paths.archives, row.file),
+          row.sha256,
+          ctx.limits,
+          (n) => op.progress({ bytesDone: n }),
+        );
+        await ctx.catalog.recordVerify(sid, at, true);
+        await ctx.event("snapshot_verified", `snapshot ${sid} verified ok`, row.workload, { snapshotId: sid });
+        return { snapshotId: sid, ok: true, sha256: stats.sha256, fileCount: stats.fileCount, uncompressedBytes: stats.uncompressedBytes, verifiedAt: at };
+      } catch (err) {
+        const error = errMessage(err);
+        await ctx.catalog.recordVerify(sid, at, false, error);
+        await ctx.event("snapshot_verify_failed", `snapshot ${sid} failed verification: ${error}`, row.workload);
+        return { snapshotId: sid, ok: false, sha256: "", fileCount: 0, uncompressedBytes: 0, error, verifiedAt: at };
+      }
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Quiesce and resume a workload's containers. The caller records the list in
+ * its journal BEFORE calling quiesce(), so a crash at any point leaves enough
+ * on disk for the recovery sweep to bring every container back.
+ */
+import type { DockerApi } from "../docker/api.ts";
+import { AppError, errMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { ContainerInfo, QuiesceMode } from "../model.ts";
+import type { JournalContainer } from "./journal.ts";
+
+/**
+ * Containers to quiesce, in stop order (dependents first). `containersInStartOrder`
+ * must already be dependency-sorted. Under "stop" paused containers are left
+ * alone (already quiescent) unless `includePaused` (restore must stop them: a
+ * paused container would keep the old dir mounted across the swap).
+ */
+export function quiesceTargets(
+  containersInStartOrder: ContainerInfo[],
+  mode: QuiesceMode,
+  includePaused = false,
+): JournalContainer[] {
+  if (mode === "none") return [];
+  const picked = containersInStartOrder.filter((c) =>
+    c.state === "running" || c.state === "restarting" || (includePaused && c.state === "paused")
+  );
+  return picked.reverse().map((c) => ({ id: c.id, name: c.name, action: mode === "pause" ? "pause" : "stop" }));
+}
+
+/**
+ * Stops/pauses `targets` in order. If one fails, resumes the ones already
+ * quiesced and throws quiesce_failed; nothing is left down.
+ */
+export async function quiesce(
+  docker: DockerApi,
+  targets: JournalContainer[],
+  stopTimeoutSeconds: number,
+  log: Logger,
+): Promise<void> {
+  const done: JournalContainer[] = [];
+  for (const t of targets) {
+    try {
+      if (t.action === "pause") await docker.pauseContainer(t.id);
+      else await docker.stopContainer(t.id, stopTimeoutSeconds);
+      done.push(t);
+    } catch (err) {
+      log.error("quiesce failed; resuming containers already quiesced", { container: t.name, error: errMessage(err) });
+      // The failed one may be half-stopped: include it in the resume.
+      const failures = await resume(docker, [...done, t], log);
+      throw new AppError(
+        "quiesce_failed",
+        `cannot ${t.action} container "${t.name}": ${errMessage(err)}` +
+          (failures.length ? `; also failed to resume: ${failures.map((f) => f.name).join(", ")}` : ""),
+        { cause: err },
+      );
+    }
+  }
+}
+
+/**
+ * Brings back `targets` (given in stop order) in start order. Tries every
+ * container even if one fails, and returns the failures.
+ */
+export async function resume(
+  docker: DockerApi,
+  targets: JournalContainer[],
+  log: Logger,
+): Promise<{ name: string; error: string }[]> {
+  const failures: { name: string; error: string }[] = [];
+  for (const t of [...targets].reverse()) {
+    try {
+      if (t.action === "pause") await docker.unpauseContainer(t.id);
+      else await docker.startContainer(t.id);
+    } catch (err) {
+      failures.push({ name: t.name, error: errMessage(err) });
+      log.error("cannot resume container", { container: t.name, action: t.action, error: errMessage(err) });
+    }
+  }
+  return failures;
+}

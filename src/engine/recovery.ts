@@ -1,0 +1,174 @@
+/**
+ * Recovery sweep (SPEC §6), run before the server listens. Idempotent: a crash
+ * during the sweep is repaired by the next one.
+ *
+ *   delete temp files (partial archives, half-written journals)
+ *   for each journal:
+ *     capture  → resume its containers, delete its archive unless catalogued
+ *     restore  → before the commit point: roll every volume back, start containers
+ *                at/after it: start containers, finish the pre-restore snapshot
+ *   mark operations left running as interrupted
+ *   reconcile catalog rows and archive files
+ * A workload whose recovery fails is blocked (mutations refused) with the reason.
+ */
+import { join, relative } from "node:path";
+import { errMessage } from "../errors.ts";
+import { exists, isTempName } from "../fs/durable.ts";
+import { createContext, type EngineContext, type EngineDeps } from "./context.ts";
+import { acquireProcessLock } from "./locks.ts";
+import type { CaptureJournal, RestoreJournal } from "./journal.ts";
+import { ensureDataDirs } from "./paths.ts";
+import { preserveOldDirs } from "./preserve.ts";
+import { resume } from "./quiesce.ts";
+import { removeArchiveFile } from "./retention_apply.ts";
+import { rollbackVolumes } from "./swap.ts";
+
+export interface RecoveryReport {
+  tempFilesRemoved: number;
+  journalsReplayed: number;
+  failed: { workload?: string; file: string; error: string }[];
+  interruptedOperations: number;
+  rowsWithoutFile: number;
+  filesWithoutRow: number;
+}
+
+export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
+  const report: RecoveryReport = {
+    tempFilesRemoved: 0,
+    journalsReplayed: 0,
+    failed: [],
+    interruptedOperations: 0,
+    rowsWithoutFile: 0,
+    filesWithoutRow: 0,
+  };
+  await ensureDataDirs(ctx.paths);
+  report.tempFilesRemoved += await removeTempFiles(ctx.paths.archives);
+  report.tempFilesRemoved += await removeTempFiles(ctx.paths.journal);
+
+  for (const entry of await ctx.journals.list()) {
+    const j = entry.journal;
+    if (!j) {
+      report.failed.push({ file: entry.file, error: `unreadable journal: ${entry.error}` });
+      await ctx.event("recovery_failed", `unreadable journal ${entry.file}: ${entry.error}`);
+      continue;
+    }
+    try {
+      if (j.kind === "capture") await recoverCapture(ctx, j);
+      else await recoverRestore(ctx, j);
+      report.journalsReplayed++;
+      await ctx.catalog.clearBlock(j.workload);
+    } catch (err) {
+      const error = errMessage(err);
+      report.failed.push({ workload: j.workload, file: entry.file, error });
+      await ctx.catalog.setBlock(j.workload, `${j.kind} ${j.opId}: ${error}`, ctx.clock.now().toISOString());
+      await ctx.event("recovery_failed", `recovery of ${j.kind} ${j.opId} failed: ${error}`, j.workload);
+    }
+  }
+
+  const interrupted = await ctx.catalog.markRunningInterrupted(ctx.clock.now().toISOString());
+  report.interruptedOperations = interrupted.length;
+  for (const op of interrupted) {
+    await ctx.event("operation_interrupted", `${op.kind} ${op.id} was interrupted`, op.workload ?? undefined);
+  }
+  await reconcile(ctx, report);
+  ctx.log.info("recovery sweep done", { ...report });
+  return report;
+}
+
+async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
+  const failures = await resume(ctx.docker, j.containers, ctx.log);
+  if (failures.length) {
+    throw new Error(`cannot resume ${failures.map((f) => `${f.name} (${f.error})`).join(", ")}`);
+  }
+  if (!(await ctx.catalog.getSnapshot(j.snapshotId))) await removeArchiveFile(j.finalPath);
+  await ctx.journals.remove(j.opId);
+  await ctx.event(
+    "capture_recovered",
+    `interrupted capture ${j.opId} of ${j.workload}: resumed ${j.containers.map((c) => c.name).join(", ") || "no containers"}, partial archive removed`,
+    j.workload,
+  );
+}
+
+async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
+  if (j.phase === "staging" || j.phase === "quiescing" || j.phase === "swapping") {
+    // Before the commit point: the old state wins.
+    await rollbackVolumes(j.volumes);
+    const failures = await resume(ctx.docker, j.containers, ctx.log);
+    await ctx.journals.remove(j.opId);
+    await ctx.event(
+      "restore_recovered",
+      `interrupted restore ${j.opId} of ${j.workload} (phase ${j.phase}) rolled back; live data is the pre-restore state`,
+      j.workload,
+    );
+    if (failures.length) throw new Error(`rolled back, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+    return;
+  }
+  // Committed: the restore wins; finish it.
+  for (const v of j.volumes) {
+    if (!(await exists(v.live))) throw new Error(`restored dir ${v.live} is missing after commit`);
+  }
+  const failures = await resume(ctx.docker, j.containers, ctx.log);
+  const preserved = await preserveOldDirs(ctx, j);
+  if (preserved.error) throw new Error(preserved.error);
+  if (failures.length) throw new Error(`restored, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+  await ctx.journals.remove(j.opId);
+  await ctx.event(
+    "restore_recovered",
+    `interrupted restore ${j.opId} of ${j.workload} completed after a crash (phase ${j.phase})`,
+    j.workload,
+  );
+}
+
+async function removeTempFiles(dir: string): Promise<number> {
+  let n = 0;
+  for await (const e of walkFiles(dir)) {
+    if (isTempName(e)) {
+      await Deno.remove(e).catch(() => {});
+      n++;
+    }
+  }
+  return n;
+}
+
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) yield* walkFiles(p);
+    else yield p;
+  }
+}
+
+/** Rows whose file is gone are dropped; files without a row are moved to orphans/. */
+async function reconcile(ctx: EngineContext, report: RecoveryReport) {
+  const rows = await ctx.catalog.listAllSnapshots();
+  const known = new Set(rows.map((r) => r.file));
+  for (const r of rows) {
+    if (!(await exists(join(ctx.paths.archives, r.file)))) {
+      await ctx.catalog.deleteSnapshot(r.id);
+      report.rowsWithoutFile++;
+      await ctx.event("catalog_row_removed", `snapshot ${r.id}: archive file missing, row removed`, r.workload);
+    }
+  }
+  for await (const path of walkFiles(ctx.paths.archives)) {
+    const rel = relative(ctx.paths.archives, path);
+    if (known.has(rel)) continue;
+    // Never delete what may be the only copy of something: quarantine it.
+    const dest = join(ctx.paths.orphans, rel.replaceAll("/", "__"));
+    await Deno.rename(path, dest);
+    report.filesWithoutRow++;
+    await ctx.event("orphan_file", `archive ${rel} has no catalog row; moved to ${dest}`);
+  }
+}
+
+/**
+ * Composition-root entry: takes the data dir's process lock (held for the
+ * process lifetime) and runs the sweep. Must finish before the server listens.
+ */
+export async function runRecoverySweep(deps: EngineDeps): Promise<RecoveryReport> {
+  const ctx = createContext(deps);
+  await ensureDataDirs(ctx.paths);
+  processLock ??= await acquireProcessLock(ctx.paths.lockFile);
+  return await recover(ctx);
+}
+
+let processLock: Deno.FsFile | undefined;

@@ -1,0 +1,206 @@
+/**
+ * Restore (SPEC §5). The live data is at every instant wholly old or wholly
+ * restored, and downtime does not grow with data size:
+ *
+ *   pre-flight (no side effects)
+ *   journal{staging}    → extract into staged dirs beside each live dir (app still runs)
+ *   journal{quiescing}  → stop the running containers (recorded first)
+ *   journal{swapping}   → per volume: live→old, staged→live, checkpoint
+ *   journal{committed}  ← the commit point: before it recovery rolls back, after it forward
+ *   start containers    → the app runs the restored data
+ *   journal{preserving} → old dirs become a durable pre-restore snapshot, then are deleted
+ *   drop journal
+ */
+import { extractArchive } from "../archive/extract.ts";
+import { AppError, errMessage } from "../errors.ts";
+import { startOrder } from "../workloads/discover.ts";
+import { findWorkload } from "../workloads/discover.ts";
+import type { EngineContext } from "./context.ts";
+import { lockWorkload } from "./context.ts";
+import type { RestoreJournal } from "./journal.ts";
+import { oldDirFor, stagingDirFor, STAGING_MARK } from "./paths.ts";
+import { preserveOldDirs } from "./preserve.ts";
+import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
+import { type RestorePreflight, preflightRestore } from "./restore_plan.ts";
+import { removeOwnTree, rollbackVolumes, swapVolume } from "./swap.ts";
+import type { OpContext, PreparedOperation, RestorePlan, RestoreRequest, RestoreResult } from "./types.ts";
+
+export async function planRestore(ctx: EngineContext, wid: string, req: RestoreRequest): Promise<RestorePlan> {
+  const workload = await findWorkload(ctx.docker, wid, ctx.discovery);
+  return (await preflightRestore(ctx, workload, req)).plan;
+}
+
+export async function prepareRestore(
+  ctx: EngineContext,
+  wid: string,
+  req: RestoreRequest,
+): Promise<PreparedOperation<RestoreResult>> {
+  const { workload, release } = await lockWorkload(ctx, wid, "a restore");
+  let pre: RestorePreflight;
+  try {
+    pre = await preflightRestore(ctx, workload, req);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return {
+    kind: "restore",
+    workload: wid,
+    snapshotId: req.snapshotId,
+    cancel: release,
+    run: async (op) => {
+      try {
+        return await runRestore(ctx, pre, op);
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpContext): Promise<RestoreResult> {
+  const wid = pre.plan.workload;
+  const log = ctx.log.child({ op: op.id, workload: wid });
+  const journal: RestoreJournal = {
+    kind: "restore",
+    opId: op.id,
+    workload: wid,
+    snapshotId: pre.row.id,
+    phase: "staging",
+    containers: [],
+    volumes: pre.volumes.map((v) => ({
+      key: v.target.key,
+      live: v.target.hostPath,
+      staged: stagingDirFor(v.target.hostPath, op.id),
+      old: oldDirFor(v.target.hostPath, op.id),
+      type: v.target.type,
+      name: v.target.name,
+      source: v.target.source,
+      destinations: v.target.destinations,
+    })),
+    swapped: 0,
+  };
+  await ctx.event("restore_started", `restore of ${pre.row.id} into ${wid} started`, wid, {
+    snapshotId: pre.row.id,
+    volumes: journal.volumes.map((v) => v.key),
+  });
+
+  // 1. Stage while the app still runs.
+  await ctx.journals.write(journal);
+  const stagedFor = new Map(pre.volumes.map((v, i) => [v.manifest.index, journal.volumes[i].staged]));
+  try {
+    op.progress({ phase: "staging", bytesDone: 0, bytesTotal: pre.row.uncompressedBytes });
+    const file = await Deno.open(pre.archivePath, { read: true });
+    await extractArchive({
+      source: file.readable,
+      expectedSha256: pre.row.sha256,
+      targetDirFor: (index) => stagedFor.get(index) ?? null,
+      limits: ctx.limits,
+      onProgress: (n) => op.progress({ bytesDone: n }),
+    });
+    await ctx.fault("restore.staged");
+    // The app kept running while we staged: make sure its mounts did not move.
+    const now = await findWorkload(ctx.docker, wid, ctx.discovery);
+    for (const v of pre.volumes) {
+      if (!now.volumes.some((t) => t.key === v.target.key && t.hostPath === v.target.hostPath)) {
+        throw new AppError("workload_busy", `workload ${wid} changed during staging: ${v.target.key} moved`);
+      }
+    }
+    journal.containers = quiesceTargets(startOrder(now.containers), "stop", true);
+    journal.phase = "quiescing";
+    await ctx.journals.write(journal);
+  } catch (err) {
+    await abandonStaging(ctx, journal);
+    throw err;
+  }
+
+  // 2. Quiesce. quiesce() restarts what it stopped if one container refuses.
+  op.progress({ phase: "quiescing" });
+  const downStart = ctx.clock.monotonicMs();
+  try {
+    await quiesce(ctx.docker, journal.containers, ctx.config.stopTimeoutSeconds, log);
+    await ctx.fault("restore.quiesced");
+    journal.phase = "swapping";
+    await ctx.journals.write(journal);
+    await ctx.fault("restore.journaled");
+  } catch (err) {
+    await resume(ctx.docker, journal.containers, log);
+    await abandonStaging(ctx, journal);
+    throw err;
+  }
+
+  // 3. Swap, checkpointing after each volume; any failure rolls all back.
+  op.progress({ phase: "swapping" });
+  try {
+    for (const v of journal.volumes) {
+      await swapVolume(v, (n) => ctx.fault(n));
+      journal.swapped++;
+      await ctx.journals.write(journal);
+      await ctx.fault("restore.swapped_one");
+    }
+    journal.phase = "committed";
+    await ctx.journals.write(journal);
+  } catch (err) {
+    log.error("swap failed; rolling back", { error: errMessage(err) });
+    let rollbackError: unknown;
+    try {
+      await rollbackVolumes(journal.volumes);
+    } catch (e) {
+      rollbackError = e;
+    }
+    await resume(ctx.docker, journal.containers, log);
+    if (rollbackError) {
+      // Leave the journal: the sweep retries the rollback at the next start.
+      await ctx.catalog.setBlock(wid, `rollback failed: ${errMessage(rollbackError)}`, ctx.clock.now().toISOString());
+      throw new AppError("internal", `restore failed (${errMessage(err)}) and rollback failed: ${errMessage(rollbackError)}`);
+    }
+    await ctx.journals.remove(op.id);
+    await ctx.event("restore_rolled_back", `restore of ${pre.row.id} into ${wid} rolled back: ${errMessage(err)}`, wid);
+    throw err;
+  }
+  await ctx.fault("restore.committed");
+
+  // 4. Start what was running. A failure leaves the data restored and is reported.
+  op.progress({ phase: "starting" });
+  const failures = await resume(ctx.docker, journal.containers, log);
+  const downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
+  const startError = failures.length ? failures.map((f) => `${f.name}: ${f.error}`).join("; ") : undefined;
+  await ctx.fault("restore.started");
+
+  // 5. The old dirs become a durable pre-restore snapshot; only then are they deleted.
+  op.progress({ phase: "preserving" });
+  const preserved = await preserveOldDirs(ctx, journal);
+  if (failures.length && !preserved.error) {
+    // Keep the journal so the sweep retries the start at the next boot.
+    journal.phase = "preserving";
+    await ctx.journals.write(journal);
+  } else if (!preserved.error) {
+    await ctx.journals.remove(op.id);
+  }
+  const result: RestoreResult = {
+    snapshotId: pre.row.id,
+    workload: wid,
+    volumes: journal.volumes.map((v) => v.key),
+    downtimeMs,
+    preRestoreSnapshotId: preserved.snapshotId,
+    startError,
+    preRestoreError: preserved.error,
+  };
+  await ctx.event(
+    "restore_completed",
+    `restore of ${pre.row.id} into ${wid} completed (downtime ${downtimeMs} ms)` +
+      (startError ? `; containers failed to start: ${startError}` : ""),
+    wid,
+    result,
+  );
+  if (startError) {
+    throw new AppError("docker_error", `data restored, but containers failed to start: ${startError}`);
+  }
+  return result;
+}
+
+/** Removes staged dirs and the journal after a failure before any swap. */
+async function abandonStaging(ctx: EngineContext, journal: RestoreJournal) {
+  for (const v of journal.volumes) await removeOwnTree(v.staged, STAGING_MARK);
+  await ctx.journals.remove(journal.opId);
+}

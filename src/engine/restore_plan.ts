@@ -1,0 +1,201 @@
+/**
+ * Restore pre-flight (SPEC §5.1): all-or-nothing, touches nothing. Maps every
+ * manifest volume to a target of the workload's CURRENT containers by mount
+ * destination (never a path from the archive) and checks space per filesystem.
+ */
+import { join } from "node:path";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import { readManifestFromFile } from "../archive/reader.ts";
+import { AppError, notFound } from "../errors.ts";
+import { sha256File } from "../fs/hash.ts";
+import { filesystemOf, isMountPoint } from "../fs/space.ts";
+import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../model.ts";
+import { measureDirSize, startOrder } from "../workloads/discover.ts";
+import type { EngineContext } from "./context.ts";
+import type { RestorePlan, RestoreRequest } from "./types.ts";
+
+export interface PlannedVolume {
+  manifest: ManifestVolume;
+  target: VolumeTarget;
+}
+
+export interface RestorePreflight {
+  plan: RestorePlan;
+  row: SnapshotRow;
+  archivePath: string;
+  manifest: Manifest;
+  volumes: PlannedVolume[];
+}
+
+const HEADROOM_MIN = 64 << 20;
+
+export async function preflightRestore(
+  ctx: EngineContext,
+  workload: Workload,
+  req: RestoreRequest,
+): Promise<RestorePreflight> {
+  const row = await ctx.catalog.getSnapshot(req.snapshotId);
+  if (!row) throw notFound(`snapshot "${req.snapshotId}"`);
+  if (row.status !== "complete") {
+    throw new AppError("bad_archive", `snapshot ${row.id} is not complete (status ${row.status})`);
+  }
+  const foreign = row.workload !== workload.id;
+  if (foreign && !req.allowForeign) {
+    throw new AppError(
+      "invalid_input",
+      `snapshot ${row.id} belongs to workload "${row.workload}", not "${workload.id}"`,
+      { hint: "pass allowForeign: true to clone or migrate it into this workload" },
+    );
+  }
+  const archivePath = join(ctx.paths.archives, row.file);
+  let actual: string;
+  try {
+    actual = await sha256File(archivePath);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new AppError("not_found", `archive file of snapshot ${row.id} is missing`);
+    }
+    throw err;
+  }
+  if (actual !== row.sha256) {
+    throw new AppError(
+      "integrity_error",
+      `archive of snapshot ${row.id} is corrupt: sha256 ${actual} != recorded ${row.sha256}`,
+    );
+  }
+  const manifest = await readManifestFromFile(archivePath, ctx.limits);
+  const volumes = mapVolumes(manifest, workload, req.volumes);
+  for (const v of volumes) checkLiveDir(v.target);
+  const containersToStop = startOrder(workload.containers)
+    .filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting")
+    .map((c) => c.name);
+  const space = await checkSpace(ctx, row, volumes);
+  return {
+    row,
+    archivePath,
+    manifest,
+    volumes,
+    plan: {
+      snapshotId: row.id,
+      workload: workload.id,
+      foreign,
+      volumes: volumes.map((v) => ({
+        index: v.manifest.index,
+        archiveKey: v.manifest.key,
+        targetKey: v.target.key,
+        hostPath: v.target.hostPath,
+        destination: v.target.destinations[0]?.destination ?? "",
+        uncompressedBytes: row.uncompressedBytes,
+      })),
+      space,
+      containersToStop,
+    },
+  };
+}
+
+function mapVolumes(manifest: Manifest, workload: Workload, only?: string[]): PlannedVolume[] {
+  const out: PlannedVolume[] = [];
+  const wanted = only ? new Set(only) : undefined;
+  const used = new Map<string, string>();
+  for (const mv of manifest.volumes) {
+    const target = matchTarget(mv, workload);
+    if (wanted && !wanted.has(mv.key) && !(target && wanted.has(target.key))) continue;
+    if (!target) {
+      const dests = mv.destinations.map((d) => `${d.container}:${d.destination}`).join(", ");
+      throw new AppError(
+        "invalid_input",
+        `archive volume ${mv.key} (mounted at ${dests}) has no counterpart among the current mounts of workload "${workload.id}"`,
+        { hint: "restore a subset with `volumes`, or mount a volume at that destination" },
+      );
+    }
+    const prev = used.get(target.key);
+    if (prev) {
+      throw new AppError("invalid_input", `archive volumes ${prev} and ${mv.key} both map to ${target.key}`);
+    }
+    used.set(target.key, mv.key);
+    out.push({ manifest: mv, target });
+  }
+  if (wanted) {
+    for (const k of wanted) {
+      if (!out.some((v) => v.manifest.key === k || v.target.key === k)) {
+        throw new AppError("invalid_input", `volume ${k} is not in the snapshot or has no target`);
+      }
+    }
+  }
+  if (out.length === 0) throw new AppError("invalid_input", "nothing to restore: no volume selected");
+  return out;
+}
+
+/** Same container and destination first; otherwise a unique target with that destination. */
+function matchTarget(mv: ManifestVolume, w: Workload): VolumeTarget | undefined {
+  for (const d of mv.destinations) {
+    const exact = w.volumes.find((t) =>
+      t.destinations.some((td) => td.container === d.container && td.destination === d.destination)
+    );
+    if (exact) return exact;
+  }
+  for (const d of mv.destinations) {
+    const byDest = w.volumes.filter((t) => t.destinations.some((td) => td.destination === d.destination));
+    if (byDest.length === 1) return byDest[0];
+    if (byDest.length > 1) {
+      throw new AppError(
+        "invalid_input",
+        `destination ${d.destination} of archive volume ${mv.key} matches several current volumes`,
+        { hint: "restore with `volumes` to pick one" },
+      );
+    }
+  }
+  return undefined;
+}
+
+function checkLiveDir(t: VolumeTarget) {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(t.hostPath);
+  } catch {
+    throw new AppError("invalid_input", `live dir ${t.hostPath} of ${t.key} does not exist`);
+  }
+  if (!st.isDirectory) throw new AppError("invalid_input", `live path ${t.hostPath} of ${t.key} is not a directory`);
+  if (isMountPoint(t.hostPath)) {
+    throw new AppError(
+      "invalid_input",
+      `live dir ${t.hostPath} of ${t.key} is a mount point; volsnap restores by renaming beside it and cannot swap a mount point`,
+    );
+  }
+}
+
+async function checkSpace(ctx: EngineContext, row: SnapshotRow, volumes: PlannedVolume[]) {
+  const byFs = new Map<number, { path: string; need: number; avail: number }>();
+  const headroom = (n: number) => Math.max(HEADROOM_MIN, Math.ceil(n * 0.05));
+  for (const v of volumes) {
+    const parent = join(v.target.hostPath, "..");
+    const fs = filesystemOf(parent);
+    const e = byFs.get(fs.dev) ?? { path: parent, need: 0, avail: fs.availableBytes };
+    // The archive's total bounds what all its volumes on one filesystem expand to.
+    e.need = row.uncompressedBytes;
+    byFs.set(fs.dev, e);
+  }
+  for (const e of byFs.values()) e.need += headroom(e.need);
+  // The pre-restore archive of the current data lands in the data dir.
+  let liveBytes = 0;
+  for (const v of volumes) liveBytes += (await measureDirSize(v.target.hostPath, { maxMs: 5000 })).bytes;
+  const dataFs = filesystemOf(ctx.paths.archives);
+  const d = byFs.get(dataFs.dev) ?? { path: ctx.paths.archives, need: 0, avail: dataFs.availableBytes };
+  d.need += liveBytes + headroom(liveBytes);
+  byFs.set(dataFs.dev, d);
+  const space = [...byFs.entries()].map(([dev, e]) => ({
+    filesystem: String(dev),
+    path: e.path,
+    neededBytes: e.need,
+    availableBytes: e.avail,
+  }));
+  const short = space.find((s) => s.neededBytes > s.availableBytes);
+  if (short) {
+    throw new AppError(
+      "insufficient_space",
+      `not enough space on the filesystem of ${short.path}: need ${short.neededBytes} bytes, ${short.availableBytes} available`,
+      { hint: "free space there or restore fewer volumes" },
+    );
+  }
+  return space;
+}
