@@ -1,0 +1,45 @@
+/** The HTTP API (SPEC §7): a Hono app over an Engine. */
+import { Hono } from "hono";
+import type { Catalog } from "../db/catalog.ts";
+import { checkBearer } from "../src/auth.ts";
+import type { Engine } from "../src/engine/types.ts";
+import type { Logger } from "../src/log.ts";
+import type { OperationRunner } from "../src/operations.ts";
+import { errorResponse } from "./errors.ts";
+import { eventRoutes } from "./events.ts";
+import { healthRoutes } from "./health.ts";
+import { operationRoutes } from "./operations.ts";
+import { snapshotRoutes } from "./snapshots.ts";
+import { workloadRoutes } from "./workloads.ts";
+
+export interface AppDeps {
+  engine: Engine;
+  runner: OperationRunner;
+  catalog: Catalog;
+  token: string;
+  log: Logger;
+  version: string;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.onError((err, c) => errorResponse(c, err, deps.log));
+  app.notFound((c) =>
+    c.json(
+      { error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } },
+      404,
+    )
+  );
+
+  app.route("/", healthRoutes(deps));
+
+  app.use("/api/v1/*", async (c, next) => {
+    checkBearer(c.req.header("Authorization"), deps.token);
+    await next();
+  });
+  app.route("/api/v1/workloads", workloadRoutes(deps));
+  app.route("/api/v1/snapshots", snapshotRoutes(deps));
+  app.route("/api/v1/operations", operationRoutes(deps));
+  app.route("/api/v1/events", eventRoutes(deps));
+  return app;
+}

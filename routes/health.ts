@@ -1,0 +1,27 @@
+/** GET /healthz: no auth; says whether volsnap and its Docker engine answer. */
+import { Hono } from "hono";
+import type { AppDeps } from "./app.ts";
+import { errMessage } from "../src/errors.ts";
+
+export function healthRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get("/healthz", async (c) => {
+    let docker: { reachable: boolean; version: string | null } = {
+      reachable: false,
+      version: null,
+    };
+    try {
+      const h = await deps.engine.health();
+      docker = { reachable: h.docker, version: h.dockerVersion ?? null };
+    } catch (err) {
+      deps.log.warn("health check failed", { error: errMessage(err) });
+    }
+    // 200 either way: volsnap itself is up; restarting it would not bring Docker back.
+    return c.json({
+      status: docker.reachable ? "ok" : "degraded",
+      version: deps.version,
+      docker,
+    });
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+/** Long operations: starting them from a route, and polling them. */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { PreparedOperation } from "../src/engine/types.ts";
+import { toAppError } from "../src/errors.ts";
+import type { OperationRunner } from "../src/operations.ts";
+import { errorBody, parseInput } from "./errors.ts";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppDeps } from "./app.ts";
+
+export const OperationIdSchema = z.string().regex(/^op_[A-Za-z0-9_-]{1,64}$/, {
+  message: "operation id must look like op_<hex>",
+});
+
+export const WaitQuerySchema = z.object({
+  wait: z.enum(["true", "false", "1", "0"]).optional().transform((v) => v === "true" || v === "1"),
+});
+
+/** Wraps `op` so the stored/returned result is already in its API shape. */
+export function mapOperation<T, U>(
+  op: PreparedOperation<T>,
+  fn: (t: T) => U,
+): PreparedOperation<U> {
+  return {
+    kind: op.kind,
+    workload: op.workload,
+    snapshotId: op.snapshotId,
+    run: async (ctx) => fn(await op.run(ctx)),
+    cancel: () => op.cancel(),
+  };
+}
+
+/**
+ * Starts `op`. Without `wait`: 202 + Location + the operation. With `wait`:
+ * blocks until it settles and answers `{[resultKey]: result, operation}` with
+ * `okStatus`, or the failure's own status.
+ */
+export async function respondWithOperation<T>(
+  c: Context,
+  runner: OperationRunner,
+  op: PreparedOperation<T>,
+  opts: { wait: boolean; resultKey: string; okStatus: ContentfulStatusCode },
+): Promise<Response> {
+  const { id, done } = runner.start(op);
+  const location = `/api/v1/operations/${id}`;
+  c.header("Location", location);
+  if (!opts.wait) {
+    const operation = await runner.get(id);
+    return c.json({ operation }, 202);
+  }
+  try {
+    const result = await done;
+    return c.json({ [opts.resultKey]: result, operation: await runner.get(id) }, opts.okStatus);
+  } catch (err) {
+    const e = toAppError(err);
+    const body = e.code === "internal"
+      ? { error: { code: "internal", message: "internal error" } }
+      : errorBody(e);
+    return c.json({ ...body, operation: await runner.get(id) }, e.status as ContentfulStatusCode);
+  }
+}
+
+export function operationRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get("/:oid", async (c) => {
+    const oid = parseInput(OperationIdSchema, c.req.param("oid"), "operation id");
+    const operation = await deps.runner.get(oid);
+    if (!operation) {
+      return c.json({ error: { code: "not_found", message: `operation ${oid} not found` } }, 404);
+    }
+    return c.json({ operation });
+  });
+  return app;
+}

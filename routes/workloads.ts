@@ -1,0 +1,121 @@
+/** /api/v1/workloads: discovery, capture, restore and import per workload. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError } from "../src/errors.ts";
+import { CompressionSchema, QuiesceModeSchema, WorkloadIdSchema } from "../src/model.ts";
+import type { AppDeps } from "./app.ts";
+import { parseInput, parseJsonBody } from "./errors.ts";
+import { snapshotJson, workloadJson, workloadSummaryJson } from "./json.ts";
+import { mapOperation, respondWithOperation, WaitQuerySchema } from "./operations.ts";
+import { SnapshotIdSchema } from "./snapshots.ts";
+import { withIdleTimeout } from "./streams.ts";
+
+const CaptureBodySchema = z.strictObject({
+  quiesce: QuiesceModeSchema.optional(),
+  label: z.string().min(1).max(128).regex(/^[\x20-\x7e]+$/, "label must be printable ASCII")
+    .optional(),
+  compression: CompressionSchema.optional(),
+});
+
+const RestoreBodySchema = z.strictObject({
+  snapshotId: SnapshotIdSchema,
+  dryRun: z.boolean().optional(),
+  allowForeign: z.boolean().optional(),
+  volumes: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional(),
+});
+
+/** Uploads that stall this long are aborted so a dead client cannot hold a workload lock. */
+export const UPLOAD_IDLE_TIMEOUT_MS = 60_000;
+
+/** Bodies that are clearly not a raw archive upload. */
+const NOT_AN_ARCHIVE =
+  /^(application\/json|multipart\/|application\/x-www-form-urlencoded|text\/)/i;
+
+export function workloadRoutes(deps: AppDeps): Hono {
+  const { engine, runner } = deps;
+  const app = new Hono();
+  const wid = (raw: string) => parseInput(WorkloadIdSchema, raw, "workload id");
+
+  app.get("/", async (c) => {
+    const workloads = await engine.listWorkloads();
+    return c.json({ workloads: workloads.map(workloadSummaryJson) });
+  });
+
+  app.get("/:wid", async (c) => {
+    const workload = await engine.getWorkload(wid(c.req.param("wid")));
+    return c.json({ workload: workloadJson(workload) });
+  });
+
+  app.get("/:wid/snapshots", async (c) => {
+    const rows = await engine.listSnapshots(wid(c.req.param("wid")));
+    return c.json({ snapshots: rows.map((r) => snapshotJson(r)) });
+  });
+
+  app.post("/:wid/snapshots", async (c) => {
+    const id = wid(c.req.param("wid"));
+    const { wait } = parseInput(WaitQuerySchema, c.req.query(), "query");
+    const body = await parseJsonBody(c, CaptureBodySchema);
+    const op = await engine.prepareCapture(id, body);
+    return respondWithOperation(c, runner, mapOperation(op, (s) => snapshotJson(s)), {
+      wait,
+      resultKey: "snapshot",
+      okStatus: 201,
+    });
+  });
+
+  app.post("/:wid/restore", async (c) => {
+    const id = wid(c.req.param("wid"));
+    const { wait } = parseInput(WaitQuerySchema, c.req.query(), "query");
+    const body = await parseJsonBody(c, RestoreBodySchema);
+    if (body.dryRun) {
+      // A dry run changes nothing, so it needs no confirmation.
+      const plan = await engine.planRestore(id, body);
+      return c.json({ plan });
+    }
+    const confirm = c.req.header("X-Confirm-Restore");
+    if (confirm !== body.snapshotId) {
+      throw new AppError(
+        "confirmation_required",
+        confirm === undefined
+          ? "restore replaces the workload's live data and needs confirmation"
+          : "X-Confirm-Restore does not match snapshotId",
+        { hint: `send the header X-Confirm-Restore: ${body.snapshotId}` },
+      );
+    }
+    const op = await engine.prepareRestore(id, body);
+    return respondWithOperation(c, runner, op, { wait, resultKey: "restore", okStatus: 200 });
+  });
+
+  app.post("/:wid/snapshots/import", async (c) => {
+    const id = wid(c.req.param("wid"));
+    const type = c.req.header("Content-Type") ?? "";
+    if (NOT_AN_ARCHIVE.test(type)) {
+      throw new AppError("invalid_input", `an archive upload cannot be ${type.split(";")[0]}`, {
+        hint: "send the archive file as the raw body (application/octet-stream)",
+      });
+    }
+    const lengthHeader = c.req.header("Content-Length");
+    if (lengthHeader === undefined) {
+      throw new AppError("invalid_input", "Content-Length is required for an archive upload", {
+        hint: "upload a file of known size, e.g. curl -T snapshot.tar.zst or the volsnap CLI",
+      });
+    }
+    const contentLength = parseInput(
+      z.string().regex(/^\d{1,16}$/).transform(Number),
+      lengthHeader,
+      "Content-Length",
+    );
+    const raw = c.req.raw.body;
+    if (!raw || contentLength === 0) throw new AppError("invalid_input", "the upload is empty");
+    const body = withIdleTimeout(raw, UPLOAD_IDLE_TIMEOUT_MS);
+    const op = await engine.prepareImport(id, body, contentLength);
+    // The engine reads the body in run(): it must finish while this request is open.
+    return respondWithOperation(c, runner, mapOperation(op, (s) => snapshotJson(s)), {
+      wait: true,
+      resultKey: "snapshot",
+      okStatus: 201,
+    });
+  });
+
+  return app;
+}
