@@ -24,6 +24,8 @@ export interface ContainerDetails extends ContainerSummary {
   mounts: ContainerMount[];
   /** NetworkMode, e.g. "container:<id>" / "service:..." */
   networkMode?: string;
+  /** Destinations of `--tmpfs` mounts (HostConfig.Tmpfs); these are not in `mounts`. */
+  tmpfs?: string[];
 }
 
 export interface VolumeDetails {

@@ -165,6 +165,7 @@ export function createDockerClient(
       state: c.State.Status,
       labels: c.Config?.Labels ?? {},
       networkMode: c.HostConfig?.NetworkMode,
+      tmpfs: Object.keys(c.HostConfig?.Tmpfs ?? {}).sort(),
       mounts: c.Mounts.map((m) => ({
         type: m.Type,
         name: m.Name || undefined,

@@ -34,7 +34,10 @@ export const ContainerInspectSchema = z.object({
   Name: z.string(),
   State: z.object({ Status: z.string() }),
   Config: z.object({ Labels: labels }).nullish(),
-  HostConfig: z.object({ NetworkMode: z.string().optional() }).nullish(),
+  HostConfig: z.object({
+    NetworkMode: z.string().optional(),
+    Tmpfs: z.record(z.string(), z.string()).nullish(),
+  }).nullish(),
   Mounts: z.array(MountSchema).nullish().transform((v) => v ?? []),
 });
 

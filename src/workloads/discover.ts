@@ -10,7 +10,12 @@
  *
  * Read-only: nothing here changes Docker or the filesystem.
  */
-import type { ContainerDetails, ContainerSummary, DockerApi } from "../docker/api.ts";
+import type {
+  ContainerDetails,
+  ContainerMount,
+  ContainerSummary,
+  DockerApi,
+} from "../docker/api.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ContainerInfo, SkippedMount, VolumeTarget, Workload } from "../model.ts";
@@ -118,7 +123,13 @@ async function buildWorkload(
   const volumes = new Map<string, VolumeTarget>();
   const skipped: SkippedMount[] = [];
   for (const d of details) {
-    for (const m of d.mounts) {
+    // `--tmpfs` mounts live in HostConfig.Tmpfs, not in Mounts: list them as skipped too.
+    const tmpfs = (d.tmpfs ?? []).filter((dest) => !d.mounts.some((m) => m.destination === dest));
+    const mounts: ContainerMount[] = [
+      ...d.mounts,
+      ...tmpfs.map((destination) => ({ type: "tmpfs", source: "", destination, rw: true })),
+    ];
+    for (const m of mounts) {
       const cls = await classifyMount(docker, m, policy);
       if (cls.kind === "skip") {
         skipped.push({
