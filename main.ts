@@ -1,0 +1,119 @@
+/**
+ * volsnap entry point and composition root. `volsnap serve` (the default)
+ * migrates the catalog, runs the recovery sweep and only then listens; every
+ * other subcommand is a thin HTTP client (cli/commands.ts).
+ */
+import { Catalog } from "./db/catalog.ts";
+import { openCatalogDb } from "./db/client.ts";
+import { ApiClient } from "./cli/client.ts";
+import { type CliIo, runCli, USAGE } from "./cli/commands.ts";
+import { createApp } from "./routes/app.ts";
+import { loadOrCreateToken } from "./src/auth.ts";
+import { systemClock } from "./src/clock.ts";
+import { type Config, ConfigError, listenUrl, parseConfig } from "./src/config.ts";
+import { createDockerClient } from "./src/docker/http_client.ts";
+import { createEngine, type EngineDeps } from "./src/engine/engine.ts";
+import { runRecoverySweep } from "./src/engine/recovery.ts";
+import { errMessage } from "./src/errors.ts";
+import { createLogger, type Logger } from "./src/log.ts";
+import { OperationRunner } from "./src/operations.ts";
+import { VERSION } from "./src/version.ts";
+
+/** How long a SIGTERM waits for running operations before exiting. */
+const SHUTDOWN_GRACE_MS = 8_000;
+
+export async function serve(args: string[], env = Deno.env.toObject()): Promise<number> {
+  let config: Config;
+  try {
+    config = parseConfig(env, args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`volsnap: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger({ component: "volsnap" });
+  try {
+    return await runServer(config, log);
+  } catch (err) {
+    log.error("start-up failed", { error: errMessage(err), stack: (err as Error)?.stack });
+    console.error(`volsnap: cannot start: ${errMessage(err)}`);
+    return 1;
+  }
+}
+
+async function runServer(config: Config, log: Logger): Promise<number> {
+  await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const token = await loadOrCreateToken(config.dataDir, config.token, log);
+  const { db, close: closeDb } = await openCatalogDb(config.dbUrl);
+  const catalog = new Catalog(db);
+  const docker = createDockerClient(config.dockerHost);
+  const deps: EngineDeps = { config, catalog, docker, log, clock: systemClock };
+
+  // Nothing may be served before every crash leftover is resolved (SPEC §6).
+  await runRecoverySweep(deps);
+  const engine = createEngine(deps);
+  const runner = new OperationRunner(catalog, systemClock, log.child({ component: "operations" }));
+  const app = createApp({ engine, runner, catalog, token: token.token, log, version: VERSION });
+
+  const url = listenUrl(config.listen);
+  const server = Deno.serve({
+    hostname: config.listen.hostname,
+    port: config.listen.port,
+    onListen: () => log.info("listening", { url, token: token.source, dataDir: config.dataDir }),
+  }, app.fetch);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal, runningOperations: runner.running });
+    // Stop accepting at once; open downloads are cut when the grace period ends.
+    const closed = server.shutdown();
+    const settled = await runner.settle(SHUTDOWN_GRACE_MS);
+    if (!settled) log.warn("operations still running at exit; the next start recovers them");
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+    docker.close();
+    closeDb();
+    Deno.exit(0);
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop(sig));
+  await server.finished;
+  return 0;
+}
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string) {
+  const bytes = new TextEncoder().encode(text);
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+export const realIo: CliIo = {
+  env: Deno.env.toObject(),
+  out: (t) => writeAllSync(Deno.stdout, t),
+  err: (t) => writeAllSync(Deno.stderr, t),
+  isTTY: Deno.stdin.isTerminal() && Deno.stderr.isTerminal(),
+  ask: (q) => Promise.resolve(prompt(q)),
+  stdout: () => Deno.stdout.writable,
+  makeClient: (opts) => new ApiClient(opts),
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "--help" || first === "-h" || first === "help") {
+    realIo.out(USAGE);
+    return 0;
+  }
+  if (first === "--version" || first === "version") {
+    realIo.out(`volsnap ${VERSION}\n`);
+    return 0;
+  }
+  if (first === undefined || first.startsWith("-")) return await serve(argv);
+  if (first === "serve") return await serve(rest);
+  return await runCli(argv, realIo);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
