@@ -35,7 +35,7 @@ export async function serve(args: string[], env = Deno.env.toObject()): Promise<
   }
   const log = createLogger({ component: "volsnap" });
   try {
-    return await runServer(config, log);
+    return await runServer(config, log, env.VOLSNAP_TEST_KILL_AT);
   } catch (err) {
     log.error("start-up failed", { error: errMessage(err), stack: (err as Error)?.stack });
     console.error(`volsnap: cannot start: ${errMessage(err)}`);
@@ -43,13 +43,32 @@ export async function serve(args: string[], env = Deno.env.toObject()): Promise<
   }
 }
 
-async function runServer(config: Config, log: Logger): Promise<number> {
+/**
+ * Crash-test seam: when VOLSNAP_TEST_KILL_AT names a fault point, the process
+ * SIGKILLs itself the first time it reaches that point (no cleanup runs).
+ */
+function killAtFault(point: string | undefined, log: Logger) {
+  if (!point) return undefined;
+  log.warn("crash-test fault point armed", { point });
+  return (name: string) => {
+    if (name === point) Deno.kill(Deno.pid, "SIGKILL");
+  };
+}
+
+async function runServer(config: Config, log: Logger, killAt?: string): Promise<number> {
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const token = await loadOrCreateToken(config.dataDir, config.token, log);
   const { db, close: closeDb } = await openCatalogDb(config.dbUrl);
   const catalog = new Catalog(db);
   const docker = createDockerClient(config.dockerHost);
-  const deps: EngineDeps = { config, catalog, docker, log, clock: systemClock };
+  const deps: EngineDeps = {
+    config,
+    catalog,
+    docker,
+    log,
+    clock: systemClock,
+    faultPoint: killAtFault(killAt, log),
+  };
 
   // Nothing may be served before every crash leftover is resolved (SPEC §6).
   await runRecoverySweep(deps);
