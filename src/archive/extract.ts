@@ -1,0 +1,208 @@
+/**
+ * Untrusted-archive extractor: stages each volume of an archive into a fresh
+ * directory. Everything the archive says is validated by ArchiveWalker before
+ * it touches the disk; this module only writes inside the staging dirs it
+ * created, and removes them all again if anything fails.
+ *
+ * Why writes cannot escape: a staging dir is created fresh (mkdir fails if it
+ * exists); entries are unique and every parent of an entry is a directory we
+ * created ourselves (the walker tracks kinds), so no path component can be a
+ * symlink; files are created with O_EXCL|O_NOFOLLOW; symlinks are created as
+ * links and never followed; metadata calls use the l* variants.
+ *
+ * setuid/setgid policy: those bits are stripped from regular files (with a
+ * warning in the stats), because a restored volume is mounted into containers
+ * that may run untrusted code. Directory setgid and sticky bits are kept.
+ */
+import fs from "node:fs";
+import { join } from "node:path";
+import { AppError } from "../errors.ts";
+import type { ArchiveStats, Manifest, ManifestVolume } from "../model.ts";
+import { DecodedStream } from "./decompress.ts";
+import type { ArchiveLimits } from "./limits.ts";
+import { ArchiveWalker, type VolumeEntry } from "./reader.ts";
+import { ByteSource, TarParser } from "./read_tar.ts";
+import { progressThrottle } from "./read_progress.ts";
+
+export interface ExtractOptions {
+  /** Raw stored bytes (compressed), e.g. `(await Deno.open(path)).readable`. */
+  source: ReadableStream<Uint8Array>;
+  /** Hex sha256 of the raw bytes; a mismatch fails with integrity_error at the end. */
+  expectedSha256?: string;
+  /** Staging dir to create (must not exist; its parent must), or null to skip the volume. */
+  targetDirFor: (index: number, vol: ManifestVolume) => string | null;
+  limits: ArchiveLimits;
+  onProgress?: (expandedBytesDone: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Files up to this size are read whole and written with one call. */
+const SMALL_FILE = 1024 * 1024;
+const O_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL |
+  fs.constants.O_NOFOLLOW;
+const SPECIAL_BITS = 0o6000;
+const IS_ROOT = Deno.uid() === 0;
+
+interface DirMeta {
+  path: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+export async function extractArchive(
+  opts: ExtractOptions,
+): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
+  opts.signal?.throwIfAborted();
+  const progress = progressThrottle(opts.onProgress);
+  const decoded = new DecodedStream(opts.source, {
+    maxExpandedBytes: opts.limits.maxExpandedBytes,
+    onExpanded: progress.update,
+    signal: opts.signal,
+  });
+  const src = new ByteSource(decoded.chunks());
+  const created: string[] = [];
+  try {
+    const walker = await ArchiveWalker.open(new TarParser(src, opts.limits), opts.limits);
+    const stager = new Stager(walker.manifest, opts.targetDirFor, created);
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const e = await walker.next();
+      if (!e) break;
+      await stager.put(e, walker.parser);
+    }
+    progress.flush();
+    const sha256 = decoded.sha256();
+    if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256.toLowerCase()) {
+      throw new AppError(
+        "integrity_error",
+        `archive sha256 is ${sha256}, expected ${opts.expectedSha256}: the stored file is damaged`,
+      );
+    }
+    stager.finishDirs();
+    await syncStaged(created);
+    return {
+      manifest: walker.manifest,
+      stats: {
+        sizeBytes: decoded.rawBytes,
+        sha256,
+        uncompressedBytes: decoded.expandedBytes,
+        fileCount: walker.entries,
+        skippedSpecial: 0,
+        warnings: stager.warnings,
+      },
+    };
+  } catch (err) {
+    await src.close().catch(() => {});
+    for (const dir of created) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Writes validated entries below the staging dirs. All fs calls are sync: they are fast (stack.md §2). */
+class Stager {
+  readonly warnings: string[] = [];
+  readonly #roots = new Map<number, string>();
+  readonly #dirs: DirMeta[] = [];
+
+  constructor(
+    manifest: Manifest,
+    targetDirFor: ExtractOptions["targetDirFor"],
+    created: string[],
+  ) {
+    for (const v of manifest.volumes) {
+      const dir = targetDirFor(v.index, v);
+      if (dir === null) continue;
+      Deno.mkdirSync(dir, { mode: 0o700 }); // throws AlreadyExists: never reuse a dir
+      created.push(dir);
+      this.#roots.set(v.index, dir);
+      // The manifest's root; replaced by the archive's own root entry if present.
+      this.#dirs.push({ path: dir, ...v.root, mtimeMs: NaN });
+    }
+  }
+
+  async put(e: VolumeEntry, parser: TarParser): Promise<void> {
+    const root = this.#roots.get(e.index);
+    if (root === undefined) return; // skipped volume: the walker skips the body
+    if (e.rel === "") {
+      const meta = this.#dirs.find((d) => d.path === root)!;
+      Object.assign(meta, { uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
+      return;
+    }
+    for (const d of e.implicitDirs) Deno.mkdirSync(join(root, d), { mode: 0o755 });
+    const path = join(root, e.rel);
+    switch (e.type) {
+      case "dir":
+        Deno.mkdirSync(path, { mode: 0o700 });
+        this.#dirs.push({ path, uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
+        return;
+      case "symlink":
+        Deno.symlinkSync(e.link, path);
+        if (IS_ROOT) fs.lchownSync(path, e.uid, e.gid);
+        fs.lutimesSync(path, e.mtimeMs / 1000, e.mtimeMs / 1000);
+        return;
+      case "hardlink":
+        // linkat without AT_SYMLINK_FOLLOW; the target is a file we wrote.
+        Deno.linkSync(join(root, e.link), path);
+        return;
+      case "file":
+        await this.#file(e, path, parser);
+        return;
+    }
+  }
+
+  async #file(e: VolumeEntry, path: string, parser: TarParser) {
+    let mode = e.mode;
+    if (mode & SPECIAL_BITS) {
+      mode &= ~SPECIAL_BITS;
+      this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${e.rel}`);
+    }
+    const fd = fs.openSync(path, O_NEW, 0o600);
+    try {
+      if (e.size <= SMALL_FILE) {
+        writeAll(fd, await parser.readBody());
+      } else {
+        await parser.pumpBody((c) => writeAll(fd, c));
+      }
+      // fd-based: no path lookup, and chmod after chown (chown clears setuid).
+      if (IS_ROOT) fs.fchownSync(fd, e.uid, e.gid);
+      fs.fchmodSync(fd, mode);
+      fs.futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Directory metadata last: children change a dir's mtime, and modes like 0500 must not block writes. */
+  finishDirs() {
+    for (let i = this.#dirs.length - 1; i >= 0; i--) {
+      const d = this.#dirs[i];
+      if (IS_ROOT) fs.lchownSync(d.path, d.uid, d.gid);
+      fs.chmodSync(d.path, d.mode);
+      if (!Number.isNaN(d.mtimeMs)) fs.lutimesSync(d.path, d.mtimeMs / 1000, d.mtimeMs / 1000);
+    }
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array) {
+  let off = 0;
+  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+}
+
+/**
+ * The caller swaps staged dirs in right after this returns, so the whole
+ * staged tree must be durable first. `sync -f` is syncfs(2): one call per
+ * filesystem instead of an fsync per file.
+ */
+async function syncStaged(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const out = await new Deno.Command("sync", { args: ["-f", dir], stderr: "piped" }).output();
+    if (!out.success) {
+      throw new AppError(
+        "internal",
+        `sync -f ${dir} failed: ${new TextDecoder().decode(out.stderr)}`,
+      );
+    }
+  }
+}
