@@ -47,7 +47,7 @@ async function expectRefused(c: Case) {
     const code = c.code ?? "bad_archive";
     const err = await extractArchive({
       source: (await Deno.open(path)).readable,
-      targetDirFor: () => sb.staging,
+      targetDirFor: (i) => `${sb.stageParent}/v${i}`,
       limits,
       expectedSha256: c.expectedSha256,
     }).then(() => null, (e) => e);
