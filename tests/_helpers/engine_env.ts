@@ -1,0 +1,77 @@
+/**
+ * An in-process engine on the real Docker engine and real files, with a
+ * Docker decorator and fault points so tests can inject failures exactly
+ * where they want them.
+ */
+import { Catalog } from "../../db/catalog.ts";
+import { openCatalogDb } from "../../db/client.ts";
+import { systemClock } from "../../src/clock.ts";
+import { type Config, parseConfig } from "../../src/config.ts";
+import type { DockerApi } from "../../src/docker/api.ts";
+import { createDockerClient } from "../../src/docker/http_client.ts";
+import { createEngine } from "../../src/engine/engine.ts";
+import { runRecoverySweep } from "../../src/engine/recovery.ts";
+import type { Engine, OpContext, PreparedOperation } from "../../src/engine/types.ts";
+import { silentLogger } from "../../src/log.ts";
+import { requireDockerEnv } from "./docker_cli.ts";
+
+export interface EngineEnv {
+  engine: Engine;
+  catalog: Catalog;
+  config: Config;
+  docker: DockerApi;
+  /** Overrides of Docker calls, consulted before the real engine. */
+  dockerFaults: Partial<DockerApi>;
+  /** Called at every named fault point. */
+  onFault: (name: string) => Promise<void> | void;
+  recover(): Promise<unknown>;
+  close(): void;
+}
+
+export async function engineEnv(env: Record<string, string> = {}): Promise<EngineEnv> {
+  const { dockerHost } = requireDockerEnv();
+  const dataDir = env.VOLSNAP_DATA_DIR ?? await Deno.makeTempDir({ prefix: "volsnap-engine-" });
+  const config = parseConfig({ DOCKER_HOST: dockerHost, VOLSNAP_STOP_TIMEOUT: "5", ...env, VOLSNAP_DATA_DIR: dataDir }, []);
+  await Deno.mkdir(dataDir, { recursive: true });
+  const { db, close } = await openCatalogDb(config.dbUrl);
+  const catalog = new Catalog(db);
+  const real = createDockerClient(config.dockerHost);
+  const dockerFaults: Partial<DockerApi> = {};
+  const docker = new Proxy(real as DockerApi, {
+    get(target, prop: keyof DockerApi) {
+      const override = dockerFaults[prop];
+      // deno-lint-ignore no-explicit-any
+      return override ?? (target as any)[prop].bind(target);
+    },
+  });
+  const holder: EngineEnv = {
+    catalog,
+    config,
+    docker,
+    dockerFaults,
+    onFault: () => {},
+    engine: undefined as unknown as Engine,
+    recover: () => runRecoverySweep(deps),
+    close() {
+      close();
+      real.close();
+    },
+  };
+  const deps = {
+    config,
+    catalog,
+    docker,
+    log: silentLogger,
+    clock: systemClock,
+    faultPoint: (name: string) => holder.onFault(name),
+  };
+  await runRecoverySweep(deps);
+  holder.engine = createEngine(deps);
+  return holder;
+}
+
+let n = 0;
+export function runOp<T>(op: PreparedOperation<T>): Promise<T> {
+  const ctx: OpContext = { id: `op_test${(++n).toString().padStart(12, "0")}`, progress: () => {} };
+  return op.run(ctx);
+}
