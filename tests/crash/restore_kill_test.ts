@@ -12,16 +12,17 @@ import { clearDir, containerState, leftovers, populateTree, volumeMountpoint } f
 import { sleep, TestServer } from "../_helpers/server.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 
-const NAMED_POINTS = [
-  "restore.staged", // after staging, before quiesce
-  "restore.quiesced", // containers stopped, journal not yet at swapping
-  "restore.journaled", // after the journal write, before the first rename
-  "restore.swap.half", // inside one volume's swap: live moved aside, staged not yet in place
-  "restore.swapped_one", // between two volumes' swaps
-  "restore.committed", // after the swap, before restart
-  "restore.started", // containers restarted, before the pre-restore capture
-  "restore.preserving", // during the pre-restore capture
-  "restore.preserved", // pre-restore snapshot durable, old dirs not yet deleted
+/** Each named point and the state recovery must settle on: before the commit point old, after it new. */
+const NAMED_POINTS: [string, "old" | "new"][] = [
+  ["restore.staged", "old"], // after staging, before quiesce
+  ["restore.quiesced", "old"], // containers stopped, journal not yet at swapping
+  ["restore.journaled", "old"], // after the journal write, before the first rename
+  ["restore.swap.half", "old"], // inside one volume's swap: live moved aside, staged not yet in place
+  ["restore.swapped_one", "old"], // between two volumes' swaps
+  ["restore.committed", "new"], // after the swap, before restart
+  ["restore.started", "new"], // containers restarted, before the pre-restore capture
+  ["restore.preserving", "new"], // during the pre-restore capture
+  ["restore.preserved", "new"], // pre-restore snapshot durable, old dirs not yet deleted
 ];
 const RANDOM_TRIALS = Number(Deno.env.get("VOLSNAP_KILL_TRIALS") ?? 50);
 
@@ -90,8 +91,7 @@ Deno.test("SIGKILL at every phase of a restore: recovery leaves each volume whol
       return volIsA ? "new" : "old";
     };
 
-    const outcomes: Record<string, number> = { old: 0, new: 0 };
-    for (const point of NAMED_POINTS) {
+    for (const [point, expected] of NAMED_POINTS) {
       await t.step(`killed at ${point}`, async () => {
         const stateB = setStateB();
         const trialStart = new Date(Date.now() - 1000).toISOString();
@@ -101,11 +101,9 @@ Deno.test("SIGKILL at every phase of a restore: recovery leaves each volume whol
         assert(status, `server was not killed at ${point}:\n${server.log.slice(-2000)}`);
         assertEquals(status.signal, "SIGKILL");
         await server.restart();
-        outcomes[await checkRecovered(stateB, trialStart, point)]++;
+        assertEquals(await checkRecovered(stateB, trialStart, point), expected, point);
       });
     }
-    // Before the commit point the old state must win, after it the new one.
-    assert(outcomes.old >= 5 && outcomes.new >= 3, `outcomes ${JSON.stringify(outcomes)}`);
 
     // Random moments: measure one full restore, then kill uniformly within it.
     setStateB();
@@ -128,7 +126,7 @@ Deno.test("SIGKILL at every phase of a restore: recovery leaves each volume whol
         random[await checkRecovered(stateB, trialStart, `random trial ${i}`)]++;
       }
     });
-    console.log(`named-point outcomes ${JSON.stringify(outcomes)}, random outcomes ${JSON.stringify(random)}`);
+    console.log(`random-kill outcomes ${JSON.stringify(random)}`);
   } finally {
     await server.stop();
     await scratch.cleanup();
