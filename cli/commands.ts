@@ -86,11 +86,15 @@ export function parseCommand(argv: string[]): ParsedCommand {
   const [name, ...rest] = argv;
   const spec = COMMANDS[name];
   if (!spec) throw new ConfigError(`unknown command "${name}" (see volsnap --help)`);
-  const { flags, positional } = parseFlags(rest, SWITCHES);
   const allowed = new Set([...spec.flags, ...GLOBAL_VALUE_FLAGS, "json"]);
-  for (const f of flags.keys()) {
-    if (!allowed.has(f)) throw new ConfigError(`${name}: unknown option --${f}`);
+  const switches = new Set([...SWITCHES].filter((s) => allowed.has(s)));
+  let parsed;
+  try {
+    parsed = parseFlags(rest, switches, allowed);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}`);
   }
+  const { flags, positional } = parsed;
   if (positional.length !== spec.args.length) {
     const want = spec.args.map((a) => `<${a}>`).join(" ");
     throw new ConfigError(`usage: volsnap ${name}${want ? " " + want : ""}`);

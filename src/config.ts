@@ -166,6 +166,7 @@ const schema = z.object({
 export function parseFlags(
   args: string[],
   switches: ReadonlySet<string> = new Set(),
+  known?: ReadonlySet<string>,
 ): { flags: Map<string, string[]>; positional: string[] } {
   const flags = new Map<string, string[]>();
   const positional: string[] = [];
@@ -182,6 +183,9 @@ export function parseFlags(
       continue;
     }
     const name = m[1];
+    if (known && !known.has(name) && !switches.has(name)) {
+      throw new ConfigError(`unknown option --${name}`);
+    }
     if (switches.has(name)) {
       if (m[2] !== undefined && !/^(true|false)$/.test(m[2])) {
         throw new ConfigError(`--${name} takes no value`);
