@@ -34,22 +34,68 @@ export function dependenciesOf(
 /**
  * Stable topological sort: dependencies before dependents, otherwise input
  * order. A dependency matches a container by compose service or by name;
- * dependencies outside the list are ignored. Cycles are broken by taking the
- * first remaining container in input order, so this always terminates and
- * always gives the same answer for the same input. O(n²), n is small.
+ * dependencies outside the list (and on itself) are ignored.
+ *
+ * Cycles: a container that depends on any member of a cycle waits for the
+ * whole cycle. When no container is ready, the first remaining container
+ * (input order) whose unplaced dependencies all lie in its own cycle goes next. Terminates for
+ * any input and gives the same answer for the same input. O(n²), n is small.
  */
 export function startOrder(containers: ContainerInfo[]): ContainerInfo[] {
   const matches = (c: ContainerInfo, dep: string) => c.name === dep || c.service === dep;
-  const deps = containers.map((c) =>
-    containers.filter((other) => other !== c && c.dependsOn.some((d) => matches(other, d)))
+  const direct = containers.map((c) =>
+    containers.flatMap((other, j) =>
+      other !== c && c.dependsOn.some((d) => matches(other, d)) ? [j] : []
+    )
   );
-  const placed = new Set<ContainerInfo>();
+  const scc = stronglyConnected(direct);
+  // A dependent of any member of a cycle waits for the whole cycle.
+  const deps = direct.map((ds, i) => [
+    ...new Set(
+      ds.flatMap((d) => scc[d] === scc[i] ? [d] : scc.flatMap((c, j) => c === scc[d] ? [j] : [])),
+    ),
+  ]);
+  const placed = new Set<number>();
   const out: ContainerInfo[] = [];
   while (out.length < containers.length) {
-    const remaining = containers.map((c, i) => ({ c, i })).filter(({ c }) => !placed.has(c));
-    const ready = remaining.find(({ i }) => deps[i].every((d) => placed.has(d))) ?? remaining[0];
-    placed.add(ready.c);
-    out.push(ready.c);
+    const remaining = containers.map((_, i) => i).filter((i) => !placed.has(i));
+    const next = remaining.find((i) => deps[i].every((d) => placed.has(d))) ??
+      remaining.find((i) => deps[i].every((d) => placed.has(d) || scc[d] === scc[i])) ??
+      remaining[0]; // unreachable: some cycle always has no outside dependency left
+    placed.add(next);
+    out.push(containers[next]);
   }
   return out;
+}
+
+/** Tarjan's algorithm: a component number per node (nodes on one cycle share it). */
+function stronglyConnected(edges: number[][]): number[] {
+  const index: number[] = new Array(edges.length).fill(-1);
+  const low: number[] = new Array(edges.length).fill(0);
+  const comp: number[] = new Array(edges.length).fill(-1);
+  const stack: number[] = [];
+  let counter = 0;
+  let comps = 0;
+  const visit = (v: number) => {
+    index[v] = low[v] = counter++;
+    stack.push(v);
+    for (const w of edges[v]) {
+      if (index[w] === -1) {
+        visit(w);
+        low[v] = Math.min(low[v], low[w]);
+      } else if (comp[w] === -1) {
+        low[v] = Math.min(low[v], index[w]);
+      }
+    }
+    if (low[v] === index[v]) {
+      let w;
+      do {
+        w = stack.pop()!;
+        comp[w] = comps;
+      } while (w !== v);
+      comps++;
+    }
+  };
+  for (let v = 0; v < edges.length; v++) if (index[v] === -1) visit(v);
+  return comp;
 }

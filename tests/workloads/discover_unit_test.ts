@@ -1,0 +1,231 @@
+/** Discovery rules that a real engine cannot show here (plugin drivers, odd ids), on a fake DockerApi. */
+import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
+import type {
+  ContainerDetails,
+  ContainerSummary,
+  DockerApi,
+  VolumeDetails,
+} from "../../src/docker/api.ts";
+import { AppError } from "../../src/errors.ts";
+import { createLogger } from "../../src/log.ts";
+import { discoverWorkloads, findWorkload } from "../../src/workloads/discover.ts";
+import { sanitizeWorkloadId, workloadIdFor } from "../../src/workloads/grouping.ts";
+import { systemPathReason } from "../../src/workloads/mounts.ts";
+
+function fakeDocker(containers: ContainerDetails[], volumes: VolumeDetails[]): DockerApi {
+  const fail = () => Promise.reject(new Error("not used by discovery"));
+  return {
+    ping: () => Promise.resolve(),
+    version: () => Promise.resolve({ version: "fake", apiVersion: "1.41" }),
+    listContainers: () =>
+      Promise.resolve(containers.map(({ id, name, state, labels }): ContainerSummary => ({
+        id,
+        name,
+        state,
+        labels,
+      }))),
+    inspectContainer: (id) => {
+      const c = containers.find((c) => c.id === id || c.name === id);
+      return c ? Promise.resolve(c) : Promise.reject(new AppError("not_found", `no ${id}`));
+    },
+    inspectVolume: (name) => {
+      const v = volumes.find((v) => v.name === name);
+      return v ? Promise.resolve(v) : Promise.reject(new AppError("not_found", `no ${name}`));
+    },
+    stopContainer: fail,
+    startContainer: fail,
+    pauseContainer: fail,
+    unpauseContainer: fail,
+    exec: fail,
+  };
+}
+
+const container = (name: string, over: Partial<ContainerDetails> = {}): ContainerDetails => ({
+  id: `id-${name}`,
+  name,
+  state: "running",
+  labels: {},
+  mounts: [],
+  ...over,
+});
+
+Deno.test("volumes of drivers other than local are skipped with the driver named", async () => {
+  const docker = fakeDocker([
+    container("app", {
+      mounts: [
+        {
+          type: "volume",
+          name: "nfsvol",
+          source: "",
+          destination: "/nfs",
+          driver: "rexray",
+          rw: true,
+        },
+        {
+          type: "volume",
+          name: "plain",
+          source: "/x",
+          destination: "/data",
+          driver: "local",
+          rw: true,
+        },
+        // Driver missing on the mount: the volume's own driver decides.
+        { type: "volume", name: "plugvol", source: "", destination: "/p", rw: true },
+        { type: "volume", name: "gone", source: "", destination: "/g", driver: "local", rw: true },
+        { type: "npipe", source: "\\\\.\\pipe\\x", destination: "/pipe", rw: true },
+      ],
+    }),
+  ], [
+    {
+      name: "plain",
+      driver: "local",
+      mountpoint: "/var/lib/docker/volumes/plain/_data",
+      labels: {},
+    },
+    { name: "plugvol", driver: "convoy", mountpoint: "/mnt/plug", labels: {} },
+  ]);
+  const w = await findWorkload(docker, "app", { dataDir: "/var/lib/volsnap" });
+  assertEquals(w.volumes.map((v) => [v.key, v.hostPath]), [
+    ["volume:plain", "/var/lib/docker/volumes/plain/_data"],
+  ]);
+  const reasons = Object.fromEntries(w.skipped.map((s) => [s.destination, s.reason]));
+  assertEquals(
+    reasons["/nfs"],
+    `volume driver "rexray" is not supported: only local volumes are captured`,
+  );
+  assertEquals(
+    reasons["/p"],
+    `volume driver "convoy" is not supported: only local volumes are captured`,
+  );
+  assertMatch(reasons["/g"], /volume "gone" no longer exists/);
+  assertMatch(reasons["/pipe"], /mount type "npipe" is not supported/);
+  assertEquals(w.skipped.find((s) => s.destination === "/nfs")?.name, "nfsvol");
+});
+
+Deno.test("grouping ids that are not path-safe are sanitized; unusable ones are left out and logged", async () => {
+  const lines: string[] = [];
+  const log = createLogger({}, (l) => lines.push(l));
+  const docker = fakeDocker([
+    container("a", { labels: { "volsnap.workload": "my app/../x" } }),
+    container("b", { labels: { "volsnap.workload": "../../" } }),
+    container("c", { labels: { "volsnap.workload": "ok-id", "volsnap.exclude": "TRUE" } }),
+    container("d", { labels: { "com.docker.compose.project": "proj" } }),
+  ], []);
+  const ws = await discoverWorkloads(docker, { dataDir: "/data", log });
+  assertEquals(ws.map((w) => [w.id, w.containers.map((c) => c.name)]), [
+    ["my_app_.._x", ["a"]],
+    ["proj", ["d"]],
+  ]);
+  assert(lines.some((l) => /left out/.test(l) && /"container":"b"/.test(l)), lines.join("\n"));
+  assert(lines.some((l) => /sanitized/.test(l) && /my app/.test(l)));
+});
+
+Deno.test("workloadIdFor() prefers volsnap.workload over compose project over name", () => {
+  const cases: [Record<string, string>, string, string][] = [
+    [{ "volsnap.workload": "w", "com.docker.compose.project": "p" }, "w", "label"],
+    [{ "com.docker.compose.project": "p" }, "p", "compose"],
+    [{ "volsnap.workload": "  " }, "name1", "name"],
+    [{}, "name1", "name"],
+  ];
+  for (const [labels, id, source] of cases) {
+    const g = workloadIdFor({ name: "name1", labels });
+    assert(g.ok);
+    assertEquals([g.id, g.source], [id, source]);
+  }
+  assertEquals(sanitizeWorkloadId("..."), undefined);
+  assertEquals(sanitizeWorkloadId("x".repeat(300))?.length, 128);
+  assertEquals(sanitizeWorkloadId("_Proj One"), "Proj_One");
+});
+
+Deno.test("systemPathReason() protects system trees, their insides, their parents, the socket and the data dir", () => {
+  const policy = { dataDir: "/srv/volsnap", dockerSocketPath: "/tmp/d/docker.sock" };
+  const blocked = [
+    "/",
+    "/etc",
+    "/etc/nginx",
+    "/etc/",
+    "/usr/local/share",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/libx32/foo",
+    "/library", // SPEC says /lib*: any top-level name starting with "lib"
+    "/boot",
+    "/dev/shm",
+    "/proc",
+    "/sys/fs/cgroup",
+    "/run",
+    "/run/user/1000",
+    "/var/run",
+    "/var", // contains /var/run
+    "/var/run/docker.sock",
+    "/tmp/d", // contains the socket in use
+    "/tmp/d/docker.sock",
+    "/srv/volsnap",
+    "/srv/volsnap/snapshots",
+    "/srv", // contains the data dir
+  ];
+  for (const p of blocked) assert(systemPathReason(p, policy), `${p} was not protected`);
+  const allowed = [
+    "/srv/app",
+    "/home/u/data",
+    "/var/lib/postgres",
+    "/opt/etc",
+    "/tmp/x",
+  ];
+  for (const p of allowed) {
+    assertEquals(systemPathReason(p, policy), undefined, `${p} was wrongly protected`);
+  }
+});
+
+Deno.test("a bind whose source is a symlink into a system tree is skipped", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    await Deno.symlink("/etc", `${tmp}/sneaky`);
+    await Deno.mkdir(`${tmp}/real`);
+    await Deno.symlink(`${tmp}/real`, `${tmp}/alias`);
+    const docker = fakeDocker([container("app", {
+      mounts: [
+        { type: "bind", source: `${tmp}/sneaky`, destination: "/s", rw: true },
+        { type: "bind", source: `${tmp}/alias`, destination: "/a", rw: false },
+        { type: "bind", source: `${tmp}/missing`, destination: "/m", rw: true },
+      ],
+    })], []);
+    const w = await findWorkload(docker, "app", { dataDir: `${tmp}/data` });
+    assertEquals(w.volumes.map((v) => [v.key, v.source, v.hostPath]), [
+      [`bind:${tmp}/alias`, `${tmp}/alias`, await Deno.realPath(`${tmp}/real`)],
+    ]);
+    assertEquals(w.volumes[0].destinations, [{
+      container: "app",
+      destination: "/a",
+      readOnly: true,
+    }]);
+    const reasons = Object.fromEntries(w.skipped.map((s) => [s.destination, s.reason]));
+    assertMatch(reasons["/s"], /resolves to \/etc: \/etc is a system path/);
+    assertMatch(reasons["/m"], /does not exist on this host/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a container removed between list and inspect is left out without an error", async () => {
+  const docker = fakeDocker([container("a"), container("b")], []);
+  const inspect = docker.inspectContainer;
+  docker.inspectContainer = (id) =>
+    id === "id-b" ? Promise.reject(new AppError("not_found", "gone")) : inspect(id);
+  const ws = await discoverWorkloads(docker, { dataDir: "/data" });
+  assertEquals(ws.map((w) => w.id), ["a"]);
+});
+
+Deno.test("an unreachable engine fails discovery with docker_unavailable, not an empty list", async () => {
+  const docker = fakeDocker([], []);
+  docker.listContainers = () => Promise.reject(new AppError("docker_unavailable", "down"));
+  let err: unknown;
+  try {
+    await discoverWorkloads(docker, { dataDir: "/data" });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof AppError && err.code === "docker_unavailable");
+});
