@@ -12,6 +12,8 @@ const INDEX = /^(0|[1-9][0-9]{0,3})$/;
 
 export type ArchivePath =
   | { kind: "manifest" }
+  /** The bare `volumes/` directory that re-packing with GNU tar adds; carries nothing. */
+  | { kind: "volumes" }
   /** `rel` is "" for the volume root, else a canonical relative path. */
   | { kind: "volume"; index: number; rel: string };
 
@@ -23,6 +25,7 @@ export type ArchivePath =
 export function classifyPath(raw: string, limits: ArchiveLimits, what = "entry"): ArchivePath {
   const parts = splitChecked(raw, limits, what);
   if (parts.length === 1 && parts[0] === MANIFEST_NAME) return { kind: "manifest" };
+  if (parts.length === 1 && parts[0] === "volumes") return { kind: "volumes" };
   if (parts.length >= 2 && parts[0] === "volumes" && INDEX.test(parts[1])) {
     return { kind: "volume", index: Number(parts[1]), rel: parts.slice(2).join("/") };
   }

@@ -391,7 +391,10 @@ function applyPax(key: string, value: string, into: Omit<Pending, "headerBytes">
       if (!/^-?\d{1,16}(\.\d{0,9})?$/.test(value)) {
         throw new BadArchiveError(`PAX mtime is not a valid time: '${value.slice(0, 40)}'`);
       }
-      into.mtimeMs = Math.round(Number(value) * 1000);
+      // Whole ms, truncated like stat's mtimeMs (float math would round up .9999…).
+      const [sec, frac = ""] = value.replace("-", "").split(".");
+      const ms = Number(sec) * 1000 + Number(frac.padEnd(3, "0").slice(0, 3));
+      into.mtimeMs = value.startsWith("-") ? -ms : ms;
       return;
     }
     default:

@@ -47,6 +47,7 @@ export class ArchiveWalker {
   readonly #volumes = new Map<number, VolumeState>();
   entries = 0;
   regularFiles = 0;
+  #volumesDirSeen = false;
 
   private constructor(manifest: Manifest, parser: TarParser, limits: ArchiveLimits) {
     this.manifest = manifest;
@@ -79,6 +80,14 @@ export class ArchiveWalker {
     if (++this.entries > this.#limits.maxEntries) throw tooManyEntries(this.#limits.maxEntries);
     const where = classifyPath(e.name, this.#limits);
     if (where.kind === "manifest") throw new BadArchiveError(`duplicate entry '${MANIFEST_NAME}'`);
+    if (where.kind === "volumes") {
+      if (e.type !== "dir" || this.#volumesDirSeen) {
+        throw new BadArchiveError(`unexpected entry '${show(e.name)}'`);
+      }
+      this.#volumesDirSeen = true;
+      this.entries--;
+      return this.next();
+    }
     const vs = this.#volumes.get(where.index);
     if (!vs) {
       throw new BadArchiveError(
