@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { archiveExtension, writeSnapshotArchive } from "../archive/writer.ts";
-import { AppError, errMessage } from "../errors.ts";
+import { AppError, errMessage, toAppError } from "../errors.ts";
 import type { Compression, ContainerInfo, QuiesceMode, VolumeTarget, Workload } from "../model.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import {
@@ -44,6 +44,8 @@ export async function prepareCapture(
     run: async (op) => {
       try {
         return await runCapture(ctx, workload, req, op);
+      } catch (err) {
+        throw toAppError(err); // e.g. ENOSPC → insufficient_space (507)
       } finally {
         release();
       }

@@ -12,7 +12,7 @@
  *   drop journal
  */
 import { extractArchive } from "../archive/extract.ts";
-import { AppError, errMessage } from "../errors.ts";
+import { AppError, errMessage, toAppError } from "../errors.ts";
 import { startOrder } from "../workloads/discover.ts";
 import { findWorkload } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
@@ -51,6 +51,8 @@ export async function prepareRestore(
     run: async (op) => {
       try {
         return await runRestore(ctx, pre, op);
+      } catch (err) {
+        throw toAppError(err); // e.g. ENOSPC → insufficient_space (507)
       } finally {
         release();
       }
@@ -89,6 +91,7 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
   await ctx.journals.write(journal);
   const stagedFor = new Map(pre.volumes.map((v, i) => [v.manifest.index, journal.volumes[i].staged]));
   try {
+    await ctx.fault("restore.staging");
     op.progress({ phase: "staging", bytesDone: 0, bytesTotal: pre.row.uncompressedBytes });
     const file = await Deno.open(pre.archivePath, { read: true });
     await extractArchive({
