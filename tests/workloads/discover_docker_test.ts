@@ -3,7 +3,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../_helpers/as
 import { AppError } from "../../src/errors.ts";
 import { createDockerClient } from "../../src/docker/http_client.ts";
 import { discoverWorkloads, findWorkload, startOrder } from "../../src/workloads/discover.ts";
-import { DockerScratch, requireDockerEnv } from "../_helpers/docker_cli.ts";
+import { dockerCli, DockerScratch, requireDockerEnv } from "../_helpers/docker_cli.ts";
 
 const env = requireDockerEnv();
 
@@ -201,4 +201,48 @@ Deno.test("findWorkload() of an unknown id is not_found (404)", async () => {
   assert(err instanceof AppError);
   assertEquals(err.code, "not_found");
   assertMatch(err.message, /workload "vsdisc-no-such-workload" not found/);
+});
+
+Deno.test("local volumes with mount options: o=bind captured at its device dir, tmpfs skipped", async () => {
+  await using ctx = await setup();
+  await using s = new DockerScratch("vsdisc-opts");
+  const dev = `${ctx.tmp}/bound-dir`;
+  await Deno.mkdir(dev);
+  const bound = await s.volume("bound", [
+    "--opt",
+    "type=none",
+    "--opt",
+    "o=bind",
+    "--opt",
+    `device=${dev}`,
+  ]);
+  const mem = await s.volume("mem", ["--opt", "type=tmpfs", "--opt", "device=tmpfs"]);
+  const etc = await s.volume("etc", [
+    "--opt",
+    "type=none",
+    "--opt",
+    "o=bind",
+    "--opt",
+    "device=/etc",
+  ]);
+  const app = await s.container({
+    labels: { "volsnap.workload": s.prefix },
+    args: ["-v", `${bound}:/b`, "-v", `${mem}:/m`, "-v", `${etc}:/e:ro`],
+    cmd: [
+      "sh",
+      "-c",
+      "echo kept > /b/f; echo lost > /m/f; trap 'exit 0' TERM; while :; do sleep 0.1; done",
+    ],
+  });
+  // Stopped, the engine unmounts option volumes: their Mountpoint is empty then.
+  await dockerCli(["stop", "-t", "1", app]);
+  const w = await findWorkload(ctx.docker, s.prefix, { dataDir: ctx.dataDir });
+  assertEquals(w.volumes.map((v) => [v.key, v.hostPath]), [[
+    `volume:${bound}`,
+    await Deno.realPath(dev),
+  ]]);
+  assertEquals(await Deno.readTextFile(`${w.volumes[0].hostPath}/f`), "kept\n");
+  const reasons = Object.fromEntries(w.skipped.map((m) => [m.destination, m.reason]));
+  assertMatch(reasons["/m"], /tmpfs-backed volume holds no persistent data/);
+  assertMatch(reasons["/e"], /binds \/etc: \/etc is a system path/);
 });

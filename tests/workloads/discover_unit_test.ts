@@ -73,6 +73,14 @@ Deno.test("volumes of drivers other than local are skipped with the driver named
         { type: "volume", name: "plugvol", source: "", destination: "/p", rw: true },
         { type: "volume", name: "gone", source: "", destination: "/g", driver: "local", rw: true },
         { type: "npipe", source: "\\\\.\\pipe\\x", destination: "/pipe", rw: true },
+        {
+          type: "volume",
+          name: "nfsopt",
+          source: "",
+          destination: "/n",
+          driver: "local",
+          rw: true,
+        },
       ],
     }),
   ], [
@@ -83,6 +91,13 @@ Deno.test("volumes of drivers other than local are skipped with the driver named
       labels: {},
     },
     { name: "plugvol", driver: "convoy", mountpoint: "/mnt/plug", labels: {} },
+    {
+      name: "nfsopt",
+      driver: "local",
+      mountpoint: "/var/lib/docker/volumes/nfsopt/_data",
+      labels: {},
+      options: { type: "nfs", o: "addr=10.0.0.1,rw", device: ":/export/data" },
+    },
   ]);
   const w = await findWorkload(docker, "app", { dataDir: "/var/lib/volsnap" });
   assertEquals(w.volumes.map((v) => [v.key, v.hostPath]), [
@@ -99,6 +114,10 @@ Deno.test("volumes of drivers other than local are skipped with the driver named
   );
   assertMatch(reasons["/g"], /volume "gone" no longer exists/);
   assertMatch(reasons["/pipe"], /mount type "npipe" is not supported/);
+  assertMatch(
+    reasons["/n"],
+    /mounted from :\/export\/data \(type nfs\) only while a container uses it/,
+  );
   assertEquals(w.skipped.find((s) => s.destination === "/nfs")?.name, "nfsvol");
 });
 
