@@ -66,7 +66,11 @@ export class DecodedStream {
       const first = concat(head);
       this.compression = detectCompression(first);
       const raw = this.#rawRest(reader, first);
-      const inflated = this.compression === "none" ? raw : this.#inflate(raw);
+      const inflated = this.compression === "none"
+        ? raw
+        : this.compression === "zstd" && zstdCli()
+        ? this.#inflateCli(raw)
+        : this.#inflate(raw);
       for await (const chunk of inflated) {
         this.expandedBytes += chunk.length;
         if (this.expandedBytes > this.#opts.maxExpandedBytes) {
@@ -115,6 +119,9 @@ export class DecodedStream {
       if (err) srcError ??= err;
     });
     src.on("error", (e) => srcError = e);
+    // Errors may also fire after we stopped reading (e.g. the frame checksum
+    // at the end, once the tar layer already failed); never leave them unhandled.
+    z.on("error", () => {});
     try {
       for await (const chunk of z) yield chunk as Uint8Array;
     } catch (err) {
@@ -126,6 +133,82 @@ export class DecodedStream {
       z.destroy();
     }
   }
+
+  /**
+   * zstd through the CLI. Deno 2.9.6's streaming `createZstdDecompress`
+   * throws a frame-checksum error as an *uncaught* exception (it kills the
+   * process; a corrupt upload would take the daemon down) and silently
+   * accepts a truncated frame. The CLI reports both, and decompresses on
+   * another core while we write files.
+   */
+  async *#inflateCli(raw: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const p = new Deno.Command(ZSTD_BIN, {
+      args: ["-d", "-c", "-q", "--no-progress"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let feedError: unknown;
+    const feed = (async () => {
+      const w = p.stdin.getWriter();
+      try {
+        for await (const c of raw) await w.write(c);
+        await w.close();
+      } catch (err) {
+        feedError ??= err;
+        await w.abort().catch(() => {});
+      }
+    })();
+    const stderr = readCapped(p.stderr, 4096);
+    let done = false;
+    try {
+      for await (const chunk of p.stdout) yield chunk;
+      await feed;
+      const status = await p.status;
+      const cause = feedError;
+      if (cause instanceof AppError || isAbort(cause)) throw cause;
+      if (!status.success || cause) {
+        const msg = (await stderr).replace(/^zstd: /gm, "").replace(/\s+/g, " ").trim();
+        if (/premature end|unexpected end/i.test(msg)) {
+          throw new BadArchiveError(`archive is truncated (zstd stream ends early: ${msg})`);
+        }
+        throw new BadArchiveError(`corrupt zstd data: ${msg || String(cause)}`);
+      }
+      done = true;
+    } finally {
+      if (!done) {
+        try {
+          p.kill("SIGKILL");
+        } catch { /* already exited */ }
+      }
+      await feed;
+      await p.status;
+      await stderr;
+    }
+  }
+}
+
+const ZSTD_BIN = "zstd";
+let zstdCliFound: boolean | undefined;
+
+/** Whether the zstd CLI exists on PATH (checked once). */
+function zstdCli(): boolean {
+  if (zstdCliFound === undefined) {
+    try {
+      zstdCliFound = new Deno.Command(ZSTD_BIN, { args: ["-V"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+    } catch {
+      zstdCliFound = false;
+    }
+  }
+  return zstdCliFound;
+}
+
+async function readCapped(s: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  let text = "";
+  const dec = new TextDecoder();
+  for await (const c of s) if (text.length < max) text += dec.decode(c, { stream: true });
+  return text.slice(0, max);
 }
 
 function isAbort(err: unknown): boolean {
