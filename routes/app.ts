@@ -31,6 +31,20 @@ export function createApp(deps: AppDeps): Hono {
     )
   );
 
+  // Audit trail of changes in the server log; reads (and polling) stay quiet.
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      deps.log.info("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - t0),
+      });
+    }
+  });
+
   app.route("/", healthRoutes(deps));
 
   app.use("/api/v1/*", async (c, next) => {
