@@ -10,7 +10,7 @@ import { AppError, notFound } from "../errors.ts";
 import { sha256File } from "../fs/hash.ts";
 import { filesystemOf, isMountPoint } from "../fs/space.ts";
 import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../model.ts";
-import { measureDirSize, startOrder } from "../workloads/discover.ts";
+import { discoverWorkloads, measureDirSize, startOrder } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
 import type { RestorePlan, RestoreRequest } from "./types.ts";
 
@@ -66,6 +66,7 @@ export async function preflightRestore(
   const manifest = await readManifestFromFile(archivePath, ctx.limits);
   const volumes = mapVolumes(manifest, workload, req.volumes);
   for (const v of volumes) checkLiveDir(v.target);
+  await checkNoOutsideUsers(ctx, workload, volumes);
   const containersToStop = startOrder(workload.containers)
     .filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting")
     .map((c) => c.name);
@@ -146,6 +147,30 @@ function matchTarget(mv: ManifestVolume, w: Workload): VolumeTarget | undefined 
     }
   }
   return undefined;
+}
+
+/**
+ * A running container of another workload that mounts a target would keep
+ * the old dir mounted across the swap and write into data we then delete.
+ */
+async function checkNoOutsideUsers(ctx: EngineContext, workload: Workload, volumes: PlannedVolume[]) {
+  const all = await discoverWorkloads(ctx.docker, ctx.discovery);
+  for (const other of all) {
+    if (other.id === workload.id) continue;
+    for (const t of other.volumes) {
+      const mine = volumes.find((v) => v.target.key === t.key || v.target.hostPath === t.hostPath);
+      if (!mine) continue;
+      const users = t.destinations.map((d) => other.containers.find((c) => c.name === d.container))
+        .filter((c) => c && c.state !== "exited" && c.state !== "created" && c.state !== "dead");
+      if (users.length) {
+        throw new AppError(
+          "workload_busy",
+          `${t.key} is also mounted by running container ${users[0]!.name} of workload "${other.id}"`,
+          { hint: `stop workload "${other.id}" first, or group both under one volsnap.workload label` },
+        );
+      }
+    }
+  }
 }
 
 function checkLiveDir(t: VolumeTarget) {

@@ -122,3 +122,21 @@ Deno.test("disk full during staging: 507, live data untouched, nothing left behi
     await new Deno.Command("umount", { args: [mnt] }).output();
   }
 });
+
+Deno.test("a running container of another workload that mounts the volume blocks the restore", async () => {
+  const s = await setup();
+  const other = new DockerScratch("vs-rf-other");
+  try {
+    const vol = (await s.env.engine.getWorkload(s.wid)).volumes.find((v) => v.type === "volume")!;
+    await other.container({ name: "reader", labels: { "volsnap.workload": other.prefix }, args: ["-v", `${vol.name}:/peek`] });
+    await assertRejects(
+      () => s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id }),
+      (e) => e instanceof AppError && e.code === "workload_busy" && e.message.includes(other.prefix),
+    );
+    assertEquals(diffTrees(s.state().vol, s.b.vol), []);
+  } finally {
+    await other.cleanup();
+    await s.scratch.cleanup();
+    s.env.close();
+  }
+});
