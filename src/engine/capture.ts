@@ -85,6 +85,7 @@ async function runCapture(
   });
   let stats, manifest;
   let downtimeMs: number | null = null;
+  let resumeFailed = false;
   const warnings: string[] = [];
   try {
     op.progress({ phase: "quiescing" });
@@ -121,6 +122,7 @@ async function runCapture(
     } finally {
       op.progress({ phase: "resuming" });
       const failures = await resume(ctx.docker, targets, log);
+      resumeFailed = failures.length > 0;
       if (targets.length) downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
       for (const f of failures) {
         warnings.push(`container ${f.name} did not come back: ${f.error}`);
@@ -160,7 +162,8 @@ async function runCapture(
     lastVerifyError: null,
   };
   await ctx.catalog.insertSnapshot(row);
-  await ctx.journals.remove(op.id);
+  // A container we could not bring back stays in the journal: the sweep retries it.
+  if (!resumeFailed) await ctx.journals.remove(op.id);
   await ctx.event("snapshot_created", `snapshot ${snapshotId} of ${workload.id} created`, workload.id, {
     snapshotId,
     sizeBytes: row.sizeBytes,

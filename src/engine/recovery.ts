@@ -32,8 +32,8 @@ export interface RecoveryReport {
   filesWithoutRow: number;
 }
 
-export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
-  const report: RecoveryReport = {
+function emptyReport(): RecoveryReport {
+  return {
     tempFilesRemoved: 0,
     journalsReplayed: 0,
     failed: [],
@@ -41,29 +41,15 @@ export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
     rowsWithoutFile: 0,
     filesWithoutRow: 0,
   };
+}
+
+export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
+  const report = emptyReport();
   await ensureDataDirs(ctx.paths);
   report.tempFilesRemoved += await removeTempFiles(ctx.paths.archives);
   report.tempFilesRemoved += await removeTempFiles(ctx.paths.journal);
 
-  for (const entry of await ctx.journals.list()) {
-    const j = entry.journal;
-    if (!j) {
-      report.failed.push({ file: entry.file, error: `unreadable journal: ${entry.error}` });
-      await ctx.event("recovery_failed", `unreadable journal ${entry.file}: ${entry.error}`);
-      continue;
-    }
-    try {
-      if (j.kind === "capture") await recoverCapture(ctx, j);
-      else await recoverRestore(ctx, j);
-      report.journalsReplayed++;
-      await ctx.catalog.clearBlock(j.workload);
-    } catch (err) {
-      const error = errMessage(err);
-      report.failed.push({ workload: j.workload, file: entry.file, error });
-      await ctx.catalog.setBlock(j.workload, `${j.kind} ${j.opId}: ${error}`, ctx.clock.now().toISOString());
-      await ctx.event("recovery_failed", `recovery of ${j.kind} ${j.opId} failed: ${error}`, j.workload);
-    }
-  }
+  await replayJournals(ctx, report);
 
   const interrupted = await ctx.catalog.markRunningInterrupted(ctx.clock.now().toISOString());
   report.interruptedOperations = interrupted.length;
@@ -73,6 +59,40 @@ export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
   await reconcile(ctx, report);
   ctx.log.info("recovery sweep done", { ...report });
   return report;
+}
+
+
+/**
+ * Replays journals. `only` restricts it to some workloads: the background
+ * retry replays just the blocked ones, never the journal of an operation
+ * that is running right now.
+ */
+async function replayJournals(ctx: EngineContext, report: RecoveryReport, only?: Set<string>) {
+  const failed = new Set<string>();
+  const replayed = new Set<string>();
+  for (const entry of await ctx.journals.list()) {
+    const j = entry.journal;
+    if (j && only && !only.has(j.workload)) continue;
+    if (!j) {
+      if (only) continue;
+      report.failed.push({ file: entry.file, error: `unreadable journal: ${entry.error}` });
+      await ctx.event("recovery_failed", `unreadable journal ${entry.file}: ${entry.error}`);
+      continue;
+    }
+    try {
+      if (j.kind === "capture") await recoverCapture(ctx, j);
+      else await recoverRestore(ctx, j);
+      report.journalsReplayed++;
+      replayed.add(j.workload);
+    } catch (err) {
+      const error = errMessage(err);
+      failed.add(j.workload);
+      report.failed.push({ workload: j.workload, file: entry.file, error });
+      await ctx.catalog.setBlock(j.workload, `${j.kind} ${j.opId}: ${error}`, ctx.clock.now().toISOString());
+      await ctx.event("recovery_failed", `recovery of ${j.kind} ${j.opId} failed: ${error}`, j.workload);
+    }
+  }
+  for (const w of replayed) if (!failed.has(w)) await ctx.catalog.clearBlock(w);
 }
 
 async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
@@ -172,3 +192,32 @@ export async function runRecoverySweep(deps: EngineDeps): Promise<RecoveryReport
 }
 
 let processLock: Deno.FsFile | undefined;
+
+/**
+ * While some workload is blocked because its recovery failed (typically the
+ * Docker engine was down at start), retry its journals every `intervalMs`.
+ * Blocked workloads refuse mutations, so nothing else touches them meanwhile.
+ */
+export function retryBlockedRecoveries(deps: EngineDeps, intervalMs = 30_000): () => void {
+  const ctx = createContext(deps);
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const blocked = new Set<string>();
+      for (const e of await ctx.journals.list()) {
+        if (e.journal && await ctx.catalog.getBlock(e.journal.workload)) blocked.add(e.journal.workload);
+      }
+      if (blocked.size === 0) return;
+      const report = emptyReport();
+      await replayJournals(ctx, report, blocked);
+      if (report.journalsReplayed) ctx.log.info("blocked recoveries retried", { ...report });
+    } catch (err) {
+      ctx.log.error("recovery retry failed", { error: errMessage(err) });
+    } finally {
+      busy = false;
+    }
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
