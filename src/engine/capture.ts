@@ -130,7 +130,7 @@ async function runCapture(
       }
     }
   } catch (err) {
-    await ctx.journals.remove(op.id);
+    if (!resumeFailed) await ctx.journals.remove(op.id);
     await ctx.event("capture_failed", `capture of ${workload.id} failed: ${errMessage(err)}`, workload.id);
     throw err;
   }
