@@ -1,0 +1,137 @@
+/**
+ * Capture benchmark: volsnap's writeSnapshotArchive (zstd-3) against
+ * `tar -cf - DIR | zstd -3 -T0`, alternating, on a warm page cache.
+ * volsnap runs in a subprocess so its peak RSS (VmHWM) is its own.
+ *
+ * Usage: deno run -A bench/capture_bench.ts [--rounds 3] [--root /tmp/volsnap-bench]
+ */
+import { makeDataset } from "./dataset.ts";
+import { writeSnapshotArchive } from "../src/archive/writer.ts";
+import type { Compression } from "../src/model.ts";
+
+const MiB = 1024 * 1024;
+
+function arg(name: string, def: string): string {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : def;
+}
+
+interface ChildResult {
+  ms: number;
+  sizeBytes: number;
+  uncompressedBytes: number;
+  fileCount: number;
+  hwmKiB: number;
+  warnings: number;
+}
+
+async function child(dir: string, out: string, compression: Compression): Promise<void> {
+  const t0 = performance.now();
+  const { stats } = await writeSnapshotArchive({
+    finalPath: out,
+    compression,
+    manifest: {
+      format: "volsnap/1",
+      snapshotId: "bench",
+      workload: "bench",
+      createdAt: new Date().toISOString(),
+      tool: { name: "volsnap", version: "bench" },
+      quiesce: "stop",
+      volumes: [{ index: 0, key: `bind:${dir}`, type: "bind", source: dir, destinations: [] }],
+    },
+    sources: [{ index: 0, hostPath: dir }],
+  });
+  const ms = performance.now() - t0;
+  const status = await Deno.readTextFile("/proc/self/status");
+  const hwmKiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const r: ChildResult = {
+    ms,
+    sizeBytes: stats.sizeBytes,
+    uncompressedBytes: stats.uncompressedBytes,
+    fileCount: stats.fileCount,
+    hwmKiB,
+    warnings: stats.warnings.length,
+  };
+  console.log(JSON.stringify(r));
+}
+
+async function runVolsnap(
+  dir: string,
+  out: string,
+  compression: Compression,
+): Promise<ChildResult> {
+  const self = new URL(import.meta.url).pathname;
+  const p = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", self, "--child", dir, out, compression],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!p.success) throw new Error(`volsnap child failed (${p.code})`);
+  return JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").pop()!);
+}
+
+async function runTarZstd(dir: string, out: string): Promise<{ ms: number; sizeBytes: number }> {
+  const t0 = performance.now();
+  const p = await new Deno.Command("bash", {
+    args: ["-c", `set -o pipefail; tar -cf - -C "$1" . | zstd -3 -T0 -q -c > "$2"`, "_", dir, out],
+  }).output();
+  const ms = performance.now() - t0;
+  if (!p.success) throw new Error(`tar | zstd failed: ${new TextDecoder().decode(p.stderr)}`);
+  return { ms, sizeBytes: (await Deno.stat(out)).size };
+}
+
+async function tarSize(dir: string): Promise<number> {
+  const p = await new Deno.Command("bash", {
+    args: ["-c", `tar -cf - -C "$1" . | wc -c`, "_", dir],
+  }).output();
+  return Number(new TextDecoder().decode(p.stdout).trim());
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function bench(label: string, dir: string, outDir: string, rounds: number) {
+  const tarBytes = await tarSize(dir); // also warms the page cache
+  await runVolsnap(dir, `${outDir}/warm.tar.zst`, "zstd");
+  const v: ChildResult[] = [];
+  const t: { ms: number; sizeBytes: number }[] = [];
+  for (let i = 0; i < rounds; i++) {
+    v.push(await runVolsnap(dir, `${outDir}/volsnap.tar.zst`, "zstd"));
+    t.push(await runTarZstd(dir, `${outDir}/gnu.tar.zst`));
+    console.log(
+      `  ${label} round ${i + 1}: volsnap ${(v[i].ms / 1000).toFixed(2)} s ` +
+        `(RSS ${(v[i].hwmKiB / 1024).toFixed(0)} MiB), tar|zstd ${(t[i].ms / 1000).toFixed(2)} s`,
+    );
+  }
+  const vm = median(v.map((r) => r.ms));
+  const tm = median(t.map((r) => r.ms));
+  const last = v[v.length - 1];
+  console.log(`${label}: ${last.fileCount} entries, tar ${(tarBytes / MiB).toFixed(0)} MiB`);
+  console.log(
+    `  volsnap zstd-3   median ${(vm / 1000).toFixed(2)} s  ` +
+      `${(last.uncompressedBytes / MiB / (vm / 1000)).toFixed(0)} MiB/s  ` +
+      `ratio ${(last.uncompressedBytes / last.sizeBytes).toFixed(3)}  ` +
+      `peak RSS ${(Math.max(...v.map((r) => r.hwmKiB)) / 1024).toFixed(0)} MiB  ` +
+      `warnings ${last.warnings}`,
+  );
+  console.log(
+    `  tar | zstd -3 -T0 median ${(tm / 1000).toFixed(2)} s  ` +
+      `${(tarBytes / MiB / (tm / 1000)).toFixed(0)} MiB/s  ` +
+      `ratio ${(tarBytes / t[t.length - 1].sizeBytes).toFixed(3)}`,
+  );
+  console.log(`  volsnap / tar+zstd = ${(vm / tm).toFixed(2)}`);
+}
+
+if (Deno.args[0] === "--child") {
+  await child(Deno.args[1], Deno.args[2], (Deno.args[3] ?? "zstd") as Compression);
+} else {
+  const root = arg("--root", "/tmp/volsnap-bench");
+  const rounds = Number(arg("--rounds", "3"));
+  const outDir = `${root}/out`;
+  await Deno.mkdir(outDir, { recursive: true });
+  console.log("# capture benchmark (generating data sets on first run)");
+  await makeDataset(`${root}/data`, 1);
+  await makeDataset(`${root}/data-quarter`, 0.25);
+  await bench("1 GiB set", `${root}/data`, outDir, rounds);
+  await bench("250 MiB set", `${root}/data-quarter`, outDir, rounds);
+  await Deno.remove(outDir, { recursive: true });
+}

@@ -1,0 +1,262 @@
+/**
+ * Compression of the tar byte stream, batch by batch, off the main thread.
+ *
+ * The packer fills fixed-size batches and hands them over with `push`; the
+ * compressed bytes come out of `output` in the original order. Compression
+ * runs in worker threads so packing and compressing use separate cores; none
+ * passes batches straight through. Input and output buffers are recycled and
+ * at most `maxInFlight` batches exist at once, so memory stays flat.
+ */
+import type { Compression } from "../model.ts";
+import type { CompressKind, WorkerReply, WorkerRequest } from "./pack_compress_worker.ts";
+
+export interface FrameCompressorOptions {
+  compression: Compression;
+  /** zstd level (default 3) or gzip level (default 6). */
+  level?: number;
+  /** Size of one batch of tar bytes. */
+  batchSize: number;
+  /** Receives compressed bytes in order; may keep nothing after it resolves. */
+  output: (bytes: Uint8Array) => Promise<void>;
+  /** zstd: "auto" (default) uses the zstd CLI when present, else node:zlib in a worker. */
+  zstdEngine?: "auto" | "cli" | "node";
+  /** zstd only: independent frames compressed on several workers (see workerPool). */
+  zstdParallelFrames?: boolean;
+  /** Workers for zstdParallelFrames; default: hardware concurrency. */
+  workers?: number;
+}
+
+export interface FrameCompressor {
+  /** An empty batch buffer of `batchSize` bytes to fill. */
+  acquire(): Uint8Array;
+  /** Takes ownership of `batch` (a prefix of an acquired buffer); resolves when there is room for more. */
+  push(batch: Uint8Array): Promise<void>;
+  /** Compresses and writes everything pushed so far and ends the stream. */
+  finish(): Promise<void>;
+  /** Stops the workers; call always, also after errors. */
+  close(): void;
+}
+
+export function archiveExtensionFor(c: Compression): string {
+  return c === "zstd" ? ".tar.zst" : c === "gzip" ? ".tar.gz" : ".tar";
+}
+
+export function createFrameCompressor(opts: FrameCompressorOptions): FrameCompressor {
+  if (opts.compression === "none") return passthrough(opts);
+  const engine = opts.zstdEngine ?? "auto";
+  if (
+    opts.compression === "zstd" && (engine === "cli" || (engine === "auto" && zstdCliAvailable()))
+  ) {
+    return zstdCli(opts);
+  }
+  return workerPool(opts);
+}
+
+const ZSTD_BIN = "zstd";
+let zstdCliFound: boolean | undefined;
+
+/** Whether a zstd CLI is on PATH (checked once per process). */
+export function zstdCliAvailable(): boolean {
+  if (zstdCliFound === undefined) {
+    try {
+      zstdCliFound = new Deno.Command(ZSTD_BIN, { args: ["-V"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+    } catch {
+      zstdCliFound = false;
+    }
+  }
+  return zstdCliFound;
+}
+
+/**
+ * zstd through the CLI with `-T0`: one frame, compressed on every core while
+ * we pack on the main thread. node:zlib cannot run zstd multi-threaded, and
+ * its one-frame-per-worker alternative is unreadable for Deno's own decoder.
+ */
+function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
+  const level = opts.level ?? 3;
+  const child = new Deno.Command(ZSTD_BIN, {
+    args: [`-${level}`, "-T0", "-q", "-c", "--no-progress"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  let failure: unknown;
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+  };
+  const stderr = new Response(child.stderr).text().catch(() => "");
+  // Coalesce the CLI's small pipe reads into ~1 MiB writes.
+  const pump = (async () => {
+    const acc = new Uint8Array(1 << 20);
+    let n = 0;
+    for await (const chunk of child.stdout) {
+      let off = 0;
+      while (off < chunk.length) {
+        const k = Math.min(acc.length - n, chunk.length - off);
+        acc.set(chunk.subarray(off, off + k), n);
+        n += k;
+        off += k;
+        if (n === acc.length) {
+          await opts.output(acc);
+          n = 0;
+        }
+      }
+    }
+    if (n > 0) await opts.output(acc.subarray(0, n));
+  })();
+  pump.catch((err) => {
+    failure ??= err;
+    kill(); // unblocks a stdin write waiting on a full pipe
+  });
+  const spares: Uint8Array[] = [];
+  let inFlight: { batch: Uint8Array; done: Promise<void> } | undefined;
+  const settle = async () => {
+    if (!inFlight) return;
+    const f = inFlight;
+    inFlight = undefined;
+    try {
+      await f.done;
+    } catch (err) {
+      failure ??= err;
+    }
+    spares.push(new Uint8Array(f.batch.buffer, 0, opts.batchSize));
+    if (failure) throw failure;
+  };
+  return {
+    acquire() {
+      return spares.pop() ?? new Uint8Array(opts.batchSize);
+    },
+    async push(batch) {
+      if (failure) throw failure;
+      await settle(); // one write in flight while the next batch is packed
+      inFlight = { batch, done: stdin.write(batch) };
+    },
+    async finish() {
+      await settle();
+      await stdin.close();
+      await pump.catch(() => {});
+      const status = await child.status;
+      if (failure) throw failure;
+      if (!status.success) {
+        throw new Error(`zstd exited with ${status.code}: ${(await stderr).trim()}`);
+      }
+    },
+    close() {
+      kill();
+      stdin.abort().catch(() => {});
+    },
+  };
+}
+
+function passthrough(opts: FrameCompressorOptions): FrameCompressor {
+  let spare: Uint8Array | undefined;
+  return {
+    acquire() {
+      const b = spare ?? new Uint8Array(opts.batchSize);
+      spare = undefined;
+      return b;
+    },
+    async push(batch) {
+      await opts.output(batch);
+      spare = new Uint8Array(batch.buffer, 0, opts.batchSize);
+    },
+    async finish() {},
+    close() {},
+  };
+}
+
+/**
+ * Worker-backed compression. Single stream (default): one worker holds one
+ * zstd frame or gzip member for the whole archive, and packing overlaps with
+ * compression. `zstdParallelFrames`: every batch becomes an independent zstd
+ * frame on one of N workers. GNU tar and the zstd CLI read concatenated
+ * frames, but Deno's node:zlib zstd decompressor (2.9.6) stops after the first
+ * frame, so this mode stays opt-in.
+ */
+function workerPool(opts: FrameCompressorOptions): FrameCompressor {
+  const kind: CompressKind = opts.compression === "zstd" ? "zstd" : "gzip";
+  const level = opts.level ?? (kind === "zstd" ? 3 : 6);
+  const parallel = kind === "zstd" && opts.zstdParallelFrames === true;
+  const n = parallel ? Math.max(1, opts.workers ?? navigator.hardwareConcurrency ?? 2) : 1;
+  const maxInFlight = n * 2;
+  // Worst case: the whole batch incompressible plus what the context held back.
+  const outSize = opts.batchSize + (opts.batchSize >> 7) + (1 << 20);
+  const workers: Worker[] = [];
+  const waiters = new Map<
+    number,
+    { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
+  >();
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    for (const w of waiters.values()) w.reject(failure);
+    waiters.clear();
+  };
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(new URL("./pack_compress_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    w.onmessage = (e: MessageEvent<WorkerReply>) => {
+      const waiter = waiters.get(e.data.id);
+      waiters.delete(e.data.id);
+      waiter?.resolve(e.data);
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      fail(new Error(`compression worker failed: ${e.message}`));
+    };
+    workers.push(w);
+  }
+
+  const freeIn: ArrayBuffer[] = [];
+  const freeOut: ArrayBuffer[] = [];
+  const queue: Promise<Extract<WorkerReply, { out: ArrayBuffer }>>[] = [];
+  let nextId = 0;
+  let rr = 0;
+
+  const send = (buf: ArrayBuffer, len: number, end: boolean) => {
+    const out = freeOut.pop() ?? new ArrayBuffer(outSize);
+    const req: WorkerRequest = { id: nextId++, kind, level, buf, len, out, end };
+    const w = workers[rr++ % n];
+    const p = failure ? Promise.reject(failure) : new Promise<WorkerReply>((resolve, reject) => {
+      waiters.set(req.id, { resolve, reject });
+      w.postMessage(req, [buf, out]);
+    }).then((r) => {
+      if ("error" in r) throw new Error(`${kind} compression failed: ${r.error}`);
+      return r;
+    });
+    p.catch(() => {}); // observed in order by drainOne
+    queue.push(p);
+  };
+
+  const drainOne = async () => {
+    const r = await queue.shift()!;
+    if (r.buf.byteLength === opts.batchSize) freeIn.push(r.buf);
+    await opts.output(new Uint8Array(r.out, 0, r.outLen));
+    for (const x of r.extra) await opts.output(new Uint8Array(x));
+    freeOut.push(r.out);
+  };
+
+  return {
+    acquire() {
+      const ab = freeIn.pop();
+      return ab ? new Uint8Array(ab) : new Uint8Array(opts.batchSize);
+    },
+    async push(batch) {
+      send(batch.buffer as ArrayBuffer, batch.length, parallel);
+      while (queue.length >= maxInFlight) await drainOne();
+    },
+    async finish() {
+      if (!parallel) send(new ArrayBuffer(0), 0, true);
+      while (queue.length > 0) await drainOne();
+    },
+    close() {
+      for (const w of workers) w.terminate();
+      fail(new Error("compressor closed"));
+    },
+  };
+}

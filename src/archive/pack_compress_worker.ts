@@ -1,0 +1,113 @@
+/**
+ * Compression worker: one persistent zstd or gzip context, fed batch by batch.
+ *
+ * It drives the zlib handle's `writeSync` directly with caller-owned input and
+ * output buffers (both transferred back and forth), so the steady state
+ * allocates nothing: the one-shot `zstdCompressSync` left ~70 MiB of garbage
+ * per worker. A batch with `end: true` ends the frame (zstd) or member (gzip)
+ * and resets the context for the next one.
+ */
+import zlib from "node:zlib";
+
+export type CompressKind = "zstd" | "gzip";
+
+export interface WorkerRequest {
+  id: number;
+  kind: CompressKind;
+  level: number;
+  /** Input batch (transferred); may be empty when only ending the stream. */
+  buf: ArrayBuffer;
+  len: number;
+  /** Output buffer to fill (transferred); must hold compressBound(len) + 64 KiB. */
+  out: ArrayBuffer;
+  end: boolean;
+}
+
+export type WorkerReply =
+  | { id: number; buf: ArrayBuffer; out: ArrayBuffer; outLen: number; extra: ArrayBuffer[] }
+  | { id: number; error: string };
+
+/** The node-compatible zlib handle (present in Deno's node:zlib). */
+interface ZHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
+  reset(): void;
+}
+
+interface WorkerScope {
+  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
+  postMessage(msg: WorkerReply, transfer: Transferable[]): void;
+}
+const scope = self as unknown as WorkerScope;
+const Z = zlib.constants;
+
+let ctx: { handle: ZHandle; state: Uint32Array; kind: CompressKind } | undefined;
+
+function context(kind: CompressKind, level: number) {
+  if (!ctx) {
+    const stream = kind === "zstd"
+      ? zlib.createZstdCompress({
+        params: { [Z.ZSTD_c_compressionLevel]: level, [Z.ZSTD_c_checksumFlag]: 1 },
+      })
+      : zlib.createGzip({ level });
+    const s = stream as unknown as { _handle?: ZHandle; _writeState?: Uint32Array };
+    if (!s._handle || !s._writeState) throw new Error("zlib handle API not available");
+    ctx = { handle: s._handle, state: s._writeState, kind };
+  }
+  return ctx;
+}
+
+/**
+ * Compresses `input` into `req.out`. Should that fill up (the caller sizes it
+ * above the worst case, so this is not expected), the rest goes into `extra`
+ * buffers of exact length that follow it.
+ */
+function compress(req: WorkerRequest): { outLen: number; extra: ArrayBuffer[] } {
+  const c = context(req.kind, req.level);
+  const flush = req.end
+    ? (req.kind === "zstd" ? Z.ZSTD_e_end : Z.Z_FINISH)
+    : (req.kind === "zstd" ? Z.ZSTD_e_continue : Z.Z_NO_FLUSH);
+  const input = new Uint8Array(req.buf, 0, req.len);
+  const first = new Uint8Array(req.out);
+  let out = first;
+  let firstLen = -1;
+  const extra: ArrayBuffer[] = [];
+  let inOff = 0;
+  let outOff = 0;
+  for (;;) {
+    c.handle.writeSync(flush, input, inOff, input.length - inOff, out, outOff, out.length - outOff);
+    const availOut = c.state[0];
+    outOff = out.length - availOut;
+    inOff = input.length - c.state[1];
+    if (availOut > 0 && inOff === input.length) break; // all consumed, nothing pending
+    if (availOut === 0) {
+      if (out === first) firstLen = outOff;
+      else extra.push(out.buffer as ArrayBuffer);
+      out = new Uint8Array(1 << 20);
+      outOff = 0;
+    }
+  }
+  if (out !== first) extra.push(out.slice(0, outOff).buffer);
+  if (req.end) c.handle.reset();
+  return { outLen: out === first ? outOff : firstLen, extra };
+}
+
+scope.onmessage = (e) => {
+  const req = e.data;
+  try {
+    const { outLen, extra } = compress(req);
+    scope.postMessage({ id: req.id, buf: req.buf, out: req.out, outLen, extra }, [
+      req.buf,
+      req.out,
+    ]);
+  } catch (err) {
+    scope.postMessage({ id: req.id, error: String(err) }, []);
+  }
+};

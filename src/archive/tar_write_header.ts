@@ -1,0 +1,163 @@
+/**
+ * ustar header encoder with PAX extended headers for whatever ustar cannot
+ * hold: paths and link targets > 100 bytes, uid/gid > 2097151, sizes ≥ 8 GiB
+ * and mtimes with milliseconds or outside the octal range. GNU tar reads the
+ * result with every field intact.
+ */
+
+export type TarEntryType = "file" | "dir" | "symlink" | "link";
+
+export interface TarEntryHeader {
+  /** Path inside the archive; directories end with "/". */
+  path: string;
+  type: TarEntryType;
+  /** Permission bits incl. setuid/setgid/sticky (0..0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of data that follow; 0 unless type is "file". */
+  size: number;
+  mtimeMs: number;
+  /** Symlink target (verbatim) or hard-link target path inside the archive. */
+  linkTarget?: string;
+}
+
+export const BLOCK = 512;
+const MAX_OCT7 = 0o7777777; // 8-byte numeric fields
+const MAX_OCT11 = 0o77777777777; // 12-byte numeric fields
+
+const enc = new TextEncoder();
+const MAGIC = new Uint8Array([0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30]); // "ustar\0" "00"
+const TYPEFLAG: Record<TarEntryType, number> = {
+  file: 0x30,
+  link: 0x31,
+  symlink: 0x32,
+  dir: 0x35,
+};
+
+/** Bytes to add after `n` data bytes to reach a block boundary. */
+export function padding(n: number): number {
+  const r = n % BLOCK;
+  return r === 0 ? 0 : BLOCK - r;
+}
+
+/** Encodes the header block(s) for one entry: [PAX header + data] + ustar header. */
+export function encodeHeader(h: TarEntryHeader): Uint8Array {
+  const path = utf8(h.path);
+  const link = h.linkTarget === undefined ? undefined : utf8(h.linkTarget);
+  const secs = Math.floor(h.mtimeMs / 1000);
+  const ms = h.mtimeMs - secs * 1000;
+
+  const pax: string[] = [];
+  if (path.length > 100) pax.push(record("path", h.path));
+  if (link && link.length > 100) pax.push(record("linkpath", h.linkTarget!));
+  if (h.uid > MAX_OCT7) pax.push(record("uid", String(h.uid)));
+  if (h.gid > MAX_OCT7) pax.push(record("gid", String(h.gid)));
+  if (h.size > MAX_OCT11) pax.push(record("size", String(h.size)));
+  if (ms !== 0 || secs < 0 || secs > MAX_OCT11) pax.push(record("mtime", formatMtime(h.mtimeMs)));
+
+  const main = ustarBlock({
+    name: path,
+    typeflag: TYPEFLAG[h.type],
+    mode: h.mode & 0o7777,
+    uid: h.uid > MAX_OCT7 ? 0 : h.uid,
+    gid: h.gid > MAX_OCT7 ? 0 : h.gid,
+    size: h.size > MAX_OCT11 ? 0 : h.size,
+    mtime: secs < 0 ? 0 : Math.min(secs, MAX_OCT11),
+    linkname: link,
+  });
+  if (pax.length === 0) return main;
+
+  const body = enc.encode(pax.join(""));
+  const paxHeader = ustarBlock({
+    name: enc.encode(paxName(h.path)),
+    typeflag: 0x78, // 'x'
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: secs < 0 ? 0 : Math.min(secs, MAX_OCT11),
+  });
+  const out = new Uint8Array(BLOCK + body.length + padding(body.length) + BLOCK);
+  out.set(paxHeader, 0);
+  out.set(body, BLOCK);
+  out.set(main, out.length - BLOCK);
+  return out;
+}
+
+/** UTF-8 bytes; plain JS for ASCII, which is most names and cheaper than an op call. */
+function utf8(s: string): Uint8Array {
+  const n = s.length;
+  if (n > 256) return enc.encode(s);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return enc.encode(s);
+    b[i] = c;
+  }
+  return b;
+}
+
+/** Seconds with millisecond fraction; negative values keep the sign on the whole. */
+function formatMtime(mtimeMs: number): string {
+  const sign = mtimeMs < 0 ? "-" : "";
+  const abs = Math.abs(mtimeMs);
+  const s = Math.floor(abs / 1000);
+  const ms = abs - s * 1000;
+  return ms === 0 ? `${sign}${s}` : `${sign}${s}.${String(ms).padStart(3, "0")}`;
+}
+
+/** One PAX record: "<len> <key>=<value>\n", where len counts its own digits. */
+function record(key: string, value: string): string {
+  const base = enc.encode(` ${key}=${value}\n`).length;
+  let len = base + String(base).length;
+  if (String(len).length !== String(base).length) len = base + String(len).length;
+  return `${len} ${key}=${value}\n`;
+}
+
+/** A short, harmless name for the PAX pseudo-entry (readers that ignore PAX see it). */
+function paxName(path: string): string {
+  const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
+  const base = trimmed.slice(trimmed.lastIndexOf("/") + 1);
+  const bytes = enc.encode(base);
+  const short = bytes.length > 80 ? new TextDecoder().decode(bytes.subarray(0, 80)) : base;
+  return `PaxHeaders/${short.replaceAll("\uFFFD", "_")}`;
+}
+
+interface UstarFields {
+  name: Uint8Array;
+  typeflag: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname?: Uint8Array;
+}
+
+function ustarBlock(f: UstarFields): Uint8Array {
+  const b = new Uint8Array(BLOCK);
+  b.set(f.name.length > 100 ? f.name.subarray(0, 100) : f.name, 0);
+  octal(b, 100, 8, f.mode);
+  octal(b, 108, 8, f.uid);
+  octal(b, 116, 8, f.gid);
+  octal(b, 124, 12, f.size);
+  octal(b, 136, 12, f.mtime);
+  b[156] = f.typeflag;
+  if (f.linkname) b.set(f.linkname.length > 100 ? f.linkname.subarray(0, 100) : f.linkname, 157);
+  b.set(MAGIC, 257);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += b[i];
+  octal(b, 148, 7, sum); // 6 digits + NUL, then the space already there
+  return b;
+}
+
+/** Zero-padded octal digits followed by NUL, filling `len` bytes. */
+function octal(b: Uint8Array, off: number, len: number, value: number): void {
+  b[off + len - 1] = 0;
+  for (let i = off + len - 2; i >= off; i--) {
+    b[i] = 0x30 + (value % 8);
+    value = Math.floor(value / 8);
+  }
+}
