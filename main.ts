@@ -13,7 +13,7 @@ import { systemClock } from "./src/clock.ts";
 import { type Config, ConfigError, listenUrl, parseConfig } from "./src/config.ts";
 import { createDockerClient } from "./src/docker/http_client.ts";
 import { createEngine, type EngineDeps } from "./src/engine/engine.ts";
-import { runRecoverySweep } from "./src/engine/recovery.ts";
+import { retryBlockedRecoveries, runRecoverySweep } from "./src/engine/recovery.ts";
 import { errMessage } from "./src/errors.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { OperationRunner } from "./src/operations.ts";
@@ -72,6 +72,8 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
 
   // Nothing may be served before every crash leftover is resolved (SPEC §6).
   await runRecoverySweep(deps);
+  // A workload whose recovery failed (e.g. Docker was down) is retried in the background.
+  const stopRetries = retryBlockedRecoveries(deps);
   const engine = createEngine(deps);
   const runner = new OperationRunner(catalog, systemClock, log.child({ component: "operations" }));
   const app = createApp({ engine, runner, catalog, token: token.token, log, version: VERSION });
@@ -93,6 +95,7 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     const settled = await runner.settle(SHUTDOWN_GRACE_MS);
     if (!settled) log.warn("operations still running at exit; the next start recovers them");
     await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+    stopRetries();
     docker.close();
     closeDb();
     Deno.exit(0);

@@ -94,13 +94,10 @@ export function workloadRoutes(deps: AppDeps): Hono {
         hint: "send the archive file as the raw body (application/octet-stream)",
       });
     }
+    // Content-Length lets us refuse an oversized upload before reading it;
+    // chunked uploads (curl -T -) are accepted and capped while streaming.
     const lengthHeader = c.req.header("Content-Length");
-    if (lengthHeader === undefined) {
-      throw new AppError("invalid_input", "Content-Length is required for an archive upload", {
-        hint: "upload a file of known size, e.g. curl -T snapshot.tar.zst or the volsnap CLI",
-      });
-    }
-    const contentLength = parseInput(
+    const contentLength = lengthHeader === undefined ? undefined : parseInput(
       z.string().regex(/^\d{1,16}$/).transform(Number),
       lengthHeader,
       "Content-Length",
