@@ -140,7 +140,7 @@ class Stager {
       case "symlink":
         Deno.symlinkSync(e.link, path);
         if (IS_ROOT) fs.lchownSync(path, e.uid, e.gid);
-        fs.lutimesSync(path, e.mtimeMs / 1000, e.mtimeMs / 1000);
+        fs.lutimesSync(path, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
         return;
       case "hardlink":
         // linkat without AT_SYMLINK_FOLLOW; the target is a file we wrote.
@@ -168,7 +168,7 @@ class Stager {
       // fd-based: no path lookup, and chmod after chown (chown clears setuid).
       if (IS_ROOT) fs.fchownSync(fd, e.uid, e.gid);
       fs.fchmodSync(fd, mode);
-      fs.futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      fs.futimesSync(fd, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
     } finally {
       fs.closeSync(fd);
     }
@@ -180,7 +180,9 @@ class Stager {
       const d = this.#dirs[i];
       if (IS_ROOT) fs.lchownSync(d.path, d.uid, d.gid);
       fs.chmodSync(d.path, d.mode);
-      if (!Number.isNaN(d.mtimeMs)) fs.lutimesSync(d.path, d.mtimeMs / 1000, d.mtimeMs / 1000);
+      if (!Number.isNaN(d.mtimeMs)) {
+        fs.lutimesSync(d.path, toSeconds(d.mtimeMs), toSeconds(d.mtimeMs));
+      }
     }
   }
 }
@@ -205,4 +207,13 @@ async function syncStaged(dirs: string[]): Promise<void> {
       );
     }
   }
+}
+
+/**
+ * Seconds for utimes from a millisecond time. ms/1000 is not exact in binary
+ * floating point and the kernel truncates to ns, so 1.123 s could land as
+ * 1.122999999 s; half a microsecond above the millisecond keeps the ms exact.
+ */
+function toSeconds(ms: number): number {
+  return (Math.round(ms) + 0.0005) / 1000;
 }

@@ -283,7 +283,8 @@ function parseHeader(b: Uint8Array): RawHeader {
   }
   let name = field(b, 0, 100, "name");
   // POSIX ustar splits long names into prefix + name; GNU ("ustar  ") uses those bytes otherwise.
-  const posix = b[257] === 0x75 && b[262] === 0 && field(b, 257, 6, "magic") === "ustar";
+  const posix = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 &&
+    b[261] === 0x72 && b[262] === 0; // "ustar\0"
   if (posix) {
     const prefix = field(b, 345, 155, "prefix");
     if (prefix) name = `${prefix}/${name}`;
@@ -306,6 +307,10 @@ function field(b: Uint8Array, off: number, len: number, what: string): string {
 }
 
 function decodeName(bytes: Uint8Array, what: string): string {
+  // Most names are ASCII: skip the (per-call costly) UTF-8 decoder for them.
+  let ascii = bytes.length <= 256;
+  for (let i = 0; ascii && i < bytes.length; i++) if (bytes[i] > 0x7f) ascii = false;
+  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   try {
     return utf8.decode(bytes);
   } catch {

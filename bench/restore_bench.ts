@@ -1,0 +1,157 @@
+/**
+ * Restore-side benchmark: volsnap's extractArchive against
+ * `zstd -dc X | tar -xpf - -C dir` on the same GNU-tar-made .tar.zst.
+ *
+ *   deno run -A bench/restore_bench.ts [datasetDir] [--runs N]
+ *
+ * datasetDir defaults to /tmp/volsnap-bench/data (bench/dataset.ts makes
+ * it); a small dataset is generated when it is missing. Each volsnap run is a
+ * subprocess so its peak RSS (VmHWM) is its own. Not a test: prints numbers.
+ */
+import { extractArchive } from "../src/archive/extract.ts";
+import { DEFAULT_LIMITS } from "../src/archive/limits.ts";
+
+/** Output dir; `--work /dev/shm/x` takes the disk out of the comparison. */
+const workArg = Deno.args.indexOf("--work");
+const WORK = workArg >= 0 ? Deno.args[workArg + 1] : "/tmp/volsnap-bench/restore";
+
+if (Deno.args[0] === "--child") {
+  const [, archive, out] = Deno.args;
+  const t0 = performance.now();
+  const res = await extractArchive({
+    source: (await Deno.open(archive)).readable,
+    targetDirFor: () => out,
+    limits: { ...DEFAULT_LIMITS, maxExpandedBytes: 2 ** 50 },
+  });
+  const ms = performance.now() - t0;
+  const hwm = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/)![1];
+  console.log(
+    JSON.stringify({ ms, rssMiB: Number(hwm) / 1024, bytes: res.stats.uncompressedBytes }),
+  );
+  Deno.exit(0);
+}
+
+const runsArg = Deno.args.indexOf("--runs");
+const runs = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 3;
+const dataset =
+  Deno.args.find((a, i) =>
+    !a.startsWith("--") && i !== runsArg + 1 && (workArg < 0 || i !== workArg + 1)
+  ) ??
+    "/tmp/volsnap-bench/data";
+
+async function sh(cmd: string): Promise<void> {
+  const out = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${cmd}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+async function ensureDataset(dir: string) {
+  try {
+    await Deno.stat(dir);
+    return;
+  } catch { /* generate below */ }
+  console.log(`generating a small dataset in ${dir}`);
+  await Deno.mkdir(dir, { recursive: true });
+  const rnd = new Uint8Array(32 * 1024 * 1024);
+  for (let i = 0; i < rnd.length; i += 65536) crypto.getRandomValues(rnd.subarray(i, i + 65536));
+  await Deno.writeFile(`${dir}/random.bin`, rnd);
+  await Deno.writeTextFile(`${dir}/log.txt`, "GET /index.html 200 1234 ms\n".repeat(1_000_000));
+  for (let d = 0; d < 50; d++) {
+    await Deno.mkdir(`${dir}/d${d}`);
+    for (let f = 0; f < 100; f++) {
+      await Deno.writeFile(
+        `${dir}/d${d}/f${f}`,
+        rnd.subarray(f * 1000, f * 1000 + (f * 83) % 8192),
+      );
+    }
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+await ensureDataset(dataset);
+await Deno.mkdir(WORK, { recursive: true });
+const archive = `${WORK}/bench.tar.zst`;
+const manifest = {
+  format: "volsnap/1",
+  snapshotId: "bench",
+  workload: "bench",
+  createdAt: new Date().toISOString(),
+  tool: { name: "volsnap", version: "bench" },
+  quiesce: "none",
+  volumes: [{
+    index: 0,
+    key: "bind:bench",
+    type: "bind",
+    source: dataset,
+    destinations: [],
+    root: { uid: 0, gid: 0, mode: 0o755 },
+  }],
+};
+await Deno.writeTextFile(`${WORK}/volsnap.json`, JSON.stringify(manifest));
+console.log(`packing ${dataset} with GNU tar + zstd -3 -T0 …`);
+await sh(
+  `tar --format=posix -cf - -C ${WORK} volsnap.json -C ${dataset} ` +
+    `--transform='s,^\\./,volumes/0/,;s,^\\.$,volumes/0,' . | zstd -q -3 -T0 > ${archive}`,
+);
+const size = (await Deno.stat(archive)).size;
+
+const vol: number[] = [];
+const rss: number[] = [];
+const tar: number[] = [];
+const tarSync: number[] = [];
+let bytes = 0;
+const self = new URL(import.meta.url).pathname;
+for (let i = 0; i < runs; i++) {
+  const outV = `${WORK}/out-volsnap`;
+  const outT = `${WORK}/out-tar`;
+  await sh(`rm -rf ${outV} ${outT}; sync`);
+  const t0 = performance.now();
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", self, "--child", archive, outV],
+    stdout: "piped",
+  }).output();
+  const wall = performance.now() - t0;
+  if (!child.success) throw new Error("volsnap child failed");
+  const r = JSON.parse(new TextDecoder().decode(child.stdout));
+  vol.push(wall);
+  rss.push(r.rssMiB);
+  bytes = r.bytes;
+  await sh(`sync`);
+  const t1 = performance.now();
+  await sh(`mkdir ${outT} && zstd -dc ${archive} | tar -xpf - -C ${outT}`);
+  const t2 = performance.now();
+  await sh(`sync -f ${outT}`);
+  const t3 = performance.now();
+  tar.push(t2 - t1);
+  tarSync.push(t3 - t1);
+  console.log(
+    `run ${i + 1}: volsnap ${wall.toFixed(0)} ms (in-process ${
+      r.ms.toFixed(0)
+    } ms, incl. sync -f), ` +
+      `tar ${(t2 - t1).toFixed(0)} ms, tar+sync ${(t3 - t1).toFixed(0)} ms, volsnap RSS ${
+        r.rssMiB.toFixed(0)
+      } MiB`,
+  );
+}
+await sh(`diff -r --no-dereference ${WORK}/out-volsnap ${WORK}/out-tar/volumes/0`);
+const mib = bytes / 2 ** 20;
+const mv = median(vol);
+const mt = median(tar);
+const mts = median(tarSync);
+console.log(`archive ${(size / 2 ** 20).toFixed(0)} MiB zstd, ${mib.toFixed(0)} MiB tar stream`);
+console.log(
+  `volsnap extractArchive: median ${mv.toFixed(0)} ms = ${
+    (mib / (mv / 1000)).toFixed(0)
+  } MiB/s, peak RSS ${median(rss).toFixed(0)} MiB`,
+);
+console.log(
+  `zstd -dc | tar -xpf:    median ${mt.toFixed(0)} ms = ${
+    (mib / (mt / 1000)).toFixed(0)
+  } MiB/s (with sync -f: ${mts.toFixed(0)} ms)`,
+);
+console.log(
+  `throughput ratio volsnap/tar: ${(mt / mv).toFixed(2)} (vs tar+sync: ${
+    (mts / mv).toFixed(2)
+  }; target ≥ 0.9)`,
+);
+await sh(`rm -rf ${WORK}/out-volsnap ${WORK}/out-tar`);
