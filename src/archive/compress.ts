@@ -82,6 +82,7 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     stderr: "piped",
   }).spawn();
   const stdin = child.stdin.getWriter();
+  stdin.closed.catch(() => {});
   let failure: unknown;
   const kill = () => {
     try {
@@ -133,7 +134,9 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     async push(batch) {
       if (failure) throw failure;
       await settle(); // one write in flight while the next batch is packed
-      inFlight = { batch, done: stdin.write(batch) };
+      const done = stdin.write(batch);
+      done.catch(() => {}); // observed by settle(); a kill must not leave it unhandled
+      inFlight = { batch, done };
     },
     async finish() {
       await settle();
