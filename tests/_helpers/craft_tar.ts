@@ -3,6 +3,7 @@
  * tests. It writes exactly what it is told (no validation), so tests can
  * produce `../` names, device nodes, lying sizes and broken headers.
  */
+import fs from "node:fs";
 import type { Manifest } from "../../src/model.ts";
 
 const enc = new TextEncoder();
@@ -179,4 +180,58 @@ export async function sandbox() {
     },
     cleanup: () => Deno.remove(base, { recursive: true }),
   };
+}
+
+const LONG = `${"deep-directory-name-".repeat(8)}/${"x".repeat(150)}`;
+
+/** Builds the edge-case tree (stack.md §2 "edge") below `root`. */
+/** Root-owned edge cases: owners up to 3000000, sticky/setgid dirs, links, long names, odd mtimes. */
+export function buildEdgeTree(root: string) {
+  const w = (p: string, data: string | Uint8Array, mode = 0o644, uid = 0, gid = 0) => {
+    fs.writeFileSync(`${root}/${p}`, data);
+    fs.chownSync(`${root}/${p}`, uid, gid);
+    fs.chmodSync(`${root}/${p}`, mode);
+  };
+  const d = (p: string, mode = 0o755, uid = 0, gid = 0) => {
+    fs.mkdirSync(`${root}/${p}`, { recursive: true });
+    fs.chownSync(`${root}/${p}`, uid, gid);
+    fs.chmodSync(`${root}/${p}`, mode);
+  };
+  const t = (p: string, sec: number) => fs.lutimesSync(`${root}/${p}`, sec, sec);
+  fs.chownSync(root, 999, 998);
+  fs.chmodSync(root, 0o750);
+  d("empty");
+  d("sticky", 0o1777);
+  d("setgid-dir", 0o2775, 50, 50);
+  d("private", 0o700, 1234, 1234);
+  d("readonly", 0o555);
+  w("readonly/inside", "ro");
+  w("plain.txt", "hello\n");
+  w("empty-file", "");
+  w("secret", "s", 0o600, 1234, 4321);
+  w("bigid", "b", 0o640, 3_000_000, 3_000_001);
+  w("exec.sh", "#!/bin/sh\n", 0o755);
+  w("grüße ☃.txt", "unicode");
+  const big = new Uint8Array(3 * 1024 * 1024 + 123);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+  w("private/big.bin", big, 0o600, 1234, 1234);
+  d(LONG.slice(0, LONG.lastIndexOf("/")));
+  w(LONG, "long");
+  w("hard1", "linked", 0o640, 7, 8);
+  fs.linkSync(`${root}/hard1`, `${root}/private/hard2`);
+  fs.linkSync(`${root}/hard1`, `${root}/setgid-dir/hard3`);
+  fs.symlinkSync("plain.txt", `${root}/rel-link`);
+  fs.symlinkSync("/etc/passwd", `${root}/abs-link`);
+  fs.symlinkSync("does/not/exist", `${root}/dangling`);
+  fs.symlinkSync("private", `${root}/dir-link`);
+  fs.symlinkSync(`../${"t".repeat(200)}`.slice(3), `${root}/private/long-target`);
+  fs.lchownSync(`${root}/rel-link`, 1234, 1234);
+  t("plain.txt", 1);
+  t("bigid", 4_102_444_800); // 2100-01-01
+  fs.utimesSync(`${root}/exec.sh`, 1_700_000_000.25, 1_700_000_000.25);
+  t("rel-link", 1_600_000_000);
+  t("private", 1_500_000_000);
+  t("empty", 1_400_000_000);
+  t("sticky", 1_300_000_000);
+  t(".", 1_200_000_000);
 }
