@@ -23,13 +23,17 @@ interface ChildResult {
   fileCount: number;
   hwmKiB: number;
   warnings: number;
+  cpu?: { user: number; sys: number; childUser: number; childSys: number };
 }
 
-async function child(dir: string, out: string, compression: Compression): Promise<void> {
+type Engine = "auto" | "cli" | "node";
+
+async function child(dir: string, out: string, compression: Compression, engine: Engine) {
   const t0 = performance.now();
   const { stats } = await writeSnapshotArchive({
     finalPath: out,
     compression,
+    zstdEngine: engine,
     manifest: {
       format: "volsnap/1",
       snapshotId: "bench",
@@ -44,6 +48,9 @@ async function child(dir: string, out: string, compression: Compression): Promis
   const ms = performance.now() - t0;
   const status = await Deno.readTextFile("/proc/self/status");
   const hwmKiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  // utime, stime, cutime, cstime in clock ticks (100/s): own threads vs the zstd child.
+  const f = (await Deno.readTextFile("/proc/self/stat")).split(") ")[1].split(" ");
+  const cpu = [11, 12, 13, 14].map((i) => Number(f[i]) / 100);
   const r: ChildResult = {
     ms,
     sizeBytes: stats.sizeBytes,
@@ -51,6 +58,7 @@ async function child(dir: string, out: string, compression: Compression): Promis
     fileCount: stats.fileCount,
     hwmKiB,
     warnings: stats.warnings.length,
+    cpu: { user: cpu[0], sys: cpu[1], childUser: cpu[2], childSys: cpu[3] },
   };
   console.log(JSON.stringify(r));
 }
@@ -109,20 +117,53 @@ async function bench(label: string, dir: string, outDir: string, rounds: number)
   console.log(
     `  volsnap zstd-3   median ${(vm / 1000).toFixed(2)} s  ` +
       `${(last.uncompressedBytes / MiB / (vm / 1000)).toFixed(0)} MiB/s  ` +
-      `ratio ${(last.uncompressedBytes / last.sizeBytes).toFixed(3)}  ` +
+      `${(last.sizeBytes / MiB).toFixed(0)} MiB (ratio vs tar bytes ${
+        (tarBytes / last.sizeBytes).toFixed(3)
+      })  ` +
       `peak RSS ${(Math.max(...v.map((r) => r.hwmKiB)) / 1024).toFixed(0)} MiB  ` +
       `warnings ${last.warnings}`,
   );
   console.log(
     `  tar | zstd -3 -T0 median ${(tm / 1000).toFixed(2)} s  ` +
       `${(tarBytes / MiB / (tm / 1000)).toFixed(0)} MiB/s  ` +
-      `ratio ${(tarBytes / t[t.length - 1].sizeBytes).toFixed(3)}`,
+      `${(t[t.length - 1].sizeBytes / MiB).toFixed(0)} MiB (ratio ${
+        (tarBytes / t[t.length - 1].sizeBytes).toFixed(3)
+      })`,
   );
+  const cpu = last.cpu;
+  if (cpu) {
+    console.log(
+      `  volsnap CPU (last round): own user ${cpu.user} s sys ${cpu.sys} s, ` +
+        `zstd child user ${cpu.childUser} s sys ${cpu.childSys} s`,
+    );
+  }
   console.log(`  volsnap / tar+zstd = ${(vm / tm).toFixed(2)}`);
 }
 
+/** One run each of the fallbacks: zstd without the CLI (node:zlib worker) and gzip. */
+async function fallbacks(label: string, dir: string, outDir: string) {
+  const tarBytes = await tarSize(dir);
+  for (const [c, e] of [["zstd", "node"], ["gzip", "auto"]] as const) {
+    const r = await runVolsnap(dir, `${outDir}/fallback.tar`, c, e);
+    console.log(
+      `${label}: volsnap ${c}${c === "zstd" ? " (" + e + ")" : "-6"} ${
+        (r.ms / 1000).toFixed(2)
+      } s ` +
+        `${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s, ${
+          (r.sizeBytes / MiB).toFixed(0)
+        } MiB, ` +
+        `peak RSS ${(r.hwmKiB / 1024).toFixed(0)} MiB`,
+    );
+  }
+}
+
 if (Deno.args[0] === "--child") {
-  await child(Deno.args[1], Deno.args[2], (Deno.args[3] ?? "zstd") as Compression);
+  await child(
+    Deno.args[1],
+    Deno.args[2],
+    (Deno.args[3] ?? "zstd") as Compression,
+    (Deno.args[4] ?? "auto") as Engine,
+  );
 } else {
   const root = arg("--root", "/tmp/volsnap-bench");
   const rounds = Number(arg("--rounds", "3"));
@@ -133,5 +174,6 @@ if (Deno.args[0] === "--child") {
   await makeDataset(`${root}/data-quarter`, 0.25);
   await bench("1 GiB set", `${root}/data`, outDir, rounds);
   await bench("250 MiB set", `${root}/data-quarter`, outDir, rounds);
+  await fallbacks("250 MiB set", `${root}/data-quarter`, outDir);
   await Deno.remove(outDir, { recursive: true });
 }

@@ -2,10 +2,10 @@
  * Compression of the tar byte stream, batch by batch, off the main thread.
  *
  * The packer fills fixed-size batches and hands them over with `push`; the
- * compressed bytes come out of `output` in the original order. Compression
- * runs in worker threads so packing and compressing use separate cores; none
- * passes batches straight through. Input and output buffers are recycled and
- * at most `maxInFlight` batches exist at once, so memory stays flat.
+ * compressed bytes come out of `output` in the original order. zstd runs in
+ * the zstd CLI (`-T0`, all cores) when installed, else in a node:zlib worker;
+ * gzip in a node:zlib worker; none passes batches straight through. Buffers
+ * are recycled and only a few batches are in flight, so memory stays flat.
  */
 import type { Compression } from "../model.ts";
 import type { CompressKind, WorkerReply, WorkerRequest } from "./pack_compress_worker.ts";
@@ -20,10 +20,6 @@ export interface FrameCompressorOptions {
   output: (bytes: Uint8Array) => Promise<void>;
   /** zstd: "auto" (default) uses the zstd CLI when present, else node:zlib in a worker. */
   zstdEngine?: "auto" | "cli" | "node";
-  /** zstd only: independent frames compressed on several workers (see workerPool). */
-  zstdParallelFrames?: boolean;
-  /** Workers for zstdParallelFrames; default: hardware concurrency. */
-  workers?: number;
 }
 
 export interface FrameCompressor {
@@ -33,7 +29,7 @@ export interface FrameCompressor {
   push(batch: Uint8Array): Promise<void>;
   /** Compresses and writes everything pushed so far and ends the stream. */
   finish(): Promise<void>;
-  /** Stops the workers; call always, also after errors. */
+  /** Stops the worker or child process; call always, also after errors. */
   close(): void;
 }
 
@@ -49,7 +45,7 @@ export function createFrameCompressor(opts: FrameCompressorOptions): FrameCompre
   ) {
     return zstdCli(opts);
   }
-  return workerPool(opts);
+  return zlibWorker(opts);
 }
 
 const ZSTD_BIN = "zstd";
@@ -90,21 +86,20 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     } catch { /* already exited */ }
   };
   const stderr = new Response(child.stderr).text().catch(() => "");
-  // Coalesce the CLI's small pipe reads into ~1 MiB writes.
+  // Read the CLI's output straight into one reused 1 MiB buffer (BYOB: no
+  // per-read allocation) and hand it on when full.
   const pump = (async () => {
-    const acc = new Uint8Array(1 << 20);
+    const reader = child.stdout.getReader({ mode: "byob" });
+    let acc = new Uint8Array(1 << 20);
     let n = 0;
-    for await (const chunk of child.stdout) {
-      let off = 0;
-      while (off < chunk.length) {
-        const k = Math.min(acc.length - n, chunk.length - off);
-        acc.set(chunk.subarray(off, off + k), n);
-        n += k;
-        off += k;
-        if (n === acc.length) {
-          await opts.output(acc);
-          n = 0;
-        }
+    for (;;) {
+      const r = await reader.read(new Uint8Array(acc.buffer, n, acc.length - n));
+      if (r.value) acc = new Uint8Array(r.value.buffer); // the buffer comes back transferred
+      if (r.done) break;
+      n += r.value.length;
+      if (n === acc.length) {
+        await opts.output(acc);
+        n = 0;
       }
     }
     if (n > 0) await opts.output(acc.subarray(0, n));
@@ -173,22 +168,17 @@ function passthrough(opts: FrameCompressorOptions): FrameCompressor {
 }
 
 /**
- * Worker-backed compression. Single stream (default): one worker holds one
- * zstd frame or gzip member for the whole archive, and packing overlaps with
- * compression. `zstdParallelFrames`: every batch becomes an independent zstd
- * frame on one of N workers. GNU tar and the zstd CLI read concatenated
- * frames, but Deno's node:zlib zstd decompressor (2.9.6) stops after the first
- * frame, so this mode stays opt-in.
+ * node:zlib compression in one worker: one zstd frame or gzip member for the
+ * whole archive, so packing (main thread) and compressing overlap. Not one
+ * frame per batch on several workers: Deno 2.9.6's node:zlib zstd decoder
+ * stops after the first frame of a concatenated stream.
  */
-function workerPool(opts: FrameCompressorOptions): FrameCompressor {
+function zlibWorker(opts: FrameCompressorOptions): FrameCompressor {
   const kind: CompressKind = opts.compression === "zstd" ? "zstd" : "gzip";
   const level = opts.level ?? (kind === "zstd" ? 3 : 6);
-  const parallel = kind === "zstd" && opts.zstdParallelFrames === true;
-  const n = parallel ? Math.max(1, opts.workers ?? navigator.hardwareConcurrency ?? 2) : 1;
-  const maxInFlight = n * 2;
+  const maxInFlight = 2; // one batch compressing, one queued
   // Worst case: the whole batch incompressible plus what the context held back.
   const outSize = opts.batchSize + (opts.batchSize >> 7) + (1 << 20);
-  const workers: Worker[] = [];
   const waiters = new Map<
     number,
     { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
@@ -199,32 +189,27 @@ function workerPool(opts: FrameCompressorOptions): FrameCompressor {
     for (const w of waiters.values()) w.reject(failure);
     waiters.clear();
   };
-  for (let i = 0; i < n; i++) {
-    const w = new Worker(new URL("./pack_compress_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    w.onmessage = (e: MessageEvent<WorkerReply>) => {
-      const waiter = waiters.get(e.data.id);
-      waiters.delete(e.data.id);
-      waiter?.resolve(e.data);
-    };
-    w.onerror = (e) => {
-      e.preventDefault();
-      fail(new Error(`compression worker failed: ${e.message}`));
-    };
-    workers.push(w);
-  }
+  const w = new Worker(new URL("./pack_compress_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  w.onmessage = (e: MessageEvent<WorkerReply>) => {
+    const waiter = waiters.get(e.data.id);
+    waiters.delete(e.data.id);
+    waiter?.resolve(e.data);
+  };
+  w.onerror = (e) => {
+    e.preventDefault();
+    fail(new Error(`compression worker failed: ${e.message}`));
+  };
 
   const freeIn: ArrayBuffer[] = [];
   const freeOut: ArrayBuffer[] = [];
   const queue: Promise<Extract<WorkerReply, { out: ArrayBuffer }>>[] = [];
   let nextId = 0;
-  let rr = 0;
 
   const send = (buf: ArrayBuffer, len: number, end: boolean) => {
     const out = freeOut.pop() ?? new ArrayBuffer(outSize);
     const req: WorkerRequest = { id: nextId++, kind, level, buf, len, out, end };
-    const w = workers[rr++ % n];
     const p = failure ? Promise.reject(failure) : new Promise<WorkerReply>((resolve, reject) => {
       waiters.set(req.id, { resolve, reject });
       w.postMessage(req, [buf, out]);
@@ -250,15 +235,15 @@ function workerPool(opts: FrameCompressorOptions): FrameCompressor {
       return ab ? new Uint8Array(ab) : new Uint8Array(opts.batchSize);
     },
     async push(batch) {
-      send(batch.buffer as ArrayBuffer, batch.length, parallel);
+      send(batch.buffer as ArrayBuffer, batch.length, false);
       while (queue.length >= maxInFlight) await drainOne();
     },
     async finish() {
-      if (!parallel) send(new ArrayBuffer(0), 0, true);
+      send(new ArrayBuffer(0), 0, true);
       while (queue.length > 0) await drainOne();
     },
     close() {
-      for (const w of workers) w.terminate();
+      w.terminate();
       fail(new Error("compressor closed"));
     },
   };

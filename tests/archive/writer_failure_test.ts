@@ -27,8 +27,15 @@ async function withVolume(fn: (base: string, vol: string) => Promise<void>) {
   }
 }
 
-for (const compression of ["zstd", "gzip", "none"] as const) {
-  Deno.test(`writeSnapshotArchive (${compression}) aborted midway leaves no file behind`, async () => {
+const abortCases = [
+  { compression: "zstd", zstdEngine: "cli" },
+  { compression: "zstd", zstdEngine: "node" },
+  { compression: "gzip" },
+  { compression: "none" },
+] as const;
+for (const { compression, ...rest } of abortCases) {
+  const engine = "zstdEngine" in rest ? rest.zstdEngine : undefined;
+  Deno.test(`writeSnapshotArchive (${compression}${engine ? "/" + engine : ""}) aborted midway leaves no file behind`, async () => {
     await withVolume(async (base, vol) => {
       const out = `${base}/out`;
       Deno.mkdirSync(out);
@@ -40,6 +47,7 @@ for (const compression of ["zstd", "gzip", "none"] as const) {
           manifest: draft(),
           sources: [{ index: 0, hostPath: vol }],
           compression,
+          zstdEngine: engine,
           signal: ac.signal,
           onProgress: () => {
             progressed = true;
