@@ -67,10 +67,11 @@ async function runVolsnap(
   dir: string,
   out: string,
   compression: Compression,
+  engine: Engine = "auto",
 ): Promise<ChildResult> {
   const self = new URL(import.meta.url).pathname;
   const p = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", self, "--child", dir, out, compression],
+    args: ["run", "-A", self, "--child", dir, out, compression, engine],
     stdout: "piped",
     stderr: "inherit",
   }).output();
