@@ -4,7 +4,6 @@
  * made durable (temp file → fsync → rename → fsync dir). On any error or abort
  * the temp file is removed and the error rethrown.
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import type { ArchiveStats, Compression, Manifest, ManifestVolume } from "../model.ts";
 import { MANIFEST_NAME, ManifestSchema } from "../model.ts";
@@ -13,6 +12,7 @@ import { openDurableWriter } from "../fs/durable.ts";
 import { archiveExtensionFor, createFrameCompressor } from "./compress.ts";
 import { openVolumeRoot, type PackStats, packVolume, type RootInfo } from "./pack.ts";
 import { TarSink } from "./pack_sink.ts";
+import { OffThreadSha256 } from "./pack_hash.ts";
 import { encodeHeader, padding } from "./tar_write_header.ts";
 
 export interface ArchiveVolumeSource {
@@ -73,8 +73,8 @@ export async function writeSnapshotArchive(
     warnings.push(m);
     opts.onWarning?.(m);
   };
-  const hash = createHash("sha256");
   let sizeBytes = 0;
+  let sha256 = "";
   let out: Awaited<ReturnType<typeof openDurableWriter>>;
   try {
     out = await openDurableWriter(opts.finalPath, 0o600);
@@ -82,13 +82,14 @@ export async function writeSnapshotArchive(
     for (const r of roots.values()) closeQuietly(r.fd);
     throw wrapIoError(err, opts.finalPath);
   }
+  const hash = new OffThreadSha256();
   const compressor = createFrameCompressor({
     compression: opts.compression,
     level: opts.compression === "zstd" ? (opts.zstdLevel ?? 3) : undefined,
     batchSize: BATCH_SIZE,
     zstdEngine: opts.zstdEngine,
     output: async (bytes) => {
-      hash.update(bytes);
+      await hash.update(bytes);
       await out.write(bytes);
       sizeBytes += bytes.length;
     },
@@ -127,12 +128,14 @@ export async function writeSnapshotArchive(
     await sink.flush();
     await compressor.finish();
     opts.signal?.throwIfAborted();
+    sha256 = await hash.digest();
     await out.commit();
   } catch (err) {
     await out.abort();
     throw wrapIoError(err, opts.finalPath);
   } finally {
     compressor.close();
+    hash.close();
     for (const r of roots.values()) closeQuietly(r.fd);
   }
   opts.onProgress?.(sink.bytes);
@@ -140,7 +143,7 @@ export async function writeSnapshotArchive(
     manifest,
     stats: {
       sizeBytes,
-      sha256: hash.digest("hex"),
+      sha256,
       uncompressedBytes: sink.bytes,
       fileCount: stats.fileCount,
       skippedSpecial: stats.skippedSpecial,

@@ -1,0 +1,78 @@
+/**
+ * Streaming SHA-256 computed in a worker. `update` copies the bytes into one
+ * of a few pooled buffers (so callers may reuse theirs at once) and only waits
+ * when all of them are still being hashed.
+ */
+import type { HashReply, HashRequest } from "./pack_hash_worker.ts";
+
+const CHUNK = 1 << 20;
+const POOL = 4;
+
+export class OffThreadSha256 {
+  #worker: Worker;
+  #free: ArrayBuffer[] = [];
+  #outstanding = 0;
+  #waitingForBuffer?: () => void;
+  #digest?: { resolve: (hex: string) => void; reject: (e: Error) => void };
+  #failure?: Error;
+
+  constructor() {
+    this.#worker = new Worker(new URL("./pack_hash_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (e: MessageEvent<HashReply>) => {
+      if (e.data.op === "buffer") {
+        this.#free.push(e.data.buf);
+        this.#outstanding--;
+        this.#waitingForBuffer?.();
+      } else {
+        this.#digest?.resolve(e.data.hex);
+      }
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      this.#failure = new Error(`hash worker failed: ${e.message}`);
+      this.#waitingForBuffer?.();
+      this.#digest?.reject(this.#failure);
+    };
+  }
+
+  async update(bytes: Uint8Array): Promise<void> {
+    for (let off = 0; off < bytes.length; off += CHUNK) {
+      const part = bytes.subarray(off, Math.min(bytes.length, off + CHUNK));
+      const buf = await this.#buffer();
+      new Uint8Array(buf).set(part);
+      this.#outstanding++;
+      this.#post({ op: "update", buf, len: part.length }, [buf]);
+    }
+  }
+
+  /** Hex digest of everything passed to `update`; ends the worker. */
+  async digest(): Promise<string> {
+    const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
+    this.#post({ op: "digest" }, []);
+    const result = await hex;
+    this.close();
+    return result;
+  }
+
+  close(): void {
+    this.#worker.terminate();
+  }
+
+  #post(msg: HashRequest, transfer: Transferable[]) {
+    if (this.#failure) throw this.#failure;
+    this.#worker.postMessage(msg, transfer);
+  }
+
+  async #buffer(): Promise<ArrayBuffer> {
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      const b = this.#free.pop();
+      if (b) return b;
+      if (this.#outstanding < POOL) return new ArrayBuffer(CHUNK);
+      await new Promise<void>((resolve) => this.#waitingForBuffer = resolve);
+      this.#waitingForBuffer = undefined;
+    }
+  }
+}
