@@ -12,9 +12,11 @@ COPY db ./db
 RUN deno install
 RUN deno task compile && mkdir -p /out && cp dist/volsnap /out/volsnap
 
-# Stage 2: a slim glibc runtime (the libsql native addon needs glibc).
+# Stage 2: a slim glibc runtime (the libsql native addon needs glibc). zstd: the
+# archive reader decodes zstd with the zstd CLI, which reports corrupt and
+# truncated frames (Deno 2.9's streaming decoder does not, safely).
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates zstd \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/volsnap /volsnap
 VOLUME /var/lib/volsnap
