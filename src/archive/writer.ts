@@ -44,6 +44,8 @@ export interface WriteArchiveOptions {
 /** Tar bytes per batch (and per zstd frame). */
 const BATCH_SIZE = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
+/** A volume churning under quiesce=none could otherwise yield millions. */
+const MAX_WARNINGS = 1000;
 
 export function archiveExtension(c: Compression): string {
   return archiveExtensionFor(c);
@@ -69,7 +71,12 @@ export async function writeSnapshotArchive(
   }
 
   const warnings: string[] = [];
+  let suppressed = 0;
   const warn = (m: string) => {
+    if (warnings.length >= MAX_WARNINGS) {
+      suppressed++;
+      return;
+    }
     warnings.push(m);
     opts.onWarning?.(m);
   };
@@ -123,6 +130,11 @@ export async function writeSnapshotArchive(
         r.fd,
         r.root,
       );
+    }
+    if (suppressed > 0) {
+      const m = `${suppressed} more warnings like the above were not listed`;
+      warnings.push(m);
+      opts.onWarning?.(m);
     }
     await sink.zeros(1024); // end-of-archive marker: two zero blocks
     await sink.flush();

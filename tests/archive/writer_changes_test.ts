@@ -121,3 +121,29 @@ Deno.test("writeSnapshotArchive stores a directory swapped for a symlink mid-cap
     assert(listing.includes("volumes/0/m_stable.txt"), listing);
   });
 });
+
+Deno.test("writeSnapshotArchive lists at most 1000 warnings and summarises the rest", async () => {
+  await withVolume(async (base, vol) => {
+    // Listed with the root (before a_big.bin is read), gone when visited.
+    const many = Array.from({ length: 1100 }, (_, i) => `${vol}/z_${String(i).padStart(4, "0")}`);
+    for (const p of many) Deno.writeTextFileSync(p, "x");
+    let mutated = false;
+    const seen: string[] = [];
+    const { stats } = await writeSnapshotArchive({
+      finalPath: `${base}/s.tar`,
+      manifest: draft(),
+      sources: [{ index: 0, hostPath: vol }],
+      compression: "none",
+      onWarning: (m) => seen.push(m),
+      onProgress: () => {
+        if (mutated) return;
+        mutated = true;
+        for (const p of many) Deno.removeSync(p);
+      },
+    });
+    assert(mutated);
+    assertEquals(stats.warnings.length, 1001);
+    assertEquals(stats.warnings[1000], "100 more warnings like the above were not listed");
+    assertEquals(seen, stats.warnings);
+  });
+});
