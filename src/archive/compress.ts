@@ -20,6 +20,11 @@ export interface FrameCompressorOptions {
   output: (bytes: Uint8Array) => Promise<void>;
   /** zstd: "auto" (default) uses the zstd CLI when present, else node:zlib in a worker. */
   zstdEngine?: "auto" | "cli" | "node";
+  /**
+   * zstd CLI only: the CLI appends its output to this existing (empty) file
+   * instead of passing it to `output`. Check `usesZstdCli` first.
+   */
+  outputFile?: string;
 }
 
 export interface FrameCompressor {
@@ -37,14 +42,19 @@ export function archiveExtensionFor(c: Compression): string {
   return c === "zstd" ? ".tar.zst" : c === "gzip" ? ".tar.gz" : ".tar";
 }
 
+/** Whether these options compress through the zstd CLI. */
+export function usesZstdCli(
+  opts: Pick<FrameCompressorOptions, "compression" | "zstdEngine">,
+): boolean {
+  const engine = opts.zstdEngine ?? "auto";
+  return opts.compression === "zstd" &&
+    (engine === "cli" || (engine === "auto" && zstdCliAvailable()));
+}
+
 export function createFrameCompressor(opts: FrameCompressorOptions): FrameCompressor {
   if (opts.compression === "none") return passthrough(opts);
-  const engine = opts.zstdEngine ?? "auto";
-  if (
-    opts.compression === "zstd" && (engine === "cli" || (engine === "auto" && zstdCliAvailable()))
-  ) {
-    return zstdCli(opts);
-  }
+  if (usesZstdCli(opts)) return zstdCli(opts);
+  if (opts.outputFile) throw new Error("outputFile needs the zstd CLI");
   return zlibWorker(opts);
 }
 
@@ -71,12 +81,22 @@ export function zstdCliAvailable(): boolean {
  */
 function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
   const level = opts.level ?? 3;
-  const child = new Deno.Command(ZSTD_BIN, {
-    args: [`-${level}`, "-T0", "-q", "-c", "--no-progress"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  if (!Number.isInteger(level) || level < 1 || level > 19) {
+    throw new RangeError(`zstd level must be 1..19, got ${level}`);
+  }
+  const args = [`-${level}`, "-T0", "-q", "-c", "--no-progress"];
+  // With outputFile, zstd appends to it itself (same inode, so the caller's
+  // fsync covers it): the compressed bytes never cross a pipe back to us.
+  const child = (opts.outputFile
+    ? new Deno.Command("sh", {
+      args: ["-c", `exec "$0" "$@" >> "$VOLSNAP_ZSTD_OUT"`, ZSTD_BIN, ...args],
+      env: { VOLSNAP_ZSTD_OUT: opts.outputFile },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    })
+    : new Deno.Command(ZSTD_BIN, { args, stdin: "piped", stdout: "piped", stderr: "piped" }))
+    .spawn();
   const stdin = child.stdin.getWriter();
   stdin.closed.catch(() => {});
   let failure: unknown;
@@ -88,7 +108,7 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
   const stderr = new Response(child.stderr).text().catch(() => "");
   // Read the CLI's output straight into one reused 1 MiB buffer (BYOB: no
   // per-read allocation) and hand it on when full.
-  const pump = (async () => {
+  const pump = opts.outputFile ? Promise.resolve() : (async () => {
     const reader = child.stdout.getReader({ mode: "byob" });
     let acc = new Uint8Array(1 << 20);
     let n = 0;
@@ -109,11 +129,12 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     kill(); // unblocks a stdin write waiting on a full pipe
   });
   const spares: Uint8Array[] = [];
-  let inFlight: { batch: Uint8Array; done: Promise<void> } | undefined;
-  const settle = async () => {
-    if (!inFlight) return;
-    const f = inFlight;
-    inFlight = undefined;
+  // Writes queued to zstd's stdin; two keep it fed through stretches of tiny files.
+  const inFlight: { batch: Uint8Array; done: Promise<void> }[] = [];
+  const MAX_QUEUED = 2;
+  const settleOne = async () => {
+    const f = inFlight.shift();
+    if (!f) return;
     try {
       await f.done;
     } catch (err) {
@@ -128,13 +149,13 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     },
     async push(batch) {
       if (failure) throw failure;
-      await settle(); // one write in flight while the next batch is packed
+      while (inFlight.length >= MAX_QUEUED) await settleOne();
       const done = stdin.write(batch);
-      done.catch(() => {}); // observed by settle(); a kill must not leave it unhandled
-      inFlight = { batch, done };
+      done.catch(() => {}); // observed by settleOne(); a kill must not leave it unhandled
+      inFlight.push({ batch, done });
     },
     async finish() {
-      await settle();
+      while (inFlight.length > 0) await settleOne();
       await stdin.close();
       await pump.catch(() => {});
       const status = await child.status;

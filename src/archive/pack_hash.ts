@@ -10,23 +10,31 @@ const POOL = 4;
 
 export class OffThreadSha256 {
   #worker: Worker;
+  #tailing = false;
   #free: ArrayBuffer[] = [];
   #outstanding = 0;
   #waitingForBuffer?: () => void;
   #digest?: { resolve: (hex: string) => void; reject: (e: Error) => void };
   #failure?: Error;
+  /** Bytes hashed in tail mode, once `digest` resolved. */
+  tailSize?: number;
 
   constructor() {
     this.#worker = new Worker(new URL("./pack_hash_worker.ts", import.meta.url).href, {
       type: "module",
     });
     this.#worker.onmessage = (e: MessageEvent<HashReply>) => {
-      if (e.data.op === "buffer") {
-        this.#free.push(e.data.buf);
+      const r = e.data;
+      if (r.op === "buffer") {
+        this.#free.push(r.buf);
         this.#outstanding--;
         this.#waitingForBuffer?.();
+      } else if (r.op === "digest") {
+        this.tailSize = r.size;
+        this.#digest?.resolve(r.hex);
       } else {
-        this.#digest?.resolve(e.data.hex);
+        this.#failure = new Error(`hashing failed: ${r.message}`);
+        this.#digest?.reject(this.#failure);
       }
     };
     this.#worker.onerror = (e) => {
@@ -47,10 +55,19 @@ export class OffThreadSha256 {
     }
   }
 
-  /** Hex digest of everything passed to `update`; ends the worker. */
+  /**
+   * Tail mode instead of `update`: hash the file at `path` while another
+   * process appends to it; call `digest` once that writer has finished.
+   */
+  tail(path: string): void {
+    this.#tailing = true;
+    this.#post({ op: "tail", path }, []);
+  }
+
+  /** Hex digest of everything passed to `update` (or tailed); ends the worker. */
   async digest(): Promise<string> {
     const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
-    this.#post({ op: "digest" }, []);
+    this.#post({ op: this.#tailing ? "end" : "digest" }, []);
     const result = await hex;
     this.close();
     return result;

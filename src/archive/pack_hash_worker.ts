@@ -7,8 +7,15 @@ import { createHash } from "node:crypto";
 
 export type HashRequest =
   | { op: "update"; buf: ArrayBuffer; len: number }
-  | { op: "digest" };
-export type HashReply = { op: "buffer"; buf: ArrayBuffer } | { op: "digest"; hex: string };
+  | { op: "digest" }
+  /** Hash a file while another process appends to it... */
+  | { op: "tail"; path: string }
+  /** ...until this says the writer is done; then reply with the digest and size. */
+  | { op: "end" };
+export type HashReply =
+  | { op: "buffer"; buf: ArrayBuffer }
+  | { op: "digest"; hex: string; size?: number }
+  | { op: "error"; message: string };
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<HashRequest>) => void) | null;
@@ -17,12 +24,42 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 const hash = createHash("sha256");
 
+let writerDone = false;
+
+/** Reads what the writer appended so far, naps briefly at EOF, until it is done. */
+async function tail(path: string): Promise<void> {
+  const f = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(4 << 20);
+  let size = 0;
+  try {
+    for (;;) {
+      const done = writerDone; // read before the final pass, so nothing is missed
+      const n = f.readSync(buf);
+      if (n) {
+        hash.update(buf.subarray(0, n));
+        size += n;
+      } else if (done) {
+        break;
+      } else {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  } finally {
+    f.close();
+  }
+  scope.postMessage({ op: "digest", hex: hash.digest("hex"), size }, []);
+}
+
 scope.onmessage = (e) => {
   const req = e.data;
   if (req.op === "update") {
     hash.update(new Uint8Array(req.buf, 0, req.len));
     scope.postMessage({ op: "buffer", buf: req.buf }, [req.buf]);
-  } else {
+  } else if (req.op === "digest") {
     scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []);
+  } else if (req.op === "tail") {
+    tail(req.path).catch((err) => scope.postMessage({ op: "error", message: String(err) }, []));
+  } else {
+    writerDone = true;
   }
 };

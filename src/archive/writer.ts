@@ -9,7 +9,7 @@ import type { ArchiveStats, Compression, Manifest, ManifestVolume } from "../mod
 import { MANIFEST_NAME, ManifestSchema } from "../model.ts";
 import { AppError, errMessage, isNoSpace } from "../errors.ts";
 import { openDurableWriter } from "../fs/durable.ts";
-import { archiveExtensionFor, createFrameCompressor } from "./compress.ts";
+import { archiveExtensionFor, createFrameCompressor, usesZstdCli } from "./compress.ts";
 import { openVolumeRoot, type PackStats, packVolume, type RootInfo } from "./pack.ts";
 import { TarSink } from "./pack_sink.ts";
 import { OffThreadSha256 } from "./pack_hash.ts";
@@ -90,11 +90,17 @@ export async function writeSnapshotArchive(
     throw wrapIoError(err, opts.finalPath);
   }
   const hash = new OffThreadSha256();
+  // The zstd CLI writes the temp file itself (one pipe less through this
+  // process, whose packing is the critical path); the hash worker reads the
+  // file behind it.
+  const direct = usesZstdCli(opts);
+  if (direct) hash.tail(out.tempPath);
   const compressor = createFrameCompressor({
     compression: opts.compression,
     level: opts.compression === "zstd" ? (opts.zstdLevel ?? 3) : undefined,
     batchSize: BATCH_SIZE,
     zstdEngine: opts.zstdEngine,
+    outputFile: direct ? out.tempPath : undefined,
     output: async (bytes) => {
       await hash.update(bytes);
       await out.write(bytes);
@@ -141,6 +147,7 @@ export async function writeSnapshotArchive(
     await compressor.finish();
     opts.signal?.throwIfAborted();
     sha256 = await hash.digest();
+    if (direct) sizeBytes = hash.tailSize!;
     await out.commit();
   } catch (err) {
     await out.abort();
