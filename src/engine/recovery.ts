@@ -12,7 +12,7 @@
  * A workload whose recovery fails is blocked (mutations refused) with the reason.
  */
 import { join, relative } from "node:path";
-import { errMessage } from "../errors.ts";
+import { AppError, errMessage } from "../errors.ts";
 import { exists, isTempName } from "../fs/durable.ts";
 import { createContext, type EngineContext, type EngineDeps } from "./context.ts";
 import { acquireProcessLock } from "./locks.ts";
@@ -54,13 +54,16 @@ export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
   const interrupted = await ctx.catalog.markRunningInterrupted(ctx.clock.now().toISOString());
   report.interruptedOperations = interrupted.length;
   for (const op of interrupted) {
-    await ctx.event("operation_interrupted", `${op.kind} ${op.id} was interrupted`, op.workload ?? undefined);
+    await ctx.event(
+      "operation_interrupted",
+      `${op.kind} ${op.id} was interrupted`,
+      op.workload ?? undefined,
+    );
   }
   await reconcile(ctx, report);
   ctx.log.info("recovery sweep done", { ...report });
   return report;
 }
-
 
 /**
  * Replays journals. `only` restricts it to some workloads: the background
@@ -88,15 +91,49 @@ async function replayJournals(ctx: EngineContext, report: RecoveryReport, only?:
       const error = errMessage(err);
       failed.add(j.workload);
       report.failed.push({ workload: j.workload, file: entry.file, error });
-      await ctx.catalog.setBlock(j.workload, `${j.kind} ${j.opId}: ${error}`, ctx.clock.now().toISOString());
-      await ctx.event("recovery_failed", `recovery of ${j.kind} ${j.opId} failed: ${error}`, j.workload);
+      await ctx.catalog.setBlock(
+        j.workload,
+        `${j.kind} ${j.opId}: ${error}`,
+        ctx.clock.now().toISOString(),
+      );
+      await ctx.event(
+        "recovery_failed",
+        `recovery of ${j.kind} ${j.opId} failed: ${error}`,
+        j.workload,
+      );
     }
   }
   for (const w of replayed) if (!failed.has(w)) await ctx.catalog.clearBlock(w);
 }
 
+/**
+ * The journal's containers that still exist. One removed since (e.g. recreated
+ * by compose) is no longer ours to start, and retrying it would block the
+ * workload forever. Any other inspect error keeps it, so resume() reports it.
+ */
+async function stillPresent(ctx: EngineContext, j: CaptureJournal | RestoreJournal) {
+  const out = [];
+  for (const c of j.containers) {
+    try {
+      await ctx.docker.inspectContainer(c.id);
+      out.push(c);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "not_found")) {
+        out.push(c);
+        continue;
+      }
+      await ctx.event(
+        "container_gone",
+        `${j.kind} ${j.opId}: container ${c.name} was removed meanwhile; not restarted`,
+        j.workload,
+      );
+    }
+  }
+  return out;
+}
+
 async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
-  const failures = await resume(ctx.docker, j.containers, ctx.log);
+  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
   if (failures.length) {
     throw new Error(`cannot resume ${failures.map((f) => `${f.name} (${f.error})`).join(", ")}`);
   }
@@ -104,7 +141,9 @@ async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
   await ctx.journals.remove(j.opId);
   await ctx.event(
     "capture_recovered",
-    `interrupted capture ${j.opId} of ${j.workload}: resumed ${j.containers.map((c) => c.name).join(", ") || "no containers"}, partial archive removed`,
+    `interrupted capture ${j.opId} of ${j.workload}: resumed ${
+      j.containers.map((c) => c.name).join(", ") || "no containers"
+    }, partial archive removed`,
     j.workload,
   );
 }
@@ -113,24 +152,29 @@ async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
   if (j.phase === "staging" || j.phase === "quiescing" || j.phase === "swapping") {
     // Before the commit point: the old state wins.
     await rollbackVolumes(j.volumes);
-    const failures = await resume(ctx.docker, j.containers, ctx.log);
+    const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+    // Keep the journal until every container is back: it is the only record of what we stopped.
+    if (failures.length) {
+      throw new Error(`rolled back, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+    }
     await ctx.journals.remove(j.opId);
     await ctx.event(
       "restore_recovered",
       `interrupted restore ${j.opId} of ${j.workload} (phase ${j.phase}) rolled back; live data is the pre-restore state`,
       j.workload,
     );
-    if (failures.length) throw new Error(`rolled back, but cannot start ${failures.map((f) => f.name).join(", ")}`);
     return;
   }
   // Committed: the restore wins; finish it.
   for (const v of j.volumes) {
     if (!(await exists(v.live))) throw new Error(`restored dir ${v.live} is missing after commit`);
   }
-  const failures = await resume(ctx.docker, j.containers, ctx.log);
+  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
   const preserved = await preserveOldDirs(ctx, j);
   if (preserved.error) throw new Error(preserved.error);
-  if (failures.length) throw new Error(`restored, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+  if (failures.length) {
+    throw new Error(`restored, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+  }
   await ctx.journals.remove(j.opId);
   await ctx.event(
     "restore_recovered",
@@ -166,7 +210,11 @@ async function reconcile(ctx: EngineContext, report: RecoveryReport) {
     if (!(await exists(join(ctx.paths.archives, r.file)))) {
       await ctx.catalog.deleteSnapshot(r.id);
       report.rowsWithoutFile++;
-      await ctx.event("catalog_row_removed", `snapshot ${r.id}: archive file missing, row removed`, r.workload);
+      await ctx.event(
+        "catalog_row_removed",
+        `snapshot ${r.id}: archive file missing, row removed`,
+        r.workload,
+      );
     }
   }
   for await (const path of walkFiles(ctx.paths.archives)) {
@@ -207,7 +255,9 @@ export function retryBlockedRecoveries(deps: EngineDeps, intervalMs = 30_000): (
     try {
       const blocked = new Set<string>();
       for (const e of await ctx.journals.list()) {
-        if (e.journal && await ctx.catalog.getBlock(e.journal.workload)) blocked.add(e.journal.workload);
+        if (e.journal && await ctx.catalog.getBlock(e.journal.workload)) {
+          blocked.add(e.journal.workload);
+        }
       }
       if (blocked.size === 0) return;
       const report = emptyReport();
