@@ -11,7 +11,7 @@
  *   reconcile catalog rows and archive files
  * A workload whose recovery fails is blocked (mutations refused) with the reason.
  */
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { AppError, errMessage } from "../errors.ts";
 import { exists, isTempName } from "../fs/durable.ts";
 import { createContext, type EngineContext, type EngineDeps } from "./context.ts";
@@ -186,7 +186,8 @@ async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
 async function removeTempFiles(dir: string): Promise<number> {
   let n = 0;
   for await (const e of walkFiles(dir)) {
-    if (isTempName(e)) {
+    // The file name only: a workload dir may legally contain the marker.
+    if (isTempName(basename(e))) {
       await Deno.remove(e).catch(() => {});
       n++;
     }
