@@ -151,12 +151,14 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
     } catch (e) {
       rollbackError = e;
     }
-    await resume(ctx.docker, journal.containers, log);
     if (rollbackError) {
-      // Leave the journal: the sweep retries the rollback at the next start.
+      // Leave the journal: the sweep retries the rollback, then starts the containers.
+      // Not now: a volume may be missing at its live path (Docker would even
+      // create an empty dir there for a bind) and the app would run on it.
       await ctx.catalog.setBlock(wid, `rollback failed: ${errMessage(rollbackError)}`, ctx.clock.now().toISOString());
       throw new AppError("internal", `restore failed (${errMessage(err)}) and rollback failed: ${errMessage(rollbackError)}`);
     }
+    await resume(ctx.docker, journal.containers, log);
     await ctx.journals.remove(op.id);
     await ctx.event("restore_rolled_back", `restore of ${pre.row.id} into ${wid} rolled back: ${errMessage(err)}`, wid);
     throw err;
