@@ -66,6 +66,7 @@ export async function preflightRestore(
   const manifest = await readManifestFromFile(archivePath, ctx.limits);
   const volumes = mapVolumes(manifest, workload, req.volumes);
   for (const v of volumes) checkLiveDir(v.target);
+  checkNotNested(volumes);
   await checkNoOutsideUsers(ctx, workload, volumes);
   const containersToStop = startOrder(workload.containers)
     .filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting")
@@ -167,6 +168,24 @@ async function checkNoOutsideUsers(ctx: EngineContext, workload: Workload, volum
           "workload_busy",
           `${t.key} is also mounted by running container ${users[0]!.name} of workload "${other.id}"`,
           { hint: `stop workload "${other.id}" first, or group both under one volsnap.workload label` },
+        );
+      }
+    }
+  }
+}
+
+/**
+ * A target inside another one would have its staging dir created inside the
+ * outer live dir, which the outer swap then moves away: refuse up front.
+ */
+function checkNotNested(volumes: PlannedVolume[]) {
+  for (const a of volumes) {
+    for (const b of volumes) {
+      if (a !== b && b.target.hostPath.startsWith(a.target.hostPath.replace(/\/+$/, "") + "/")) {
+        throw new AppError(
+          "invalid_input",
+          `${b.target.key} lies inside ${a.target.key}; volsnap cannot swap nested volumes in one restore`,
+          { hint: "restore them one at a time with `volumes`" },
         );
       }
     }
