@@ -1,6 +1,6 @@
 /** Builds rich volume trees (owners, modes, links, long paths) for round-trip tests. */
 import { chownSync, lchownSync, lutimesSync, utimesSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { dockerCli } from "./docker_cli.ts";
 
 export function populateTree(root: string, variant: string, opts: { bytes?: number } = {}) {
@@ -62,13 +62,14 @@ export async function containerState(name: string): Promise<string> {
   return (await dockerCli(["inspect", "-f", "{{.State.Status}}", name])).stdout;
 }
 
-/** Lists volsnap staging/old leftovers beside the given live dirs. */
+/** Lists volsnap staging/old leftovers of the given live dirs (only theirs: /tmp is shared). */
 export function leftovers(liveDirs: string[]): string[] {
   const out: string[] = [];
   for (const live of liveDirs) {
     const parent = join(live, "..");
+    const mine = `.${basename(live)}.volsnap-`;
     for (const e of Deno.readDirSync(parent)) {
-      if (e.name.includes(".volsnap-")) out.push(join(parent, e.name));
+      if (e.name.startsWith(mine)) out.push(join(parent, e.name));
     }
   }
   return out;
