@@ -34,8 +34,8 @@ export interface FrameCompressor {
   push(batch: Uint8Array): Promise<void>;
   /** Compresses and writes everything pushed so far and ends the stream. */
   finish(): Promise<void>;
-  /** Stops the worker or child process; call always, also after errors. */
-  close(): void;
+  /** Stops the worker or child process (and waits for a child to exit); call always. */
+  close(): Promise<void>;
 }
 
 export function archiveExtensionFor(c: Compression): string {
@@ -106,6 +106,16 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     } catch { /* already exited */ }
   };
   const stderr = new Response(child.stderr).text().catch(() => "");
+  /**
+   * A broken stdin pipe means zstd died; its own message (e.g. "No space
+   * left on device" when it writes the file itself) is the useful error.
+   */
+  const exitError = async (err: unknown): Promise<unknown> => {
+    const status = await child.status;
+    if (status.success) return err;
+    const msg = (await stderr).trim();
+    return new Error(`zstd exited with ${status.code}${msg ? ": " + msg : ""}`, { cause: err });
+  };
   // Read the CLI's output straight into one reused 1 MiB buffer (BYOB: no
   // per-read allocation) and hand it on when full.
   const pump = opts.outputFile ? Promise.resolve() : (async () => {
@@ -138,7 +148,7 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     try {
       await f.done;
     } catch (err) {
-      failure ??= err;
+      failure ??= await exitError(err);
     }
     spares.push(new Uint8Array(f.batch.buffer, 0, opts.batchSize));
     if (failure) throw failure;
@@ -160,13 +170,12 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
       await pump.catch(() => {});
       const status = await child.status;
       if (failure) throw failure;
-      if (!status.success) {
-        throw new Error(`zstd exited with ${status.code}: ${(await stderr).trim()}`);
-      }
+      if (!status.success) throw await exitError(undefined);
     },
-    close() {
+    async close() {
       kill();
       stdin.abort().catch(() => {});
+      await child.status.catch(() => {});
     },
   };
 }
@@ -184,7 +193,7 @@ function passthrough(opts: FrameCompressorOptions): FrameCompressor {
       spare = new Uint8Array(batch.buffer, 0, opts.batchSize);
     },
     async finish() {},
-    close() {},
+    async close() {},
   };
 }
 
@@ -263,7 +272,8 @@ function zlibWorker(opts: FrameCompressorOptions): FrameCompressor {
       send(new ArrayBuffer(0), 0, true);
       while (queue.length > 0) await drainOne();
     },
-    close() {
+    // deno-lint-ignore require-await
+    async close() {
       w.terminate();
       fail(new Error("compressor closed"));
     },

@@ -11,6 +11,8 @@ const POOL = 4;
 export class OffThreadSha256 {
   #worker: Worker;
   #tailing = false;
+  #closed = false;
+  #stopped?: () => void;
   #free: ArrayBuffer[] = [];
   #outstanding = 0;
   #waitingForBuffer?: () => void;
@@ -32,9 +34,12 @@ export class OffThreadSha256 {
       } else if (r.op === "digest") {
         this.tailSize = r.size;
         this.#digest?.resolve(r.hex);
+      } else if (r.op === "stopped") {
+        this.#stopped?.();
       } else {
         this.#failure = new Error(`hashing failed: ${r.message}`);
         this.#digest?.reject(this.#failure);
+        this.#stopped?.();
       }
     };
     this.#worker.onerror = (e) => {
@@ -69,11 +74,27 @@ export class OffThreadSha256 {
     const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
     this.#post({ op: this.#tailing ? "end" : "digest" }, []);
     const result = await hex;
-    this.close();
+    this.#tailing = false; // the tail loop has finished and closed the file
+    await this.close();
     return result;
   }
 
-  close(): void {
+  /**
+   * Ends the worker. A tailing worker first closes the file it reads, so the
+   * file system holding it can be unmounted right after (waits ≤ 1 s).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#tailing && !this.#failure) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#stopped = resolve;
+        timer = setTimeout(resolve, 1000);
+        this.#worker.postMessage({ op: "stop" } satisfies HashRequest);
+      });
+      clearTimeout(timer);
+    }
     this.#worker.terminate();
   }
 

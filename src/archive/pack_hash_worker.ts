@@ -11,11 +11,14 @@ export type HashRequest =
   /** Hash a file while another process appends to it... */
   | { op: "tail"; path: string }
   /** ...until this says the writer is done; then reply with the digest and size. */
-  | { op: "end" };
+  | { op: "end" }
+  /** Give up (the archive is being abandoned): close the file and reply "stopped". */
+  | { op: "stop" };
 export type HashReply =
   | { op: "buffer"; buf: ArrayBuffer }
   | { op: "digest"; hex: string; size?: number }
-  | { op: "error"; message: string };
+  | { op: "error"; message: string }
+  | { op: "stopped" };
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<HashRequest>) => void) | null;
@@ -25,6 +28,7 @@ const scope = self as unknown as WorkerScope;
 const hash = createHash("sha256");
 
 let writerDone = false;
+let stopRequested = false;
 
 /** Reads what the writer appended so far, naps briefly at EOF, until it is done. */
 async function tail(path: string): Promise<void> {
@@ -33,6 +37,7 @@ async function tail(path: string): Promise<void> {
   let size = 0;
   try {
     for (;;) {
+      if (stopRequested) return;
       const done = writerDone; // read before the final pass, so nothing is missed
       const n = f.readSync(buf);
       if (n) {
@@ -46,6 +51,7 @@ async function tail(path: string): Promise<void> {
     }
   } finally {
     f.close();
+    if (stopRequested) scope.postMessage({ op: "stopped" }, []);
   }
   scope.postMessage({ op: "digest", hex: hash.digest("hex"), size }, []);
 }
@@ -59,7 +65,9 @@ scope.onmessage = (e) => {
     scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []);
   } else if (req.op === "tail") {
     tail(req.path).catch((err) => scope.postMessage({ op: "error", message: String(err) }, []));
-  } else {
+  } else if (req.op === "end") {
     writerDone = true;
+  } else {
+    stopRequested = true;
   }
 };

@@ -150,11 +150,14 @@ export async function writeSnapshotArchive(
     if (direct) sizeBytes = hash.tailSize!;
     await out.commit();
   } catch (err) {
+    // Stop everything that still writes or reads the temp file, then remove it.
+    await compressor.close();
+    await hash.close();
     await out.abort();
     throw wrapIoError(err, opts.finalPath);
   } finally {
-    compressor.close();
-    hash.close();
+    await compressor.close();
+    await hash.close();
     for (const r of roots.values()) closeQuietly(r.fd);
   }
   opts.onProgress?.(sink.bytes);
