@@ -21,7 +21,7 @@ import type { RestoreJournal } from "./journal.ts";
 import { oldDirFor, stagingDirFor, STAGING_MARK } from "./paths.ts";
 import { preserveOldDirs } from "./preserve.ts";
 import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
-import { type RestorePreflight, preflightRestore } from "./restore_plan.ts";
+import { checkNoOutsideUsers, preflightRestore, type RestorePreflight } from "./restore_plan.ts";
 import { removeOwnTree, rollbackVolumes, swapVolume } from "./swap.ts";
 import type { OpContext, PreparedOperation, RestorePlan, RestoreRequest, RestoreResult } from "./types.ts";
 
@@ -109,6 +109,7 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
         throw new AppError("workload_busy", `workload ${wid} changed during staging: ${v.target.key} moved`);
       }
     }
+    await checkNoOutsideUsers(ctx, now, pre.volumes.map((v) => v.target));
     journal.containers = quiesceTargets(startOrder(now.containers), "stop", true);
     journal.phase = "quiescing";
     await ctx.journals.write(journal);

@@ -10,7 +10,7 @@ import { AppError, notFound } from "../errors.ts";
 import { sha256File } from "../fs/hash.ts";
 import { filesystemOf, isMountPoint } from "../fs/space.ts";
 import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../model.ts";
-import { discoverWorkloads, measureDirSize, startOrder } from "../workloads/discover.ts";
+import { measureDirSize, startOrder } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
 import type { RestorePlan, RestoreRequest } from "./types.ts";
 
@@ -67,7 +67,7 @@ export async function preflightRestore(
   const volumes = mapVolumes(manifest, workload, req.volumes);
   for (const v of volumes) checkLiveDir(v.target);
   checkNotNested(volumes);
-  await checkNoOutsideUsers(ctx, workload, volumes);
+  await checkNoOutsideUsers(ctx, workload, volumes.map((v) => v.target));
   const containersToStop = startOrder(workload.containers)
     .filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting")
     .map((c) => c.name);
@@ -151,26 +151,49 @@ function matchTarget(mv: ManifestVolume, w: Workload): VolumeTarget | undefined 
 }
 
 /**
- * A running container of another workload that mounts a target would keep
- * the old dir mounted across the swap and write into data we then delete.
+ * A running container outside the workload (another workload's, or one
+ * labelled volsnap.exclude) that mounts a target or a dir inside it would keep
+ * the old dir mounted across the swap and write into data we then archive and
+ * delete. Refuse. Containers that mount a *parent* of a target see the renames
+ * themselves and are left alone (volsnap itself may run with the volumes dir).
+ * Called at pre-flight and again right before the quiesce.
  */
-async function checkNoOutsideUsers(ctx: EngineContext, workload: Workload, volumes: PlannedVolume[]) {
-  const all = await discoverWorkloads(ctx.docker, ctx.discovery);
-  for (const other of all) {
-    if (other.id === workload.id) continue;
-    for (const t of other.volumes) {
-      const mine = volumes.find((v) => v.target.key === t.key || v.target.hostPath === t.hostPath);
-      if (!mine) continue;
-      const users = t.destinations.map((d) => other.containers.find((c) => c.name === d.container))
-        .filter((c) => c && c.state !== "exited" && c.state !== "created" && c.state !== "dead");
-      if (users.length) {
+export async function checkNoOutsideUsers(
+  ctx: EngineContext,
+  workload: Workload,
+  targets: VolumeTarget[],
+): Promise<void> {
+  const ours = new Set(workload.containers.map((c) => c.id));
+  const roots = targets.map((t) => ({ key: t.key, real: realPathOr(t.hostPath) }));
+  for (const c of await ctx.docker.listContainers()) {
+    if (ours.has(c.id) || !["running", "paused", "restarting"].includes(c.state)) continue;
+    let details;
+    try {
+      details = await ctx.docker.inspectContainer(c.id);
+    } catch (err) {
+      if (err instanceof AppError && err.code === "not_found") continue; // removed meanwhile
+      throw err;
+    }
+    for (const m of details.mounts) {
+      if (!m.source) continue;
+      const src = realPathOr(m.source);
+      const hit = roots.find((r) => src === r.real || src.startsWith(r.real + "/"));
+      if (hit) {
         throw new AppError(
           "workload_busy",
-          `${t.key} is also mounted by running container ${users[0]!.name} of workload "${other.id}"`,
-          { hint: `stop workload "${other.id}" first, or group both under one volsnap.workload label` },
+          `${hit.key} is also mounted (at ${m.destination}) by running container ${c.name}, which is not part of workload "${workload.id}"`,
+          { hint: `stop ${c.name} first, or give it the same volsnap.workload label` },
         );
       }
     }
+  }
+}
+
+function realPathOr(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
   }
 }
 
