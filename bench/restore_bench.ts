@@ -2,7 +2,12 @@
  * Restore-side benchmark: volsnap's extractArchive against
  * `zstd -dc X | tar -xpf - -C dir` on the same GNU-tar-made .tar.zst.
  *
- *   deno run -A bench/restore_bench.ts [datasetDir] [--runs N]
+ *   deno run -A bench/restore_bench.ts [datasetDir] [--runs N] [--work DIR] [--reuse]
+ *     [--stream] [--scan]
+ *
+ * --reuse keeps WORK/bench.tar.zst from an earlier run (packing takes ~20 s);
+ * --stream feeds extractArchive a ReadableStream instead of sourcePath;
+ * --scan also times scanArchive (verify: no writes) against `zstd -dc | tar -tf`.
  *
  * datasetDir defaults to /tmp/volsnap-bench/data (bench/dataset.ts makes
  * it); a small dataset is generated when it is missing. Each volsnap run is a
@@ -10,18 +15,22 @@
  */
 import { extractArchive } from "../src/archive/extract.ts";
 import { DEFAULT_LIMITS } from "../src/archive/limits.ts";
+import { scanArchive } from "../src/archive/verify.ts";
 
 /** Output dir; `--work /dev/shm/x` takes the disk out of the comparison. */
 const workArg = Deno.args.indexOf("--work");
 const WORK = workArg >= 0 ? Deno.args[workArg + 1] : "/tmp/volsnap-bench/restore";
 
 if (Deno.args[0] === "--child") {
-  const [, archive, out] = Deno.args;
+  const [, archive, out, how] = Deno.args;
+  const limits = { ...DEFAULT_LIMITS, maxExpandedBytes: 2 ** 50 };
   const t0 = performance.now();
-  const res = await extractArchive({
-    source: (await Deno.open(archive)).readable,
+  const res = how === "scan" ? await scanArchive({ path: archive }, limits) : await extractArchive({
+    ...(how === "stream"
+      ? { source: (await Deno.open(archive)).readable }
+      : { sourcePath: archive }),
     targetDirFor: () => out,
-    limits: { ...DEFAULT_LIMITS, maxExpandedBytes: 2 ** 50 },
+    limits,
   });
   const ms = performance.now() - t0;
   const hwm = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/)![1];
@@ -88,11 +97,16 @@ const manifest = {
   }],
 };
 await Deno.writeTextFile(`${WORK}/volsnap.json`, JSON.stringify(manifest));
-console.log(`packing ${dataset} with GNU tar + zstd -3 -T0 …`);
-await sh(
-  `tar --format=posix -cf - -C ${WORK} volsnap.json -C ${dataset} ` +
-    `--transform='s,^\\./,volumes/0/,;s,^\\.$,volumes/0,' . | zstd -q -3 -T0 > ${archive}`,
-);
+const reuse = Deno.args.includes("--reuse") &&
+  await Deno.stat(archive).then(() => true, () => false);
+if (!reuse) {
+  console.log(`packing ${dataset} with GNU tar + zstd -3 -T0 …`);
+  await sh(
+    `tar --format=posix -cf - -C ${WORK} volsnap.json -C ${dataset} ` +
+      `--transform='s,^\\./,volumes/0/,;s,^\\.$,volumes/0,' . | zstd -q -3 -T0 > ${archive}`,
+  );
+}
+const how = Deno.args.includes("--stream") ? "stream" : "path";
 const size = (await Deno.stat(archive)).size;
 
 const vol: number[] = [];
@@ -107,7 +121,7 @@ for (let i = 0; i < runs; i++) {
   await sh(`rm -rf ${outV} ${outT}; sync`);
   const t0 = performance.now();
   const child = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", self, "--child", archive, outV],
+    args: ["run", "-A", self, "--child", archive, outV, how],
     stdout: "piped",
   }).output();
   const wall = performance.now() - t0;
@@ -155,3 +169,31 @@ console.log(
   }; target ≥ 0.9)`,
 );
 await sh(`rm -rf ${WORK}/out-volsnap ${WORK}/out-tar`);
+
+if (Deno.args.includes("--scan")) {
+  const scan: number[] = [];
+  const list: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const child = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", self, "--child", archive, "-", "scan"],
+      stdout: "piped",
+    }).output();
+    if (!child.success) throw new Error("volsnap scan child failed");
+    const t1 = performance.now();
+    await sh(`zstd -dc ${archive} | tar -tf - > /dev/null`);
+    const t2 = performance.now();
+    scan.push(t1 - t0);
+    list.push(t2 - t1);
+    console.log(
+      `scan run ${i + 1}: volsnap scanArchive ${(t1 - t0).toFixed(0)} ms, ` +
+        `zstd -dc | tar -tf ${(t2 - t1).toFixed(0)} ms`,
+    );
+  }
+  console.log(
+    `scanArchive (verify): median ${median(scan).toFixed(0)} ms, ` +
+      `zstd -dc | tar -tf: ${median(list).toFixed(0)} ms, ratio ${
+        (median(list) / median(scan)).toFixed(2)
+      }`,
+  );
+}

@@ -26,7 +26,15 @@ export interface DecodeOptions {
   /** Called with the running count of decompressed bytes. */
   onExpanded?: (bytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * Output buffers for the zstd CLI path, filled completely before they are
+   * yielded (the last one may be partial). Lets a caller recycle buffers.
+   */
+  allocOut?: () => Uint8Array;
 }
+
+/** Default fill size for zstd CLI output (a pipe read returns at most 64 KiB). */
+const CLI_CHUNK = 1024 * 1024;
 
 /**
  * One pass over `source`. Iterate `chunks()` once; after it finished,
@@ -162,7 +170,24 @@ export class DecodedStream {
     const stderr = readCapped(p.stderr, 4096);
     let done = false;
     try {
-      for await (const chunk of p.stdout) yield chunk;
+      // Pipe reads return at most 64 KiB; they are gathered into full buffers.
+      let buf = this.#opts.allocOut?.() ?? new Uint8Array(CLI_CHUNK);
+      let off = 0;
+      for await (const c of p.stdout) {
+        let pos = 0;
+        while (pos < c.length) {
+          const n = Math.min(c.length - pos, buf.length - off);
+          buf.set(c.subarray(pos, pos + n), off);
+          off += n;
+          pos += n;
+          if (off === buf.length) {
+            yield buf;
+            buf = this.#opts.allocOut?.() ?? new Uint8Array(CLI_CHUNK);
+            off = 0;
+          }
+        }
+      }
+      if (off) yield buf.subarray(0, off);
       await feed;
       const status = await p.status;
       const cause = feedError;

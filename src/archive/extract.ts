@@ -18,15 +18,20 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../errors.ts";
 import type { ArchiveStats, Manifest, ManifestVolume } from "../model.ts";
-import { DecodedStream } from "./decompress.ts";
+import { OffThreadDecode, type RawSource } from "./decode_thread.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import { ArchiveWalker, type VolumeEntry } from "./reader.ts";
 import { ByteSource, TarParser } from "./read_tar.ts";
 import { progressThrottle } from "./read_progress.ts";
 
 export interface ExtractOptions {
-  /** Raw stored bytes (compressed), e.g. `(await Deno.open(path)).readable`. */
-  source: ReadableStream<Uint8Array>;
+  /**
+   * The stored archive file. Preferred over `source`: the decoding thread
+   * reads it directly, so no raw bytes pass through this thread.
+   */
+  sourcePath?: string;
+  /** Raw stored bytes (compressed), e.g. an upload; used when `sourcePath` is not given. */
+  source?: ReadableStream<Uint8Array>;
   /** Hex sha256 of the raw bytes; a mismatch fails with integrity_error at the end. */
   expectedSha256?: string;
   /** Staging dir to create (must not exist; its parent must), or null to skip the volume. */
@@ -56,7 +61,7 @@ export async function extractArchive(
 ): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
   opts.signal?.throwIfAborted();
   const progress = progressThrottle(opts.onProgress);
-  const decoded = new DecodedStream(opts.source, {
+  const decoded = new OffThreadDecode(rawSource(opts), {
     maxExpandedBytes: opts.limits.maxExpandedBytes,
     onExpanded: progress.update,
     signal: opts.signal,
@@ -98,6 +103,12 @@ export async function extractArchive(
     for (const dir of created) await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw err;
   }
+}
+
+function rawSource(opts: ExtractOptions): RawSource {
+  if (opts.sourcePath !== undefined) return { path: opts.sourcePath };
+  if (opts.source) return { stream: opts.source };
+  throw new AppError("internal", "extractArchive needs sourcePath or source");
 }
 
 /** Writes validated entries below the staging dirs. All fs calls are sync: they are fast (stack.md §2). */
@@ -160,10 +171,17 @@ class Stager {
     }
     const fd = fs.openSync(path, O_NEW, 0o600);
     try {
+      let written = 0;
       if (e.size <= SMALL_FILE) {
-        writeAll(fd, await parser.readBody());
+        written = writeAll(fd, await parser.readBody());
       } else {
-        await parser.pumpBody((c) => writeAll(fd, c));
+        await parser.pumpBody((c) => {
+          written += writeAll(fd, c);
+        });
+      }
+      // Decoder buffers are recycled; a view that outlived its buffer reads as empty.
+      if (written !== e.size) {
+        throw new AppError("internal", `wrote ${written} of ${e.size} bytes of ${path}`);
       }
       // fd-based: no path lookup, and chmod after chown (chown clears setuid).
       if (IS_ROOT) fs.fchownSync(fd, e.uid, e.gid);
@@ -187,9 +205,10 @@ class Stager {
   }
 }
 
-function writeAll(fd: number, data: Uint8Array) {
+function writeAll(fd: number, data: Uint8Array): number {
   let off = 0;
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+  return off;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { AppError } from "../errors.ts";
 import type { ArchiveStats, Compression, Manifest } from "../model.ts";
-import { DecodedStream } from "./decompress.ts";
+import { OffThreadDecode, type RawSource } from "./decode_thread.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import { ArchiveWalker } from "./reader.ts";
 import { ByteSource, TarParser } from "./read_tar.ts";
@@ -17,14 +17,19 @@ export interface ScanResult {
   compression: Compression;
 }
 
-/** `onProgress` receives decompressed bytes done. */
+/**
+ * `source` is a raw byte stream (an upload) or `{ path }` of a stored file,
+ * which the decoding thread then reads itself. `onProgress` receives
+ * decompressed bytes done.
+ */
 export async function scanArchive(
-  source: ReadableStream<Uint8Array>,
+  source: ReadableStream<Uint8Array> | RawSource,
   limits: ArchiveLimits,
   onProgress?: (n: number) => void,
 ): Promise<ScanResult> {
   const progress = progressThrottle(onProgress);
-  const decoded = new DecodedStream(source, {
+  const raw = source instanceof ReadableStream ? { stream: source } : source;
+  const decoded = new OffThreadDecode(raw, {
     maxExpandedBytes: limits.maxExpandedBytes,
     onExpanded: progress.update,
   });
@@ -58,8 +63,7 @@ export async function verifyArchiveFile(
   limits: ArchiveLimits,
   onProgress?: (n: number) => void,
 ): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
-  const file = await Deno.open(path, { read: true });
-  const { manifest, stats } = await scanArchive(file.readable, limits, onProgress);
+  const { manifest, stats } = await scanArchive({ path }, limits, onProgress);
   if (stats.sha256 !== expectedSha256.toLowerCase()) {
     throw new AppError(
       "integrity_error",

@@ -58,16 +58,24 @@ function fullPrint(root: string, secondsOnly: boolean): Record<string, TreeEntry
 }
 
 for (
-  const [format, compression] of [["posix", "zstd"], ["gnu", "gzip"], ["posix", "none"]] as const
+  const [format, compression, how] of [
+    ["posix", "zstd", "path"],
+    ["posix", "zstd", "stream"],
+    ["gnu", "gzip", "path"],
+    ["gnu", "gzip", "stream"],
+    ["posix", "none", "path"],
+  ] as const
 ) {
-  Deno.test(`extract restores a GNU tar ${format}/${compression} archive exactly`, async () => {
+  Deno.test(`extract restores a GNU tar ${format}/${compression} archive from a ${how} exactly`, async () => {
     const m = await makeArchive(format, compression);
     try {
       const staging = `${m.base}/staged`;
       const sha = await sha256File(m.archive);
       let progress = 0;
       const res = await extractArchive({
-        source: (await Deno.open(m.archive)).readable,
+        ...(how === "path"
+          ? { sourcePath: m.archive }
+          : { source: (await Deno.open(m.archive)).readable }),
         expectedSha256: sha,
         targetDirFor: (i) => (i === 0 ? staging : null),
         limits: DEFAULT_LIMITS,

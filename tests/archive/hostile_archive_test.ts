@@ -45,17 +45,21 @@ async function expectRefused(c: Case) {
     if (c.mangle) await Deno.writeFile(path, c.mangle(await Deno.readFile(path)));
     const limits = { ...DEFAULT_LIMITS, ...c.limits };
     const code = c.code ?? "bad_archive";
-    const err = await extractArchive({
-      source: (await Deno.open(path)).readable,
-      targetDirFor: (i) => `${sb.stageParent}/v${i}`,
-      limits,
-      expectedSha256: c.expectedSha256,
-    }).then(() => null, (e) => e);
-    assert(err, "extractArchive accepted a hostile archive");
-    assertInstanceOf(err, AppError, `not an AppError: ${err}`);
-    assertEquals(err.code, code, err.message);
-    if (code === "bad_archive") assertInstanceOf(err, BadArchiveError);
-    assertMatch(err.message, c.match);
+    // Both ways in: a raw stream (uploads) and a path the decoding thread opens itself.
+    for (const how of ["stream", "path"] as const) {
+      const err = await extractArchive({
+        ...(how === "path" ? { sourcePath: path } : { source: (await Deno.open(path)).readable }),
+        targetDirFor: (i) => `${sb.stageParent}/v${i}`,
+        limits,
+        expectedSha256: c.expectedSha256,
+      }).then(() => null, (e) => e);
+      assert(err, `extractArchive (${how}) accepted a hostile archive`);
+      assertInstanceOf(err, AppError, `not an AppError (${how}): ${err}`);
+      assertEquals(err.code, code, err.message);
+      if (code === "bad_archive") assertInstanceOf(err, BadArchiveError);
+      assertMatch(err.message, c.match);
+      assertEquals([...Deno.readDirSync(sb.stageParent)], [], `staging left behind (${how})`);
+    }
     await Deno.remove(path);
     sb.assertUntouched();
     // The scanner (verify/import) applies the same rules.
@@ -333,17 +337,19 @@ Deno.test("extract stops a decompression bomb with too_large", async () => {
     await w.close();
     assert((await p.status).success);
     assert((await Deno.stat(path)).size < 100_000, "bomb should be tiny");
-    let seen = 0;
-    const err = await extractArchive({
-      source: (await Deno.open(path)).readable,
-      targetDirFor: () => sb.staging,
-      limits: { ...DEFAULT_LIMITS, maxExpandedBytes: 16 * 1024 * 1024 },
-      onProgress: (n) => seen = n,
-    }).then(() => null, (e) => e);
-    assertInstanceOf(err, AppError);
-    assertEquals(err.code, "too_large");
-    assertMatch(err.message, /expands beyond the limit of 16777216 bytes/);
-    assert(seen <= 16 * 1024 * 1024, `progress went to ${seen}`);
+    for (const how of ["stream", "path"] as const) {
+      let seen = 0;
+      const err = await extractArchive({
+        ...(how === "path" ? { sourcePath: path } : { source: (await Deno.open(path)).readable }),
+        targetDirFor: () => sb.staging,
+        limits: { ...DEFAULT_LIMITS, maxExpandedBytes: 16 * 1024 * 1024 },
+        onProgress: (n) => seen = n,
+      }).then(() => null, (e) => e);
+      assertInstanceOf(err, AppError);
+      assertEquals(err.code, "too_large");
+      assertMatch(err.message, /expands beyond the limit of 16777216 bytes/);
+      assert(seen <= 16 * 1024 * 1024, `progress (${how}) went to ${seen}`);
+    }
     await Deno.remove(path);
     sb.assertUntouched();
   } finally {
