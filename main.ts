@@ -3,6 +3,7 @@
  * migrates the catalog, runs the recovery sweep and only then listens; every
  * other subcommand is a thin HTTP client (cli/commands.ts).
  */
+import { loadOrCreateHostId } from "./src/host_id.ts";
 import { Catalog } from "./db/catalog.ts";
 import { openCatalogDb } from "./db/client.ts";
 import { ApiClient } from "./cli/client.ts";
@@ -59,7 +60,7 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const token = await loadOrCreateToken(config.dataDir, config.token, log);
   const { db, close: closeDb } = await openCatalogDb(config.dbUrl);
-  const catalog = new Catalog(db);
+  const catalog = new Catalog(db, await loadOrCreateHostId(config.dataDir));
   const docker = createDockerClient(config.dockerHost);
   const deps: EngineDeps = {
     config,

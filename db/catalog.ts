@@ -12,12 +12,19 @@ export type NewSnapshotRow = typeof snapshots.$inferInsert;
 export type OperationRow = typeof operations.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 
+/**
+ * Snapshots and operations are scoped to this host: many hosts may share one
+ * catalog (libsql://), and each only sees, reconciles and prunes the archives
+ * in its own data dir.
+ */
 export class Catalog {
   #db: CatalogDb;
   #tail: Promise<unknown> = Promise.resolve();
+  readonly host: string;
 
-  constructor(db: CatalogDb) {
+  constructor(db: CatalogDb, host: string) {
     this.#db = db;
+    this.host = host;
   }
 
   /** Runs `fn` after every earlier write finished. */
@@ -28,24 +35,28 @@ export class Catalog {
   }
 
   // ---- snapshots
-  insertSnapshot(row: NewSnapshotRow): Promise<void> {
+  insertSnapshot(row: Omit<NewSnapshotRow, "host">): Promise<void> {
     return this.#write(async (db) => {
-      await db.insert(snapshots).values(row);
+      await db.insert(snapshots).values({ ...row, host: this.host });
     });
   }
+  #mine(id: string) {
+    return and(eq(snapshots.id, id), eq(snapshots.host, this.host));
+  }
   async getSnapshot(id: string): Promise<SnapshotRow | undefined> {
-    return (await this.#db.select().from(snapshots).where(eq(snapshots.id, id)).limit(1))[0];
+    return (await this.#db.select().from(snapshots).where(this.#mine(id)).limit(1))[0];
   }
   listSnapshots(workload: string): Promise<SnapshotRow[]> {
-    return this.#db.select().from(snapshots).where(eq(snapshots.workload, workload))
+    return this.#db.select().from(snapshots)
+      .where(and(eq(snapshots.workload, workload), eq(snapshots.host, this.host)))
       .orderBy(desc(snapshots.createdAt), desc(snapshots.id));
   }
   listAllSnapshots(): Promise<SnapshotRow[]> {
-    return this.#db.select().from(snapshots);
+    return this.#db.select().from(snapshots).where(eq(snapshots.host, this.host));
   }
   deleteSnapshot(id: string): Promise<void> {
     return this.#write(async (db) => {
-      await db.delete(snapshots).where(eq(snapshots.id, id));
+      await db.delete(snapshots).where(this.#mine(id));
     });
   }
   recordVerify(id: string, at: string, ok: boolean, error?: string): Promise<void> {
@@ -54,34 +65,38 @@ export class Catalog {
         lastVerifiedAt: at,
         lastVerifyOk: ok,
         lastVerifyError: error ?? null,
-      }).where(eq(snapshots.id, id));
+      }).where(this.#mine(id));
     });
   }
 
   // ---- operations
-  insertOperation(row: typeof operations.$inferInsert): Promise<void> {
+  insertOperation(row: Omit<typeof operations.$inferInsert, "host">): Promise<void> {
     return this.#write(async (db) => {
-      await db.insert(operations).values(row);
+      await db.insert(operations).values({ ...row, host: this.host });
     });
+  }
+  #myOp(id: string) {
+    return and(eq(operations.id, id), eq(operations.host, this.host));
   }
   updateOperation(id: string, patch: Partial<typeof operations.$inferInsert>): Promise<void> {
     return this.#write(async (db) => {
-      await db.update(operations).set(patch).where(eq(operations.id, id));
+      await db.update(operations).set(patch).where(this.#myOp(id));
     });
   }
   async getOperation(id: string): Promise<OperationRow | undefined> {
-    return (await this.#db.select().from(operations).where(eq(operations.id, id)).limit(1))[0];
+    return (await this.#db.select().from(operations).where(this.#myOp(id)).limit(1))[0];
   }
   /** Marks operations left `running` by a previous process as interrupted. */
   markRunningInterrupted(at: string): Promise<OperationRow[]> {
     return this.#write(async (db) => {
-      const rows = await db.select().from(operations).where(eq(operations.state, "running"));
+      const mineRunning = and(eq(operations.state, "running"), eq(operations.host, this.host));
+      const rows = await db.select().from(operations).where(mineRunning);
       if (rows.length) {
         await db.update(operations).set({
           state: "interrupted",
           finishedAt: at,
           error: { code: "interrupted", message: "volsnap stopped while this operation ran" },
-        }).where(eq(operations.state, "running"));
+        }).where(mineRunning);
       }
       return rows;
     });

@@ -4,6 +4,8 @@ import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 /** One archive file in <data>/archives. */
 export const snapshots = sqliteTable("snapshots", {
   id: text("id").primaryKey(),
+  /** The host whose data dir holds the archive (many hosts may share one catalog). */
+  host: text("host").notNull().default(""),
   workload: text("workload").notNull(),
   createdAt: text("created_at").notNull(),
   /** capture | pre-restore | imported */
@@ -32,6 +34,7 @@ export const snapshots = sqliteTable("snapshots", {
 /** Long operations: capture, restore, import, verify. */
 export const operations = sqliteTable("operations", {
   id: text("id").primaryKey(),
+  host: text("host").notNull().default(""),
   kind: text("kind").notNull(),
   workload: text("workload"),
   snapshotId: text("snapshot_id"),

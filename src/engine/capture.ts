@@ -138,6 +138,7 @@ async function runCapture(
 
   const row: SnapshotRow = {
     id: snapshotId,
+    host: ctx.catalog.host,
     workload: workload.id,
     createdAt: now.toISOString(),
     origin: "capture",

@@ -112,6 +112,7 @@ async function prepareImport(
       await renameDurable(tmpFinal, join(ctx.paths.archives, file));
       const row: SnapshotRow = {
         id,
+        host: ctx.catalog.host,
         workload: wid,
         createdAt: now.toISOString(),
         origin: "imported",

@@ -43,6 +43,7 @@ export function fakeWorkload(id = "app"): Workload {
 export function fakeSnapshot(id: string, over: Partial<SnapshotRow> = {}): SnapshotRow {
   return {
     id,
+    host: "h_test",
     workload: "app",
     createdAt: "2026-11-22T05:00:00.000Z",
     origin: "capture",

@@ -12,7 +12,7 @@ export const TEST_TOKEN = "test-token-0123456789abcdef";
 export async function makeHarness() {
   const dir = await Deno.makeTempDir({ prefix: "volsnap-routes-" });
   const { db, close } = await openCatalogDb(`file:${dir}/catalog.db`);
-  const catalog = new Catalog(db);
+  const catalog = new Catalog(db, "h_test");
   const engine = new FakeEngine();
   const runner = new OperationRunner(catalog, systemClock, silentLogger);
   const logged: string[] = [];

@@ -3,6 +3,7 @@
  * Docker decorator and fault points so tests can inject failures exactly
  * where they want them.
  */
+import { loadOrCreateHostId } from "../../src/host_id.ts";
 import { Catalog } from "../../db/catalog.ts";
 import { openCatalogDb } from "../../db/client.ts";
 import { systemClock } from "../../src/clock.ts";
@@ -34,7 +35,7 @@ export async function engineEnv(env: Record<string, string> = {}): Promise<Engin
   const config = parseConfig({ DOCKER_HOST: dockerHost, VOLSNAP_STOP_TIMEOUT: "5", ...env, VOLSNAP_DATA_DIR: dataDir }, []);
   await Deno.mkdir(dataDir, { recursive: true });
   const { db, close } = await openCatalogDb(config.dbUrl);
-  const catalog = new Catalog(db);
+  const catalog = new Catalog(db, await loadOrCreateHostId(dataDir));
   const real = createDockerClient(config.dockerHost);
   const dockerFaults: Partial<DockerApi> = {};
   const docker = new Proxy(real as DockerApi, {

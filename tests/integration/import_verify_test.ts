@@ -11,7 +11,8 @@ import { populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
 import { TestServer } from "../_helpers/server.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 
-async function upload(server: TestServer, wid: string, body: Uint8Array) {
+async function upload(server: TestServer, wid: string, bytes: Uint8Array) {
+  const body = new Uint8Array(bytes); // a plain ArrayBuffer-backed copy for fetch
   const r = await fetch(`${server.url}/api/v1/workloads/${wid}/snapshots/import`, {
     method: "POST",
     headers: {

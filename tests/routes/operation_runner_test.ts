@@ -10,7 +10,7 @@ import { fakeOp } from "../_fakes/fake_engine.ts";
 async function withRunner(fn: (r: OperationRunner, c: Catalog) => Promise<void>) {
   const dir = await Deno.makeTempDir();
   const { db, close } = await openCatalogDb(`file:${dir}/c.db`);
-  const catalog = new Catalog(db);
+  const catalog = new Catalog(db, "h_test");
   const runner = new OperationRunner(catalog, systemClock, silentLogger);
   try {
     await fn(runner, catalog);
