@@ -79,10 +79,22 @@ async function runVolsnap(
   return JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").pop()!);
 }
 
-async function runTarZstd(dir: string, out: string): Promise<{ ms: number; sizeBytes: number }> {
+/** GNU tar | zstd; `durable` adds the fsync volsnap always does before its rename. */
+async function runTarZstd(
+  dir: string,
+  out: string,
+  durable = false,
+): Promise<{ ms: number; sizeBytes: number }> {
   const t0 = performance.now();
+  const sync = durable ? ` && sync -d "$2"` : "";
   const p = await new Deno.Command("bash", {
-    args: ["-c", `set -o pipefail; tar -cf - -C "$1" . | zstd -3 -T0 -q -c > "$2"`, "_", dir, out],
+    args: [
+      "-c",
+      `set -o pipefail; tar -cf - -C "$1" . | zstd -3 -T0 -q -c > "$2"${sync}`,
+      "_",
+      dir,
+      out,
+    ],
   }).output();
   const ms = performance.now() - t0;
   if (!p.success) throw new Error(`tar | zstd failed: ${new TextDecoder().decode(p.stderr)}`);
@@ -103,12 +115,17 @@ async function bench(label: string, dir: string, outDir: string, rounds: number)
   await runVolsnap(dir, `${outDir}/warm.tar.zst`, "zstd");
   const v: ChildResult[] = [];
   const t: { ms: number; sizeBytes: number }[] = [];
+  const td: number[] = [];
   for (let i = 0; i < rounds; i++) {
     v.push(await runVolsnap(dir, `${outDir}/volsnap.tar.zst`, "zstd"));
     t.push(await runTarZstd(dir, `${outDir}/gnu.tar.zst`));
+    td.push((await runTarZstd(dir, `${outDir}/gnu.tar.zst`, true)).ms);
     console.log(
       `  ${label} round ${i + 1}: volsnap ${(v[i].ms / 1000).toFixed(2)} s ` +
-        `(RSS ${(v[i].hwmKiB / 1024).toFixed(0)} MiB), tar|zstd ${(t[i].ms / 1000).toFixed(2)} s`,
+        `(RSS ${(v[i].hwmKiB / 1024).toFixed(0)} MiB), tar|zstd ${
+          (t[i].ms / 1000).toFixed(2)
+        } s, ` +
+        `+fsync ${(td[i] / 1000).toFixed(2)} s`,
     );
   }
   const vm = median(v.map((r) => r.ms));
@@ -138,7 +155,15 @@ async function bench(label: string, dir: string, outDir: string, rounds: number)
         `zstd child user ${cpu.childUser} s sys ${cpu.childSys} s`,
     );
   }
-  console.log(`  volsnap / tar+zstd = ${(vm / tm).toFixed(2)}`);
+  const tdm = median(td);
+  console.log(
+    `  tar | zstd -3 -T0 && sync -d (durable like volsnap) median ${(tdm / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `  volsnap / tar+zstd = ${(vm / tm).toFixed(2)}; volsnap / tar+zstd+fsync = ${
+      (vm / tdm).toFixed(2)
+    }`,
+  );
 }
 
 /** One run each of the fallbacks: zstd without the CLI (node:zlib worker) and gzip. */

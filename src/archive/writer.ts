@@ -9,7 +9,12 @@ import type { ArchiveStats, Compression, Manifest, ManifestVolume } from "../mod
 import { MANIFEST_NAME, ManifestSchema } from "../model.ts";
 import { AppError, errMessage, isNoSpace } from "../errors.ts";
 import { openDurableWriter } from "../fs/durable.ts";
-import { archiveExtensionFor, createFrameCompressor, usesZstdCli } from "./compress.ts";
+import {
+  archiveExtensionFor,
+  createFrameCompressor,
+  type FrameCompressor,
+  usesZstdCli,
+} from "./compress.ts";
 import { openVolumeRoot, type PackStats, packVolume, type RootInfo } from "./pack.ts";
 import { TarSink } from "./pack_sink.ts";
 import { OffThreadSha256 } from "./pack_hash.ts";
@@ -89,24 +94,33 @@ export async function writeSnapshotArchive(
     for (const r of roots.values()) closeQuietly(r.fd);
     throw wrapIoError(err, opts.finalPath);
   }
-  const hash = new OffThreadSha256();
+  let hash: OffThreadSha256 | undefined;
+  let compressor: FrameCompressor;
   // The zstd CLI writes the temp file itself (one pipe less through this
   // process, whose packing is the critical path); the hash worker reads the
   // file behind it.
   const direct = usesZstdCli(opts);
-  if (direct) hash.tail(out.tempPath);
-  const compressor = createFrameCompressor({
-    compression: opts.compression,
-    level: opts.compression === "zstd" ? (opts.zstdLevel ?? 3) : undefined,
-    batchSize: BATCH_SIZE,
-    zstdEngine: opts.zstdEngine,
-    outputFile: direct ? out.tempPath : undefined,
-    output: async (bytes) => {
-      await hash.update(bytes);
-      await out.write(bytes);
-      sizeBytes += bytes.length;
-    },
-  });
+  try {
+    const h = hash = new OffThreadSha256();
+    if (direct) h.tail(out.tempPath);
+    compressor = createFrameCompressor({
+      compression: opts.compression,
+      level: opts.compression === "zstd" ? (opts.zstdLevel ?? 3) : undefined,
+      batchSize: BATCH_SIZE,
+      zstdEngine: opts.zstdEngine,
+      outputFile: direct ? out.tempPath : undefined,
+      output: async (bytes) => {
+        await h.update(bytes);
+        await out.write(bytes);
+        sizeBytes += bytes.length;
+      },
+    });
+  } catch (err) {
+    await hash?.close();
+    await out.abort();
+    for (const r of roots.values()) closeQuietly(r.fd);
+    throw err;
+  }
   let lastProgress = 0;
   const sink = new TarSink(compressor, {
     signal: opts.signal,
