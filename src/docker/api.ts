@@ -26,6 +26,8 @@ export interface ContainerDetails extends ContainerSummary {
   networkMode?: string;
   /** Destinations of `--tmpfs` mounts (HostConfig.Tmpfs); these are not in `mounts`. */
   tmpfs?: string[];
+  /** State.StartedAt: when the container last started (RFC 3339). */
+  startedAt?: string;
 }
 
 export interface VolumeDetails {

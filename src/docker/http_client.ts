@@ -163,6 +163,7 @@ export function createDockerClient(
       id: c.Id,
       name: c.Name.replace(/^\//, ""),
       state: c.State.Status,
+      startedAt: c.State.StartedAt,
       labels: c.Config?.Labels ?? {},
       networkMode: c.HostConfig?.NetworkMode,
       tmpfs: Object.keys(c.HostConfig?.Tmpfs ?? {}).sort(),

@@ -32,7 +32,7 @@ export const MountSchema = z.object({
 export const ContainerInspectSchema = z.object({
   Id: z.string().min(1),
   Name: z.string(),
-  State: z.object({ Status: z.string() }),
+  State: z.object({ Status: z.string(), StartedAt: z.string().optional() }),
   Config: z.object({ Labels: labels }).nullish(),
   HostConfig: z.object({
     NetworkMode: z.string().optional(),

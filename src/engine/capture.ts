@@ -69,7 +69,7 @@ async function runCapture(
   const file = `${workload.id}/${snapshotId}${archiveExtension(compression)}`;
   const finalPath = join(ctx.paths.archives, file);
   const ordered = startOrder(workload.containers);
-  const targets = quiesceTargets(ordered, mode);
+  const targets = quiesceTargets(ordered, mode, false, now);
 
   op.progress({ phase: "pre-hooks" });
   await runHooks(ctx, ordered, "pre");

@@ -12,6 +12,10 @@ export interface JournalContainer {
   name: string;
   /** What we did to it and therefore must undo: start after stop, unpause after pause. */
   action: "stop" | "pause";
+  /** When we recorded it; a later StartedAt means an operator has taken over since. */
+  since?: string;
+  /** It was paused before a restore stopped it: pause it again after the start. */
+  repause?: boolean;
 }
 
 export interface CaptureJournal {

@@ -19,12 +19,19 @@ export function quiesceTargets(
   containersInStartOrder: ContainerInfo[],
   mode: QuiesceMode,
   includePaused = false,
+  now = new Date(),
 ): JournalContainer[] {
   if (mode === "none") return [];
   const picked = containersInStartOrder.filter((c) =>
     c.state === "running" || c.state === "restarting" || (includePaused && c.state === "paused")
   );
-  return picked.reverse().map((c) => ({ id: c.id, name: c.name, action: mode === "pause" ? "pause" : "stop" }));
+  return picked.reverse().map((c) => ({
+    id: c.id,
+    name: c.name,
+    action: mode === "pause" ? "pause" : "stop",
+    since: now.toISOString(),
+    ...(c.state === "paused" && mode !== "pause" ? { repause: true } : {}),
+  }));
 }
 
 /**
@@ -71,6 +78,7 @@ export async function resume(
     try {
       if (t.action === "pause") await docker.unpauseContainer(t.id);
       else await docker.startContainer(t.id);
+      if (t.repause) await docker.pauseContainer(t.id);
     } catch (err) {
       failures.push({ name: t.name, error: errMessage(err) });
       log.error("cannot resume container", { container: t.name, action: t.action, error: errMessage(err) });

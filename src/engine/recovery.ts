@@ -115,7 +115,16 @@ async function stillPresent(ctx: EngineContext, j: CaptureJournal | RestoreJourn
   const out = [];
   for (const c of j.containers) {
     try {
-      await ctx.docker.inspectContainer(c.id);
+      const d = await ctx.docker.inspectContainer(c.id);
+      if (c.since && d.startedAt && Date.parse(d.startedAt) > Date.parse(c.since)) {
+        // Started again after we recorded it: someone else is in charge now.
+        await ctx.event(
+          "container_changed",
+          `${j.kind} ${j.opId}: container ${c.name} was started by someone else meanwhile; left as it is`,
+          j.workload,
+        );
+        continue;
+      }
       out.push(c);
     } catch (err) {
       if (!(err instanceof AppError && err.code === "not_found")) {

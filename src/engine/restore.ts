@@ -110,7 +110,7 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
       }
     }
     await checkNoOutsideUsers(ctx, now, pre.volumes.map((v) => v.target));
-    journal.containers = quiesceTargets(startOrder(now.containers), "stop", true);
+    journal.containers = quiesceTargets(startOrder(now.containers), "stop", true, ctx.clock.now());
     journal.phase = "quiescing";
     await ctx.journals.write(journal);
   } catch (err) {

@@ -140,3 +140,19 @@ Deno.test("a running container of another workload that mounts the volume blocks
     s.env.close();
   }
 });
+
+Deno.test("a container that was paused is paused again after the restore", async () => {
+  const s = await setup();
+  try {
+    await new Deno.Command("docker", { args: ["pause", s.app], env: { DOCKER_HOST: Deno.env.get("DOCKER_HOST")! } })
+      .output();
+    assertEquals(await containerState(s.app), "paused");
+    await runOp(await s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id }));
+    assertEquals(diffTrees(s.state().bind, s.a.bind), []);
+    assertEquals(await containerState(s.app), "paused");
+    assertEquals(await containerState(s.db), "running");
+  } finally {
+    await s.scratch.cleanup();
+    s.env.close();
+  }
+});
