@@ -171,7 +171,7 @@ async function runCapture(
     downtimeMs,
     warnings: warnings.length,
   });
-  await applyRetention(ctx, workload.id);
+  await applyRetention(ctx, workload.id, workload.containers);
   return row;
 }
 

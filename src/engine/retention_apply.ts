@@ -1,15 +1,48 @@
-/** Applies the retention plan of a workload: file first, then its row. */
+/**
+ * Applies the retention plan of a workload: file first, then its row (a crash
+ * in between leaves a row without file, which the sweep removes).
+ * The policy is the config's, overridden per workload by container labels
+ * `volsnap.keep-last`, `volsnap.keep-daily`, `volsnap.keep-weekly`,
+ * `volsnap.keep-monthly`.
+ */
 import { join } from "node:path";
 import { errMessage } from "../errors.ts";
+import type { ContainerInfo } from "../model.ts";
+import { findWorkload } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
-import { planPrune } from "./retention.ts";
+import { planPrune, type RetentionPolicy } from "./retention.ts";
 
-export async function applyRetention(ctx: EngineContext, workload: string): Promise<string[]> {
+const LABELS = {
+  keepLast: "volsnap.keep-last",
+  keepDaily: "volsnap.keep-daily",
+  keepWeekly: "volsnap.keep-weekly",
+  keepMonthly: "volsnap.keep-monthly",
+} as const;
+
+export function retentionPolicy(
+  defaults: { keepLast: number; preRestoreKeepLast: number },
+  containers: Pick<ContainerInfo, "labels">[],
+): RetentionPolicy {
+  const policy: RetentionPolicy = { ...defaults };
+  for (const [key, label] of Object.entries(LABELS) as [keyof typeof LABELS, string][]) {
+    const raw = containers.map((c) => c.labels[label]).find((v) => v !== undefined);
+    const n = raw === undefined ? NaN : Number(raw);
+    if (Number.isInteger(n) && n >= 0 && n <= 100_000) policy[key] = key === "keepLast" ? Math.max(n, 1) : n;
+  }
+  return policy;
+}
+
+export async function applyRetention(
+  ctx: EngineContext,
+  workload: string,
+  containers?: ContainerInfo[],
+): Promise<string[]> {
+  if (!containers) {
+    containers = await findWorkload(ctx.docker, workload, ctx.discovery).then((w) => w.containers)
+      .catch(() => []);
+  }
   const rows = await ctx.catalog.listSnapshots(workload);
-  const doomed = planPrune(rows, {
-    keepLast: ctx.config.keepLast,
-    preRestoreKeepLast: ctx.config.preRestoreKeepLast,
-  });
+  const doomed = planPrune(rows, retentionPolicy(ctx.config, containers));
   for (const id of doomed) {
     const row = rows.find((r) => r.id === id)!;
     try {

@@ -1,5 +1,6 @@
 import { assertEquals } from "../_helpers/assert.ts";
 import { planPrune, type RetentionItem } from "../../src/engine/retention.ts";
+import { retentionPolicy } from "../../src/engine/retention_apply.ts";
 
 const day = (d: number, origin = "capture", lastVerifyOk: boolean | null = null): RetentionItem => ({
   id: `s${String(d).padStart(2, "0")}`,
@@ -26,4 +27,12 @@ Deno.test("planPrune() never deletes the newest verified snapshot", () => {
 Deno.test("planPrune() keeps one per day for keepDaily", () => {
   const items = [day(1), { ...day(2), id: "s02b", createdAt: "2026-01-02T13:00:00.000Z" }, day(2), day(3)];
   assertEquals(planPrune(items, { keepLast: 1, keepDaily: 3, preRestoreKeepLast: 2 }), ["s02"]);
+});
+
+Deno.test("retentionPolicy() takes per-workload overrides from container labels", () => {
+  const p = retentionPolicy({ keepLast: 7, preRestoreKeepLast: 3 }, [
+    { labels: {} },
+    { labels: { "volsnap.keep-last": "2", "volsnap.keep-daily": "5", "volsnap.keep-weekly": "junk" } },
+  ]);
+  assertEquals(p, { keepLast: 2, keepDaily: 5, preRestoreKeepLast: 3 });
 });

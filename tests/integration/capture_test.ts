@@ -160,3 +160,20 @@ Deno.test("HTTP: 401 without token, 404 unknown workload, 400 invalid body, 507 
     await new Deno.Command("umount", { args: [mnt] }).output();
   }
 });
+
+Deno.test("retention keeps the last N captures per workload (label override) and deletes the others' files", async () => {
+  const env = await engineEnv();
+  const scratch = new DockerScratch("vs-ret");
+  try {
+    const w = await workload(scratch, { "volsnap.keep-last": "2" });
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await runOp(await env.engine.prepareCapture(w.wid, { quiesce: "none" }))).id);
+    const kept = (await env.catalog.listSnapshots(w.wid)).map((s) => s.id);
+    assertEquals(kept, [ids[3], ids[2]]);
+    const files = [...Deno.readDirSync(join(env.config.dataDir, "archives", w.wid))].map((e) => e.name).sort();
+    assertEquals(files, kept.map((id) => `${id}.tar.zst`).sort());
+  } finally {
+    await scratch.cleanup();
+    env.close();
+  }
+});
