@@ -156,3 +156,20 @@ Deno.test("a container that was paused is paused again after the restore", async
     s.env.close();
   }
 });
+
+Deno.test("restoring a subset of volumes swaps only those; unknown keys are refused", async () => {
+  const s = await setup();
+  try {
+    const bindKey = (await s.env.engine.getWorkload(s.wid)).volumes.find((v) => v.type === "bind")!.key;
+    await assertRejects(
+      () => s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id, volumes: ["volume:nope"] }),
+      isCode("invalid_input"),
+    );
+    await runOp(await s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id, volumes: [bindKey] }));
+    assertEquals(diffTrees(s.state().bind, s.a.bind), []);
+    assertEquals(diffTrees(s.state().vol, s.b.vol), [], "the other volume is untouched");
+  } finally {
+    await s.scratch.cleanup();
+    s.env.close();
+  }
+});
