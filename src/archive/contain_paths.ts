@@ -8,6 +8,12 @@ import { MANIFEST_NAME } from "../model.ts";
 import type { ArchiveLimits } from "./limits.ts";
 
 const enc = new TextEncoder();
+
+/** Exact UTF-8 byte length; ASCII (nearly every name) needs no encoding. */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return enc.encode(s).length;
+  return s.length;
+}
 const INDEX = /^(0|[1-9][0-9]{0,3})$/;
 
 export type ArchivePath =
@@ -35,7 +41,7 @@ export function classifyPath(raw: string, limits: ArchiveLimits, what = "entry")
 function splitChecked(raw: string, limits: ArchiveLimits, what: string): string[] {
   const bad = (why: string) => new BadArchiveError(`${what} '${show(raw)}' ${why}`);
   if (raw.includes("\0")) throw bad("contains a NUL byte");
-  if (enc.encode(raw).length > limits.maxPathBytes) {
+  if (utf8Length(raw) > limits.maxPathBytes) {
     throw bad(`is longer than ${limits.maxPathBytes} bytes`);
   }
   if (raw.startsWith("/")) throw bad("is an absolute path");
@@ -68,7 +74,7 @@ export function checkSymlinkTarget(
   const where = `symlink 'volumes/${index}/${rel}'`;
   if (target === "") throw new BadArchiveError(`${where} has an empty target`);
   if (target.includes("\0")) throw new BadArchiveError(`${where} target contains a NUL byte`);
-  if (enc.encode(target).length > limits.maxPathBytes) {
+  if (utf8Length(target) > limits.maxPathBytes) {
     throw new BadArchiveError(`${where} target is longer than ${limits.maxPathBytes} bytes`);
   }
   if (target.startsWith("/")) return;
