@@ -10,6 +10,7 @@ import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { operationRoutes } from "./operations.ts";
 import { snapshotRoutes } from "./snapshots.ts";
+import { uiRoutes } from "./ui.ts";
 import { workloadRoutes } from "./workloads.ts";
 
 export interface AppDeps {
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.route("/", healthRoutes(deps));
+  app.route("/", uiRoutes());
 
   app.use("/api/v1/*", async (c, next) => {
     checkBearer(c.req.header("Authorization"), deps.token);

@@ -381,3 +381,16 @@ Deno.test("unknown routes are a JSON 404", async () => {
     await h.close();
   }
 });
+
+Deno.test("GET / serves the status page without auth, with a restrictive CSP", async () => {
+  const h = await makeHarness();
+  try {
+    const res = await h.request("/", { headers: {} });
+    assertEquals(res.status, 200);
+    assertStringIncludes(res.headers.get("content-type") ?? "", "text/html");
+    assertStringIncludes(res.headers.get("content-security-policy") ?? "", "default-src 'self'");
+    assertStringIncludes(await res.text(), "/api/v1/workloads");
+  } finally {
+    await h.close();
+  }
+});
