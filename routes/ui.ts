@@ -29,7 +29,7 @@ async function api(path, init = {}) {
   if (!r.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : "HTTP " + r.status);
   return body;
 }
-const size = (n) => n == null ? "" : n > 1e9 ? (n / 2 ** 30).toFixed(1) + " GiB" : n > 1e6 ? (n / 2 ** 20).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
+const size = (n) => n == null ? "" : n < 1024 ? n + " B" : n > 1e9 ? (n / 2 ** 30).toFixed(1) + " GiB" : n > 1e6 ? (n / 2 ** 20).toFixed(1) + " MiB" : (n / 1024).toFixed(0) + " KiB";
 function row(cells) { const tr = el("tr"); for (const c of cells) { const td = el("td"); if (c instanceof Node) td.append(c); else td.textContent = c ?? ""; tr.append(td); } return tr; }
 function table(head, rows) { const t = el("table"); t.append(row(head.map((h) => el("b", h)))); rows.forEach((r) => t.append(r)); return t; }
 async function snapshot(wid) {
