@@ -93,9 +93,8 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
   try {
     await ctx.fault("restore.staging");
     op.progress({ phase: "staging", bytesDone: 0, bytesTotal: pre.row.uncompressedBytes });
-    const file = await Deno.open(pre.archivePath, { read: true });
     await extractArchive({
-      source: file.readable,
+      sourcePath: pre.archivePath,
       expectedSha256: pre.row.sha256,
       targetDirFor: (index) => stagedFor.get(index) ?? null,
       limits: ctx.limits,
