@@ -6,12 +6,9 @@
  * A crash anywhere leaves the journal; the recovery sweep resumes the
  * containers and deletes the partial archive.
  */
-import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { archiveExtension, writeSnapshotArchive } from "../archive/writer.ts";
 import { AppError, errMessage, toAppError } from "../errors.ts";
 import type { Compression, ContainerInfo, QuiesceMode, VolumeTarget, Workload } from "../model.ts";
-import { TOOL_NAME, VERSION } from "../version.ts";
 import {
   hookCommand,
   measureDirSize,
@@ -24,6 +21,7 @@ import { lockWorkload } from "./context.ts";
 import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
 import { newId } from "./paths.ts";
 import { applyRetention } from "./retention_apply.ts";
+import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
 
 export async function prepareCapture(
   ctx: EngineContext,
@@ -64,10 +62,7 @@ async function runCapture(
   const compression: Compression = req.compression ?? ctx.config.compression;
   const now = ctx.clock.now();
   const snapshotId = newId("", now);
-  const dir = join(ctx.paths.archives, workload.id);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = `${workload.id}/${snapshotId}${archiveExtension(compression)}`;
-  const finalPath = join(ctx.paths.archives, file);
+  const { file, finalPath } = await archiveLocation(ctx, workload.id, snapshotId, compression);
   const ordered = startOrder(workload.containers);
   const targets = quiesceTargets(ordered, mode, false, now);
 
@@ -94,27 +89,15 @@ async function runCapture(
     await ctx.fault("capture.quiesced");
     try {
       op.progress({ phase: "archiving", bytesDone: 0, bytesTotal: await estimateBytes(workload.volumes) });
-      ({ stats, manifest } = await writeSnapshotArchive({
+      ({ stats, manifest } = await writeVolumesArchive({
         finalPath,
+        id: snapshotId,
+        workload: workload.id,
+        createdAt: now.toISOString(),
+        quiesce: mode,
+        label: req.label,
         compression,
-        manifest: {
-          format: "volsnap/1",
-          snapshotId,
-          workload: workload.id,
-          createdAt: now.toISOString(),
-          tool: { name: TOOL_NAME, version: VERSION },
-          quiesce: mode,
-          label: req.label,
-          volumes: workload.volumes.map((v, index) => ({
-            index,
-            key: v.key,
-            type: v.type,
-            name: v.name,
-            source: v.source,
-            destinations: v.destinations,
-          })),
-        },
-        sources: workload.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
+        volumes: workload.volumes,
         onProgress: (n) => op.progress({ bytesDone: n }),
         onWarning: (w) => warnings.push(w),
       }));
@@ -136,32 +119,23 @@ async function runCapture(
   }
   await runHooks(ctx, ordered, "post").catch((err) => warnings.push(`post hook: ${errMessage(err)}`));
 
-  const row: SnapshotRow = {
+  const row = snapshotRow(ctx, {
     id: snapshotId,
-    host: ctx.catalog.host,
     workload: workload.id,
     createdAt: now.toISOString(),
     origin: "capture",
     label: req.label ?? null,
-    status: "complete",
     compression,
     file,
-    sizeBytes: stats.sizeBytes,
-    uncompressedBytes: stats.uncompressedBytes,
-    fileCount: stats.fileCount,
-    skippedSpecial: stats.skippedSpecial,
-    sha256: stats.sha256,
+    stats,
+    manifest,
     quiesce: mode,
     downtimeMs,
     // Under stop/pause a changing file is a warning; with no quiesce it means
     // the archive may not be a consistent point in time.
     consistent: !(mode === "none" && stats.warnings.length > 0),
     warnings,
-    manifest,
-    lastVerifiedAt: null,
-    lastVerifyOk: null,
-    lastVerifyError: null,
-  };
+  });
   await ctx.catalog.insertSnapshot(row);
   // A container we could not bring back stays in the journal: the sweep retries it.
   if (!resumeFailed) await ctx.journals.remove(op.id);

@@ -12,6 +12,7 @@ import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
 import { prepareCapture } from "./capture.ts";
 import { createContext, type EngineContext, type EngineDeps } from "./context.ts";
+import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
 import { newId } from "./paths.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
 import { applyRetention, removeArchiveFile } from "./retention_apply.ts";
@@ -108,32 +109,24 @@ async function prepareImport(
         await ctx.event("import_rejected", `import into ${wid} rejected: ${errMessage(err)}`, wid);
         throw err;
       }
-      const file = `${wid}/${id}${archiveExtension(result.compression)}`;
-      await renameDurable(tmpFinal, join(ctx.paths.archives, file));
-      const row: SnapshotRow = {
+      const { file, finalPath } = await archiveLocation(ctx, wid, id, result.compression);
+      await renameDurable(tmpFinal, finalPath);
+      const row = snapshotRow(ctx, {
         id,
-        host: ctx.catalog.host,
         workload: wid,
         createdAt: now.toISOString(),
         origin: "imported",
         label: "imported",
-        status: "complete",
         compression: result.compression,
         file,
-        sizeBytes: result.stats.sizeBytes,
-        uncompressedBytes: result.stats.uncompressedBytes,
-        fileCount: result.stats.fileCount,
-        skippedSpecial: result.stats.skippedSpecial,
-        sha256: result.stats.sha256,
+        stats: result.stats,
+        manifest: result.manifest,
         quiesce: result.manifest.quiesce,
         downtimeMs: null,
         consistent: true,
         warnings: result.stats.warnings,
-        manifest: result.manifest,
-        lastVerifiedAt: now.toISOString(),
-        lastVerifyOk: true,
-        lastVerifyError: null,
-      };
+        verifiedAt: now.toISOString(), // validated completely on the way in
+      });
       await ctx.catalog.insertSnapshot(row);
       await ctx.event("snapshot_imported", `snapshot ${id} imported into ${wid}`, wid, {
         snapshotId: id,

@@ -5,15 +5,13 @@
  * archive without its catalog row is rebuilt, and dirs are deleted only once
  * the row exists. On failure the old dirs stay and the journal says why.
  */
-import { join } from "node:path";
-import { archiveExtension, writeSnapshotArchive } from "../archive/writer.ts";
 import { errMessage } from "../errors.ts";
 import { exists } from "../fs/durable.ts";
-import { TOOL_NAME, VERSION } from "../version.ts";
 import type { EngineContext } from "./context.ts";
 import type { RestoreJournal } from "./journal.ts";
 import { newId, OLD_MARK } from "./paths.ts";
 import { applyRetention, removeArchiveFile } from "./retention_apply.ts";
+import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
 import { removeOwnTree } from "./swap.ts";
 
 export async function preserveOldDirs(
@@ -35,55 +33,36 @@ export async function preserveOldDirs(
     const id = journal.preRestoreSnapshotId;
     if (!(await ctx.catalog.getSnapshot(id))) {
       const compression = ctx.config.compression;
-      const file = `${wid}/${id}${archiveExtension(compression)}`;
-      const finalPath = join(ctx.paths.archives, file);
-      await Deno.mkdir(join(ctx.paths.archives, wid), { recursive: true, mode: 0o700 });
+      const { file, finalPath } = await archiveLocation(ctx, wid, id, compression);
       await removeArchiveFile(finalPath); // a file without its row, from a crash
       const createdAt = ctx.clock.now().toISOString();
       const warnings: string[] = [];
-      const { stats, manifest } = await writeSnapshotArchive({
+      const { stats, manifest } = await writeVolumesArchive({
         finalPath,
+        id,
+        workload: wid,
+        createdAt,
+        quiesce: "stop",
+        label: "pre-restore",
         compression,
-        manifest: {
-          format: "volsnap/1",
-          snapshotId: id,
-          workload: wid,
-          createdAt,
-          tool: { name: TOOL_NAME, version: VERSION },
-          quiesce: "stop",
-          label: "pre-restore",
-          volumes: present.map((v, index) => ({
-            index,
-            key: v.key,
-            type: v.type,
-            name: v.name,
-            source: v.source,
-            destinations: v.destinations,
-          })),
-        },
-        sources: present.map((v, index) => ({ index, hostPath: v.old })),
+        volumes: present.map((v) => ({ ...v, hostPath: v.old })),
         onWarning: (w) => warnings.push(w),
       });
-      await ctx.catalog.insertSnapshot({
+      await ctx.catalog.insertSnapshot(snapshotRow(ctx, {
         id,
         workload: wid,
         createdAt,
         origin: "pre-restore",
         label: "pre-restore",
-        status: "complete",
         compression,
         file,
-        sizeBytes: stats.sizeBytes,
-        uncompressedBytes: stats.uncompressedBytes,
-        fileCount: stats.fileCount,
-        skippedSpecial: stats.skippedSpecial,
-        sha256: stats.sha256,
+        stats,
+        manifest,
         quiesce: "stop",
         downtimeMs: null,
         consistent: true,
         warnings,
-        manifest,
-      });
+      }));
       await ctx.event("snapshot_created", `pre-restore snapshot ${id} of ${wid} created`, wid, {
         snapshotId: id,
         restoreOp: journal.opId,

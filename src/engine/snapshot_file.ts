@@ -1,0 +1,115 @@
+/**
+ * Where a snapshot's archive lives, how a workload's volumes are written into
+ * one, and the catalog row that describes it: shared by capture, the
+ * pre-restore snapshot and import.
+ */
+import { join } from "node:path";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import { archiveExtension, writeSnapshotArchive } from "../archive/writer.ts";
+import type { ArchiveStats, Compression, Manifest, MountRef, QuiesceMode } from "../model.ts";
+import { TOOL_NAME, VERSION } from "../version.ts";
+import type { EngineContext } from "./context.ts";
+
+/** `file` is relative to the archives dir (what the catalog stores). */
+export async function archiveLocation(
+  ctx: EngineContext,
+  workload: string,
+  id: string,
+  compression: Compression,
+): Promise<{ file: string; finalPath: string }> {
+  await Deno.mkdir(join(ctx.paths.archives, workload), { recursive: true, mode: 0o700 });
+  const file = `${workload}/${id}${archiveExtension(compression)}`;
+  return { file, finalPath: join(ctx.paths.archives, file) };
+}
+
+export interface VolumeSource {
+  key: string;
+  type: "volume" | "bind";
+  name?: string;
+  source?: string;
+  destinations: MountRef[];
+  /** The directory whose tree is archived (the live dir, or an old dir). */
+  hostPath: string;
+}
+
+/** Streams `volumes` into a durable archive at `finalPath`. */
+export function writeVolumesArchive(p: {
+  finalPath: string;
+  id: string;
+  workload: string;
+  createdAt: string;
+  quiesce: QuiesceMode;
+  label?: string;
+  compression: Compression;
+  volumes: VolumeSource[];
+  onProgress?: (bytes: number) => void;
+  onWarning: (w: string) => void;
+}): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
+  return writeSnapshotArchive({
+    finalPath: p.finalPath,
+    compression: p.compression,
+    manifest: {
+      format: "volsnap/1",
+      snapshotId: p.id,
+      workload: p.workload,
+      createdAt: p.createdAt,
+      tool: { name: TOOL_NAME, version: VERSION },
+      quiesce: p.quiesce,
+      label: p.label,
+      volumes: p.volumes.map((v, index) => ({
+        index,
+        key: v.key,
+        type: v.type,
+        name: v.name,
+        source: v.source,
+        destinations: v.destinations,
+      })),
+    },
+    sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
+    onProgress: p.onProgress,
+    onWarning: p.onWarning,
+  });
+}
+
+/** The catalog row of a complete, durable archive. */
+export function snapshotRow(ctx: EngineContext, p: {
+  id: string;
+  workload: string;
+  createdAt: string;
+  origin: "capture" | "pre-restore" | "imported";
+  label: string | null;
+  compression: Compression;
+  file: string;
+  stats: ArchiveStats;
+  manifest: Manifest;
+  quiesce: string;
+  downtimeMs: number | null;
+  consistent: boolean;
+  warnings: string[];
+  verifiedAt?: string;
+}): SnapshotRow {
+  return {
+    id: p.id,
+    host: ctx.catalog.host,
+    workload: p.workload,
+    createdAt: p.createdAt,
+    origin: p.origin,
+    label: p.label,
+    status: "complete",
+    compression: p.compression,
+    file: p.file,
+    sizeBytes: p.stats.sizeBytes,
+    uncompressedBytes: p.stats.uncompressedBytes,
+    fileCount: p.stats.fileCount,
+    skippedSpecial: p.stats.skippedSpecial,
+    sha256: p.stats.sha256,
+    quiesce: p.quiesce,
+    downtimeMs: p.downtimeMs,
+    consistent: p.consistent,
+    warnings: p.warnings,
+    manifest: p.manifest,
+    lastVerifiedAt: p.verifiedAt ?? null,
+    lastVerifyOk: p.verifiedAt ? true : null,
+    lastVerifyError: null,
+  };
+}
