@@ -60,3 +60,47 @@ for (const [quiesce, point] of [["stop", "capture.quiesced"], ["pause", "capture
     }
   });
 }
+
+Deno.test("SIGKILL at random moments of captures: containers always come back, every catalogued archive is whole", async () => {
+  const trials = Number(Deno.env.get("VOLSNAP_KILL_TRIALS") ?? 50) / 2;
+  const scratch = new DockerScratch("vs-crand");
+  const server = await TestServer.start();
+  try {
+    const wid = scratch.prefix;
+    const vol = await scratch.volume("data");
+    const lab = { "volsnap.workload": wid, "volsnap.keep-last": "100" };
+    const a = await scratch.container({ name: "a", labels: lab, args: ["-v", `${vol}:/data`] });
+    const idle = await scratch.container({ name: "idle", labels: lab, start: false });
+    populateTree(await volumeMountpoint(vol), "A", { bytes: 4_000_000 });
+    const t0 = Date.now();
+    const first = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, {});
+    assertEquals(first.status, 201);
+    const span = Date.now() - t0;
+    for (let i = 0; i < trials; i++) {
+      const quiesce = i % 2 ? "pause" : "stop";
+      fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ quiesce }),
+      }).then((r) => r.body?.cancel()).catch(() => {});
+      await sleep(Math.random() * span * 1.2);
+      server.kill("SIGKILL");
+      await server.exited();
+      await server.restart();
+      assertEquals(await containerState(a), "running", `trial ${i}`);
+      assertEquals(await containerState(idle), "created", `trial ${i}`);
+      const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);
+      const files = archiveFiles(server.archivesDir()).map((p) => p.split("/").pop()!);
+      assertEquals(files.sort(), list.json.snapshots.map((s: { id: string }) => `${s.id}.tar.zst`).sort(), `trial ${i}: files and rows agree`);
+    }
+    // Every snapshot that survived is complete and verifies.
+    const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);
+    for (const s of list.json.snapshots) {
+      const v = await server.api("POST", `/api/v1/snapshots/${s.id}/verify?wait=true`);
+      assertEquals(v.json.verify.ok, true, `snapshot ${s.id} verifies`);
+    }
+  } finally {
+    await server.stop();
+    await scratch.cleanup();
+  }
+});
