@@ -66,6 +66,8 @@ async function runCapture(
   const ordered = startOrder(workload.containers);
   const targets = quiesceTargets(ordered, mode, false, now);
 
+  // Measured before the quiesce: the walk must not add to the downtime.
+  const bytesTotal = await estimateBytes(workload.volumes);
   op.progress({ phase: "pre-hooks" });
   await runHooks(ctx, ordered, "pre");
 
@@ -88,7 +90,7 @@ async function runCapture(
     await quiesce(ctx.docker, targets, ctx.config.stopTimeoutSeconds, log);
     await ctx.fault("capture.quiesced");
     try {
-      op.progress({ phase: "archiving", bytesDone: 0, bytesTotal: await estimateBytes(workload.volumes) });
+      op.progress({ phase: "archiving", bytesDone: 0, bytesTotal });
       ({ stats, manifest } = await writeVolumesArchive({
         finalPath,
         id: snapshotId,
