@@ -68,8 +68,17 @@ async function runCapture(
 
   // Measured before the quiesce: the walk must not add to the downtime.
   const bytesTotal = await estimateBytes(workload.volumes);
+  // A post hook undoes its pre hook (e.g. ends a database's backup mode), so
+  // once pre hooks ran, post hooks run on every path.
+  const postHooks = () =>
+    runHooks(ctx, ordered, "post").then(() => undefined, (err) => `post hook: ${errMessage(err)}`);
   op.progress({ phase: "pre-hooks" });
-  await runHooks(ctx, ordered, "pre");
+  try {
+    await runHooks(ctx, ordered, "pre");
+  } catch (err) {
+    await postHooks();
+    throw err;
+  }
 
   // Durable record of what we are about to stop, BEFORE stopping anything.
   await ctx.journals.write({
@@ -116,10 +125,13 @@ async function runCapture(
     }
   } catch (err) {
     if (!resumeFailed) await ctx.journals.remove(op.id);
+    const hookError = await postHooks();
+    if (hookError) log.warn("post hook failed after a failed capture", { error: hookError });
     await ctx.event("capture_failed", `capture of ${workload.id} failed: ${errMessage(err)}`, workload.id);
     throw err;
   }
-  await runHooks(ctx, ordered, "post").catch((err) => warnings.push(`post hook: ${errMessage(err)}`));
+  const hookError = await postHooks();
+  if (hookError) warnings.push(hookError);
 
   const row = snapshotRow(ctx, {
     id: snapshotId,

@@ -118,10 +118,12 @@ Deno.test("pre and post hooks run in the container around the quiesce; a failing
 
     const bad = new DockerScratch("vs-hk2");
     try {
-      const w2 = await workload(bad, { "volsnap.pre": "exit 3" });
+      const w2 = await workload(bad, { "volsnap.pre": "exit 3", "volsnap.post": "echo undone > /data/post-after-failure" });
       await assertRejects(async () => runOp(await env.engine.prepareCapture(w2.wid, {})), (e) =>
         e instanceof AppError && /exited 3/.test(e.message));
       assertEquals(await containerState(w2.a), "running");
+      const dir2 = await volumeMountpoint(w2.vol);
+      assertEquals(Deno.readTextFileSync(join(dir2, "post-after-failure")), "undone\n", "post hooks run on every path");
     } finally {
       await bad.cleanup();
     }
