@@ -21,6 +21,17 @@ import { scanArchive } from "../src/archive/verify.ts";
 const workArg = Deno.args.indexOf("--work");
 const WORK = workArg >= 0 ? Deno.args[workArg + 1] : "/tmp/volsnap-bench/restore";
 
+/**
+ * CPU time (user+sys, all threads) of this process, excluding the zstd child:
+ * the primary metric on a shared machine, where wall clock varies with load.
+ */
+function cpuMs(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14/15 (utime/stime) are 11/12 after the ") " split; USER_HZ is 100.
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 if (Deno.args[0] === "--child") {
   const [, archive, out, how] = Deno.args;
   const limits = { ...DEFAULT_LIMITS, maxExpandedBytes: 2 ** 50 };
@@ -35,7 +46,12 @@ if (Deno.args[0] === "--child") {
   const ms = performance.now() - t0;
   const hwm = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/)![1];
   console.log(
-    JSON.stringify({ ms, rssMiB: Number(hwm) / 1024, bytes: res.stats.uncompressedBytes }),
+    JSON.stringify({
+      ms,
+      cpuMs: cpuMs(),
+      rssMiB: Number(hwm) / 1024,
+      bytes: res.stats.uncompressedBytes,
+    }),
   );
   Deno.exit(0);
 }
@@ -110,6 +126,7 @@ const how = Deno.args.includes("--stream") ? "stream" : "path";
 const size = (await Deno.stat(archive)).size;
 
 const vol: number[] = [];
+const cpu: number[] = [];
 const rss: number[] = [];
 const tar: number[] = [];
 const tarSync: number[] = [];
@@ -128,6 +145,7 @@ for (let i = 0; i < runs; i++) {
   if (!child.success) throw new Error("volsnap child failed");
   const r = JSON.parse(new TextDecoder().decode(child.stdout));
   vol.push(wall);
+  cpu.push(r.cpuMs);
   rss.push(r.rssMiB);
   bytes = r.bytes;
   await sh(`sync`);
@@ -141,7 +159,7 @@ for (let i = 0; i < runs; i++) {
   console.log(
     `run ${i + 1}: volsnap ${wall.toFixed(0)} ms (in-process ${
       r.ms.toFixed(0)
-    } ms, incl. sync -f), ` +
+    } ms, incl. sync -f, cpu ${r.cpuMs} ms), ` +
       `tar ${(t2 - t1).toFixed(0)} ms, tar+sync ${(t3 - t1).toFixed(0)} ms, volsnap RSS ${
         r.rssMiB.toFixed(0)
       } MiB`,
@@ -156,7 +174,9 @@ console.log(`archive ${(size / 2 ** 20).toFixed(0)} MiB zstd, ${mib.toFixed(0)} 
 console.log(
   `volsnap extractArchive: median ${mv.toFixed(0)} ms = ${
     (mib / (mv / 1000)).toFixed(0)
-  } MiB/s, peak RSS ${median(rss).toFixed(0)} MiB`,
+  } MiB/s, cpu (user+sys) median ${median(cpu).toFixed(0)} ms, peak RSS ${
+    median(rss).toFixed(0)
+  } MiB`,
 );
 console.log(
   `zstd -dc | tar -xpf:    median ${mt.toFixed(0)} ms = ${

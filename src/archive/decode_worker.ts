@@ -44,6 +44,7 @@ export interface WireError {
 export const OUT_CHUNK = 1024 * 1024;
 /** Raw file read size. */
 const RAW_CHUNK = 256 * 1024;
+const RAW_RING = 3;
 /** Data chunks posted but not yet consumed by the main thread. */
 export const WINDOW = 4;
 
@@ -159,7 +160,12 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
   };
 }
 
-/** Large reads into fresh buffers (the consumer keeps them while zstd's stdin drains). */
+/**
+ * Large reads into a small ring of reused buffers. Safe because the stream
+ * pulls only when a read is pending (highWaterMark 0) and DecodedStream
+ * hashes a chunk and waits until zstd's stdin took it before it reads the
+ * next; the ring leaves slack beyond the one chunk in use.
+ */
 function fileSource(file: Deno.FsFile): ReadableStream<Uint8Array> {
   let closed = false;
   const close = () => {
@@ -168,9 +174,11 @@ function fileSource(file: Deno.FsFile): ReadableStream<Uint8Array> {
       file.close();
     }
   };
+  const ring = Array.from({ length: RAW_RING }, () => new Uint8Array(RAW_CHUNK));
+  let turn = 0;
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
-      const buf = new Uint8Array(RAW_CHUNK);
+      const buf = ring[turn++ % RAW_RING];
       let n: number | null;
       try {
         n = await file.read(buf);
@@ -184,5 +192,5 @@ function fileSource(file: Deno.FsFile): ReadableStream<Uint8Array> {
       } else ctl.enqueue(buf.subarray(0, n));
     },
     cancel: close,
-  }, { highWaterMark: 1 });
+  }, { highWaterMark: 0 });
 }

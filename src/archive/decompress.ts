@@ -170,23 +170,29 @@ export class DecodedStream {
     const stderr = readCapped(p.stderr, 4096);
     let done = false;
     try {
-      // Pipe reads return at most 64 KiB; they are gathered into full buffers.
-      let buf = this.#opts.allocOut?.() ?? new Uint8Array(CLI_CHUNK);
+      // Pipe reads return at most 64 KiB. A BYOB reader puts them straight into
+      // full-size buffers: no 64 KiB garbage chunk and no copy per read.
+      const out = p.stdout.getReader({ mode: "byob" });
+      const alloc = () => this.#opts.allocOut?.() ?? new Uint8Array(CLI_CHUNK);
+      let buf = alloc();
       let off = 0;
-      for await (const c of p.stdout) {
-        let pos = 0;
-        while (pos < c.length) {
-          const n = Math.min(c.length - pos, buf.length - off);
-          buf.set(c.subarray(pos, pos + n), off);
-          off += n;
-          pos += n;
-          if (off === buf.length) {
-            yield buf;
-            buf = this.#opts.allocOut?.() ?? new Uint8Array(CLI_CHUNK);
-            off = 0;
-          }
+      for (;;) {
+        const len = buf.length;
+        const r = await out.read(
+          new Uint8Array(buf.buffer, buf.byteOffset + off, buf.length - off),
+        );
+        // The read transferred the buffer: keep using the one it came back in.
+        // (`buf` itself is detached now and reads as length 0.)
+        if (r.value) buf = new Uint8Array(r.value.buffer, r.value.byteOffset - off, len);
+        if (r.done) break;
+        off += r.value!.length;
+        if (off === buf.length) {
+          yield buf;
+          buf = alloc();
+          off = 0;
         }
       }
+      out.releaseLock();
       if (off) yield buf.subarray(0, off);
       await feed;
       const status = await p.status;
