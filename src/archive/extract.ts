@@ -70,7 +70,7 @@ export async function extractArchive(
   const created: string[] = [];
   try {
     const walker = await ArchiveWalker.open(new TarParser(src, opts.limits), opts.limits);
-    const stager = new Stager(walker.manifest, opts.targetDirFor, created);
+    const stager = new Stager(walker.manifest, opts.targetDirFor, created, currentUmask());
     for (;;) {
       opts.signal?.throwIfAborted();
       const e = await walker.next();
@@ -115,19 +115,28 @@ function rawSource(opts: ExtractOptions): RawSource {
 class Stager {
   readonly warnings: string[] = [];
   readonly #roots = new Map<number, string>();
+  /** Owner a new file gets below each root (so fchown can be skipped when it matches). */
+  readonly #owners = new Map<number, { uid: number; gid: number }>();
   readonly #dirs: DirMeta[] = [];
+  readonly #umask: number;
 
   constructor(
     manifest: Manifest,
     targetDirFor: ExtractOptions["targetDirFor"],
     created: string[],
+    umask: number,
   ) {
+    this.#umask = umask;
     for (const v of manifest.volumes) {
       const dir = targetDirFor(v.index, v);
       if (dir === null) continue;
       Deno.mkdirSync(dir, { mode: 0o700 }); // throws AlreadyExists: never reuse a dir
       created.push(dir);
       this.#roots.set(v.index, dir);
+      // Files created below get our euid, and the root's gid: it is either our
+      // egid, or (setgid parent) a gid that every dir we mkdir below inherits.
+      const st = Deno.lstatSync(dir);
+      this.#owners.set(v.index, { uid: st.uid!, gid: st.gid! });
       // The manifest's root; replaced by the archive's own root entry if present.
       this.#dirs.push({ path: dir, ...v.root, mtimeMs: NaN });
     }
@@ -169,7 +178,8 @@ class Stager {
       mode &= ~SPECIAL_BITS;
       this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${e.rel}`);
     }
-    const fd = fs.openSync(path, O_NEW, 0o600);
+    // Created with its final mode: the staging dir (0700) hides it meanwhile.
+    const fd = fs.openSync(path, O_NEW, mode);
     try {
       let written = 0;
       if (e.size <= SMALL_FILE) {
@@ -183,9 +193,13 @@ class Stager {
       if (written !== e.size) {
         throw new AppError("internal", `wrote ${written} of ${e.size} bytes of ${path}`);
       }
-      // fd-based: no path lookup, and chmod after chown (chown clears setuid).
-      if (IS_ROOT) fs.fchownSync(fd, e.uid, e.gid);
-      fs.fchmodSync(fd, mode);
+      // fd-based: no path lookup. Each call only when the created file differs;
+      // chown clears only setuid/setgid, which `mode` never has here.
+      if (IS_ROOT) {
+        const own = this.#owners.get(e.index)!;
+        if (e.uid !== own.uid || e.gid !== own.gid) fs.fchownSync(fd, e.uid, e.gid);
+      }
+      if (mode & this.#umask) fs.fchmodSync(fd, mode);
       fs.futimesSync(fd, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
     } finally {
       fs.closeSync(fd);
@@ -203,6 +217,15 @@ class Stager {
       }
     }
   }
+}
+
+/**
+ * The process umask, read without changing it (umask(2) can only swap it,
+ * which would race with other threads creating files).
+ */
+function currentUmask(): number {
+  const m = /^Umask:\s*([0-7]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+  return m ? parseInt(m[1], 8) : 0o7777; // unknown: always chmod
 }
 
 function writeAll(fd: number, data: Uint8Array): number {
