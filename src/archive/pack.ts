@@ -11,10 +11,19 @@
  */
 import fs from "node:fs";
 import type { TarSink } from "./pack_sink.ts";
-import { encodeHeader, padding, type TarEntryHeader } from "./tar_write_header.ts";
+import {
+  BLOCK,
+  encodeHeader,
+  encodeHeaderInto,
+  MAX_FAST_HEADER,
+  padding,
+  type TarEntryHeader,
+} from "./tar_write_header.ts";
 
 const C = fs.constants;
 const O_DIR = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+/** Files up to this size are read with one call straight into the batch. */
+const SMALL_FILE = 1 << 20;
 
 export interface PackStats {
   /** Entries of all types written. */
@@ -77,8 +86,12 @@ class Walker {
   }
 
   async entry(h: TarEntryHeader): Promise<void> {
-    await this.#o.sink.put(encodeHeader(h));
+    const sink = this.#o.sink;
     this.#o.stats.fileCount++;
+    if (sink.room < MAX_FAST_HEADER) await sink.flush();
+    const n = encodeHeaderInto(h, sink.buf, sink.pos);
+    if (n > 0) await sink.commit(n);
+    else await sink.put(encodeHeader(h));
   }
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
@@ -182,22 +195,74 @@ class Walker {
         return this.#o.warn(`file replaced while reading: ${label}; skipped`);
       }
       const size = st.size;
-      await this.entry({ ...common, path: arch, type: "file", size });
-      const got = await this.#copy(f, size, label);
       const sink = this.#o.sink;
-      if (got < size) {
-        this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
-        await sink.zeros(size - got);
+      // Changed between lstat and open: the header below still says what lstat saw.
+      let changed = before.size !== size || before.mtime?.getTime() !== common.mtimeMs;
+      let got: number;
+      const small = size <= SMALL_FILE;
+      if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
+      await this.entry({ ...common, path: arch, type: "file", size });
+      // A long PAX header may have taken the room.
+      if (small && sink.room >= size + BLOCK) {
+        // Data and padding land in the batch in place; reading one byte more
+        // than expected notices a file that grew.
+        got = this.#readSmall(f, size, label);
+        if (got > size) {
+          changed = true;
+          got = size;
+        }
+        const buf = sink.buf;
+        const end = sink.pos + size + padding(size);
+        if (got < size) {
+          this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
+        }
+        buf.fill(0, sink.pos + got, end);
+        await sink.commit(end - sink.pos);
+      } else {
+        got = await this.#copy(f, size, label);
+        if (got < size) {
+          this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
+          await sink.zeros(size - got);
+        }
+        await sink.zeros(padding(size));
       }
-      await sink.zeros(padding(size));
       const after = f.statSync();
-      if (got === size && (after.size !== size || after.mtime?.getTime() !== common.mtimeMs)) {
+      if (
+        got === size &&
+        (changed || after.size !== size || after.mtime?.getTime() !== common.mtimeMs)
+      ) {
         this.#o.warn(`file changed while reading: ${label}`);
       }
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {
       f.close();
     }
+  }
+
+  /**
+   * Reads up to `size + 1` bytes to the sink's current position, which has
+   * room for them; returns bytes read. A short read of a regular file is its
+   * end, so an unchanged file costs one read call.
+   */
+  #readSmall(f: Deno.FsFile, size: number, label: string): number {
+    const sink = this.#o.sink;
+    const buf = sink.buf;
+    const start = sink.pos;
+    let done = 0;
+    while (done <= size) {
+      const want = size + 1 - done;
+      let n: number | null;
+      try {
+        n = f.readSync(buf.subarray(start + done, start + size + 1));
+      } catch (err) {
+        this.#o.warn(`read error in ${label}: ${msg(err)}`);
+        return Math.min(done, size);
+      }
+      if (!n) break;
+      done += n;
+      if (n < want) break;
+    }
+    return done;
   }
 
   /** Reads up to `size` bytes straight into the sink's batches; returns bytes read. */

@@ -28,6 +28,28 @@ export class TarSink {
     return this.#flushed + this.#pos;
   }
 
+  /** The current batch; bytes go at `pos`, up to `room` of them, then `commit`. */
+  get buf(): Uint8Array {
+    return this.#buf;
+  }
+
+  get pos(): number {
+    return this.#pos;
+  }
+
+  get room(): number {
+    return this.#buf.length - this.#pos;
+  }
+
+  /**
+   * Marks `n` bytes written at `pos`. Returns a promise only when that filled
+   * the batch (then await it): no promise per entry in the common case.
+   */
+  commit(n: number): Promise<void> | undefined {
+    this.#pos += n;
+    return this.#pos === this.#buf.length ? this.flush() : undefined;
+  }
+
   /** The free tail of the current batch; fill it, then call `advance`. */
   freeSpace(): Uint8Array {
     return this.#buf.subarray(this.#pos);

@@ -1,6 +1,12 @@
 /** Unit tests of the ustar/PAX header encoder (GNU tar checks the rest end to end). */
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { encodeHeader, padding, type TarEntryHeader } from "../../src/archive/tar_write_header.ts";
+import {
+  encodeHeader,
+  encodeHeaderInto,
+  MAX_FAST_HEADER,
+  padding,
+  type TarEntryHeader,
+} from "../../src/archive/tar_write_header.ts";
 
 const dec = new TextDecoder();
 const base: TarEntryHeader = {
@@ -98,4 +104,31 @@ Deno.test("padding rounds data up to the next 512-byte block", () => {
     0,
     511,
   ]);
+});
+
+Deno.test("encodeHeaderInto writes the same bytes as encodeHeader, or declines the cases it leaves to it", () => {
+  const cases: TarEntryHeader[] = [
+    base,
+    { ...base, mtimeMs: 1_700_000_000_123 },
+    { ...base, mtimeMs: -1500 },
+    { ...base, mtimeMs: 0 },
+    { ...base, path: "volumes/0/dir/", type: "dir", size: 0, mtimeMs: 1_234_567_890_001 },
+    { ...base, path: "volumes/0/s", type: "symlink", size: 0, linkTarget: "../x".repeat(25) },
+    { ...base, path: "volumes/0/h", type: "link", size: 0, linkTarget: "volumes/0/a.txt" },
+    { ...base, path: `volumes/0/${"n".repeat(90)}`, mtimeMs: 1_700_000_000_010 },
+    { ...base, uid: 0o7777777, gid: 0, mode: 0o7777, size: 0o77777777777 },
+  ];
+  const declined: TarEntryHeader[] = [
+    { ...base, path: `volumes/0/${"p".repeat(91)}` },
+    { ...base, path: "volumes/0/é" },
+    { ...base, type: "symlink", linkTarget: "t".repeat(101) },
+    { ...base, uid: 0o7777777 + 1 },
+    { ...base, size: 0o77777777777 + 1 },
+  ];
+  const buf = new Uint8Array(MAX_FAST_HEADER + 7).fill(0xaa); // dirty buffer, odd offset
+  for (const h of cases) {
+    const n = encodeHeaderInto(h, buf, 7);
+    assertEquals(buf.subarray(7, 7 + n), encodeHeader(h), h.path);
+  }
+  for (const h of declined) assertEquals(encodeHeaderInto(h, buf, 0), 0, h.path);
 });
