@@ -28,6 +28,7 @@ const MAX_OCT11 = 0o77777777777; // 12-byte numeric fields
 
 const enc = new TextEncoder();
 const MAGIC = new Uint8Array([0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30]); // "ustar\0" "00"
+const MAGIC_SUM = MAGIC.reduce((a, b) => a + b, 0);
 const TYPEFLAG: Record<TarEntryType, number> = {
   file: 0x30,
   link: 0x31,
@@ -116,19 +117,22 @@ export function encodeHeaderInto(h: TarEntryHeader, buf: Uint8Array, off: number
     const end = path.endsWith("/") ? path.length - 1 : path.length;
     const start = path.lastIndexOf("/", end - 1) + 1;
     buf.fill(0, at, at + 2 * BLOCK);
-    let p = ascii(buf, at, "PaxHeaders/");
-    ascii(buf, p, path.slice(start, Math.min(end, start + 80)));
-    block(buf, at, 0x78, 0o644, 0, 0, len, ustarSecs);
-    p = ascii(buf, at + BLOCK, String(len));
-    p = ascii(buf, p, " mtime=");
-    p = ascii(buf, p, value);
-    buf[p] = 0x0a;
+    const name = path.slice(start, Math.min(end, start + 80));
+    const names = ascii(buf, at, PAX_PREFIX) + ascii(buf, at + PAX_PREFIX.length, name);
+    block(buf, at, names, 0x78, 0o644, 0, 0, len, ustarSecs);
+    const lenText = String(len);
+    let p = at + BLOCK;
+    ascii(buf, p, lenText);
+    p += lenText.length;
+    ascii(buf, p, " mtime=");
+    ascii(buf, p + 7, value);
+    buf[p + 7 + value.length] = 0x0a;
     at += 2 * BLOCK;
   }
   buf.fill(0, at, at + BLOCK);
-  ascii(buf, at, path);
-  if (link !== undefined) ascii(buf, at + 157, link);
-  block(buf, at, TYPEFLAG[h.type], h.mode & 0o7777, h.uid, h.gid, h.size, ustarSecs);
+  let names = ascii(buf, at, path);
+  if (link !== undefined) names += ascii(buf, at + 157, link);
+  block(buf, at, names, TYPEFLAG[h.type], h.mode & 0o7777, h.uid, h.gid, h.size, ustarSecs);
   return at + BLOCK - off;
 }
 
@@ -137,19 +141,32 @@ function isAscii(s: string): boolean {
   return true;
 }
 
+const PAX_PREFIX = "PaxHeaders/";
+
+/** Copies ASCII `s` to `buf` at `off`; returns the sum of its bytes (for the checksum). */
 function ascii(buf: Uint8Array, off: number, s: string): number {
-  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
-  return off + s.length;
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    buf[off + i] = c;
+    sum += c;
+  }
+  return sum;
 }
 
 function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
 }
 
-/** Fills the numeric fields, magic and checksum of a zeroed block whose names are set. */
+/**
+ * Fills the numeric fields, magic and checksum of a zeroed block whose names
+ * are set; `names` is the sum of the name bytes, so the checksum needs no
+ * pass over the block.
+ */
 function block(
   b: Uint8Array,
   off: number,
+  names: number,
   typeflag: number,
   mode: number,
   uid: number,
@@ -157,17 +174,16 @@ function block(
   size: number,
   mtime: number,
 ): void {
-  octal(b, off + 100, 8, mode);
-  octal(b, off + 108, 8, uid);
-  octal(b, off + 116, 8, gid);
-  octal(b, off + 124, 12, size);
-  octal(b, off + 136, 12, mtime);
+  let sum = names + typeflag + MAGIC_SUM + 8 * 0x20; // the checksum field counts as spaces
+  sum += octal(b, off + 100, 8, mode);
+  sum += octal(b, off + 108, 8, uid);
+  sum += octal(b, off + 116, 8, gid);
+  sum += octal(b, off + 124, 12, size);
+  sum += octal(b, off + 136, 12, mtime);
   b[off + 156] = typeflag;
   b.set(MAGIC, off + 257);
-  b.fill(0x20, off + 148, off + 156);
-  let sum = 0;
-  for (let i = off, end = off + BLOCK; i < end; i++) sum += b[i];
-  octal(b, off + 148, 7, sum); // 6 digits + NUL, then the space already there
+  octal(b, off + 148, 7, sum); // 6 digits + NUL...
+  b[off + 155] = 0x20; // ...then a space
 }
 
 /** UTF-8 bytes; plain JS for ASCII, which is most names and cheaper than an op call. */
@@ -224,15 +240,21 @@ function ustarBlock(f: UstarFields): Uint8Array {
   const b = new Uint8Array(BLOCK);
   b.set(f.name.length > 100 ? f.name.subarray(0, 100) : f.name, 0);
   if (f.linkname) b.set(f.linkname.length > 100 ? f.linkname.subarray(0, 100) : f.linkname, 157);
-  block(b, 0, f.typeflag, f.mode, f.uid, f.gid, f.size, f.mtime);
+  let names = 0;
+  for (let i = 0; i < 100; i++) names += b[i] + b[157 + i];
+  block(b, 0, names, f.typeflag, f.mode, f.uid, f.gid, f.size, f.mtime);
   return b;
 }
 
-/** Zero-padded octal digits followed by NUL, filling `len` bytes. */
-function octal(b: Uint8Array, off: number, len: number, value: number): void {
+/** Zero-padded octal digits followed by NUL, filling `len` bytes; returns their byte sum. */
+function octal(b: Uint8Array, off: number, len: number, value: number): number {
   b[off + len - 1] = 0;
+  let sum = 0;
   for (let i = off + len - 2; i >= off; i--) {
-    b[i] = 0x30 + (value % 8);
+    const d = 0x30 + (value % 8);
+    b[i] = d;
+    sum += d;
     value = Math.floor(value / 8);
   }
+  return sum;
 }
