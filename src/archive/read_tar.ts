@@ -150,15 +150,19 @@ export class TarParser {
         }
         return null;
       }
-      const h = parseHeader(block);
       const flag = String.fromCharCode(block[156]);
-      if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+      const ext = flag === "x" || flag === "g" || flag === "L" || flag === "K";
+      // An extended header's own name and link name are never used: not decoded.
+      const h = parseHeader(block, !ext);
+      if (ext) {
         pending.headerBytes += h.size;
         if (
           h.size > this.#limits.maxHeaderBytes || pending.headerBytes > this.#limits.maxHeaderBytes
         ) {
           throw new BadArchiveError(
-            `extended header of ${pending.headerBytes} bytes before entry near '${h.name}' exceeds the limit of ${this.#limits.maxHeaderBytes}`,
+            `extended header of ${pending.headerBytes} bytes before entry near '${
+              field(block, 0, 100, "name")
+            }' exceeds the limit of ${this.#limits.maxHeaderBytes}`,
           );
         }
         const body = await this.#src.read(h.size, "an extended header");
@@ -269,7 +273,7 @@ interface RawHeader {
   linkname: string;
 }
 
-function parseHeader(b: Uint8Array): RawHeader {
+function parseHeader(b: Uint8Array, names: boolean): RawHeader {
   const stored = octal(b, 148, 8, "checksum");
   let unsigned = 0;
   let signed = 0;
@@ -281,11 +285,11 @@ function parseHeader(b: Uint8Array): RawHeader {
   if (stored !== unsigned && stored !== signed) {
     throw new BadArchiveError("tar header checksum mismatch (corrupt or not a tar archive)");
   }
-  let name = field(b, 0, 100, "name");
+  let name = names ? field(b, 0, 100, "name") : "";
   // POSIX ustar splits long names into prefix + name; GNU ("ustar  ") uses those bytes otherwise.
   const posix = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 &&
     b[261] === 0x72 && b[262] === 0; // "ustar\0"
-  if (posix) {
+  if (names && posix) {
     const prefix = field(b, 345, 155, "prefix");
     if (prefix) name = `${prefix}/${name}`;
   }
@@ -296,7 +300,7 @@ function parseHeader(b: Uint8Array): RawHeader {
     gid: numeric(b, 116, 8, "gid"),
     size: numeric(b, 124, 12, "size"),
     mtime: numeric(b, 136, 12, "mtime"),
-    linkname: field(b, 157, 100, "linkname"),
+    linkname: names ? field(b, 157, 100, "linkname") : "",
   };
 }
 
@@ -348,23 +352,40 @@ function cString(data: Uint8Array, what: string): string {
 }
 
 const DIGITS = /^\d{1,16}$/;
+const USED_PAX_KEYS = new Set(["path", "linkpath", "size", "uid", "gid", "mtime"]);
+
+/** Same acceptance as decodeName, without building a string for ASCII. */
+function checkUtf8(bytes: Uint8Array) {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] > 0x7f) {
+      decodeName(bytes, "PAX record");
+      return;
+    }
+  }
+}
 
 /** Strict PAX record parser: `<len> <key>=<value>\n`, lengths must add up exactly. */
 function parsePax(data: Uint8Array, into: Omit<Pending, "headerBytes">, global: boolean) {
   let off = 0;
   while (off < data.length) {
     let sp = off;
-    while (sp < data.length && sp - off < 20 && data[sp] >= 0x30 && data[sp] <= 0x39) sp++;
+    let len = 0;
+    while (sp < data.length && sp - off < 20 && data[sp] >= 0x30 && data[sp] <= 0x39) {
+      len = len * 10 + data[sp++] - 0x30;
+    }
     if (sp === off || data[sp] !== 0x20) throw new BadArchiveError("malformed PAX record length");
-    const len = Number(String.fromCharCode(...data.subarray(off, sp)));
     const end = off + len;
     if (len <= sp - off + 1 || end > data.length || data[end - 1] !== 0x0a) {
       throw new BadArchiveError("malformed PAX record (length does not match)");
     }
-    const rec = decodeName(data.subarray(sp + 1, end - 1), "PAX record");
-    const eq = rec.indexOf("=");
-    if (eq <= 0) throw new BadArchiveError("malformed PAX record (no key)");
-    applyPax(rec.slice(0, eq), rec.slice(eq + 1), into, global);
+    let eq = sp + 1;
+    while (eq < end - 1 && data[eq] !== 0x3d) eq++; // '='
+    if (eq === sp + 1 || eq === end - 1) throw new BadArchiveError("malformed PAX record (no key)");
+    const key = decodeName(data.subarray(sp + 1, eq), "PAX record");
+    const value = data.subarray(eq + 1, end - 1);
+    if (USED_PAX_KEYS.has(key) || key.startsWith("GNU.sparse.")) {
+      applyPax(key, decodeName(value, "PAX record"), into, global);
+    } else checkUtf8(value); // not restored (atime, ctime, uname, …), but must be well-formed
     off = end;
   }
 }

@@ -381,6 +381,19 @@ Deno.test("extract refuses malformed PAX records", async () => {
   });
 });
 
+Deno.test("extract refuses invalid UTF-8 or a missing '=' even in PAX records it does not restore", async () => {
+  const tar = volsnapTar([file("volumes/0/f", "x", { pax: { uname: "ab\u00e9cd" } })]);
+  // "é" is c3 a9 in UTF-8; a lone c3 followed by 'c' is invalid.
+  const at = new TextDecoder().decode(tar).indexOf("uname=ab") + "uname=ab".length;
+  assertEquals([tar[at], tar[at + 1]], [0xc3, 0xa9]);
+  const badUtf8 = tar.slice();
+  badUtf8[at + 1] = 0x63;
+  await expectRefused({ tar: badUtf8, match: /PAX record is not valid UTF-8/ });
+  const noEq = tar.slice();
+  noEq[at - "=ab".length] = 0x5f; // "uname_ab…": no '=' left in the record
+  await expectRefused({ tar: noEq, match: /malformed PAX record \(no key\)/ });
+});
+
 Deno.test("extract refuses a NUL byte in a path", () =>
   expectRefused({
     tar: volsnapTar([file("volumes/0/ok", "x", { pax: { path: "volumes/0/a\0/../../x" } })]),
