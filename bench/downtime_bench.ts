@@ -16,18 +16,26 @@ const SIZES_MIB = (Deno.env.get("VOLSNAP_DOWNTIME_SIZES") ?? "100,1024").split("
 function fill(dir: string, mib: number) {
   // Mixed: big files plus many small ones, half compressible.
   const chunk = pseudoRandom(1 << 20, 11);
-  const text = new TextEncoder().encode("log line 0123456789 abcdefghij\n".repeat(33_000)).subarray(0, 1 << 20);
+  const text = new TextEncoder().encode("log line 0123456789 abcdefghij\n".repeat(33_000)).subarray(
+    0,
+    1 << 20,
+  );
   let written = 0;
   for (let f = 0; written < mib * 0.8; f++) {
     const file = Deno.openSync(join(dir, `big-${f}.bin`), { write: true, create: true });
-    for (let i = 0; i < 64 && written < mib * 0.8; i++, written++) file.writeSync(i % 2 ? chunk : text);
+    for (let i = 0; i < 64 && written < mib * 0.8; i++, written++) {
+      file.writeSync(i % 2 ? chunk : text);
+    }
     file.close();
   }
   const small = Math.round((mib * 0.2 * 1024) / 8);
   for (let i = 0; i < small; i++) {
     const d = join(dir, `small/${i % 100}`);
     if (i < 100) Deno.mkdirSync(d, { recursive: true });
-    Deno.writeFileSync(join(d, `f${i}`), i % 2 ? text.subarray(0, 8192) : chunk.subarray(i % 1000, (i % 1000) + 8192));
+    Deno.writeFileSync(
+      join(d, `f${i}`),
+      i % 2 ? text.subarray(0, 8192) : chunk.subarray(i % 1000, (i % 1000) + 8192),
+    );
   }
 }
 
@@ -43,7 +51,10 @@ async function dockerDowntime(container: string, since: number, until: number): 
     "--format",
     "{{.TimeNano}} {{.Status}}",
   ]);
-  const lines = ev.stdout.split("\n").filter(Boolean).map((l) => l.split(" ")) as [string, string][];
+  const lines = ev.stdout.split("\n").filter(Boolean).map((l) => l.split(" ")) as [
+    string,
+    string,
+  ][];
   const down = lines.find(([, s]) => s === "kill" || s === "stop" || s === "die");
   const up = lines.filter(([, s]) => s === "start").pop();
   if (!down || !up) throw new Error(`no stop/start events: ${ev.stdout}`);
@@ -57,7 +68,11 @@ for (const mib of SIZES_MIB) {
   try {
     const wid = scratch.prefix;
     const vol = await scratch.volume("data");
-    const app = await scratch.container({ name: "app", labels: { "volsnap.workload": wid }, args: ["-v", `${vol}:/data`] });
+    const app = await scratch.container({
+      name: "app",
+      labels: { "volsnap.workload": wid },
+      args: ["-v", `${vol}:/data`],
+    });
     const dir = await volumeMountpoint(vol);
     fill(dir, mib);
     // The app's own stop/start, for reference.
@@ -70,7 +85,9 @@ for (const mib of SIZES_MIB) {
     const sid = cap.json.snapshot.id;
     Deno.writeTextFileSync(join(dir, "changed-after-snapshot"), "x");
     const t0 = Date.now();
-    const res = await server.api("POST", `/api/v1/workloads/${wid}/restore?wait=true`, { snapshotId: sid }, {
+    const res = await server.api("POST", `/api/v1/workloads/${wid}/restore?wait=true`, {
+      snapshotId: sid,
+    }, {
       "x-confirm-restore": sid,
     });
     const total = Date.now() - t0;
@@ -79,7 +96,9 @@ for (const mib of SIZES_MIB) {
     const fromEvents = await dockerDowntime(app, t0 - 1000, Date.now() + 1000);
     results.push(
       `${String(mib).padStart(5)} MiB: restore total ${(total / 1000).toFixed(2)} s, ` +
-        `downtime (docker events stop→start) ${fromEvents.toFixed(0)} ms, volsnap-measured ${res.json.restore.downtimeMs} ms, ` +
+        `downtime (docker events stop→start) ${
+          fromEvents.toFixed(0)
+        } ms, volsnap-measured ${res.json.restore.downtimeMs} ms, ` +
         `app's own stop+start ${baseline} ms, capture downtime ${cap.json.snapshot.downtimeMs} ms`,
     );
     console.log(results.at(-1));

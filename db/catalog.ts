@@ -118,7 +118,9 @@ export class Catalog {
 
   // ---- workloads whose recovery failed
   async getBlock(workload: string) {
-    return (await this.#db.select().from(workloadBlocks).where(eq(workloadBlocks.workload, workload)))[0];
+    return (await this.#db.select().from(workloadBlocks).where(
+      eq(workloadBlocks.workload, workload),
+    ))[0];
   }
   setBlock(workload: string, reason: string, since: string): Promise<void> {
     return this.#write(async (db) => {

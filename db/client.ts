@@ -40,7 +40,10 @@ async function migrate(client: ReturnType<typeof createClient>): Promise<void> {
     const statements = sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
     await client.batch([
       ...statements,
-      { sql: "INSERT INTO __volsnap_migrations (tag, applied_at) VALUES (?, ?)", args: [entry.tag, new Date().toISOString()] },
+      {
+        sql: "INSERT INTO __volsnap_migrations (tag, applied_at) VALUES (?, ?)",
+        args: [entry.tag, new Date().toISOString()],
+      },
     ], "write");
   }
 }

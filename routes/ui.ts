@@ -62,7 +62,8 @@ export function uiRoutes(): Hono {
   const app = new Hono();
   app.get("/", (c) =>
     c.html(PAGE, 200, {
-      "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+      "Content-Security-Policy":
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
       "X-Frame-Options": "DENY",
     }));
   return app;

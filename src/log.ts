@@ -8,7 +8,10 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-export function createLogger(base: LogFields = {}, sink = (line: string) => console.error(line)): Logger {
+export function createLogger(
+  base: LogFields = {},
+  sink = (line: string) => console.error(line),
+): Logger {
   const emit = (level: string, msg: string, fields?: LogFields) =>
     sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }));
   return {

@@ -73,7 +73,11 @@ export const ManifestVolumeSchema = z.object({
     readOnly: z.boolean().optional(),
   })).max(1000),
   /** Owner and mode of the volume root directory itself. */
-  root: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0), mode: z.number().int().min(0).max(0o7777) }),
+  root: z.object({
+    uid: z.number().int().min(0),
+    gid: z.number().int().min(0),
+    mode: z.number().int().min(0).max(0o7777),
+  }),
 });
 export type ManifestVolume = z.infer<typeof ManifestVolumeSchema>;
 

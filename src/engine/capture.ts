@@ -120,14 +120,22 @@ async function runCapture(
       if (targets.length) downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
       for (const f of failures) {
         warnings.push(`container ${f.name} did not come back: ${f.error}`);
-        await ctx.event("container_resume_failed", `cannot resume ${f.name}: ${f.error}`, workload.id);
+        await ctx.event(
+          "container_resume_failed",
+          `cannot resume ${f.name}: ${f.error}`,
+          workload.id,
+        );
       }
     }
   } catch (err) {
     if (!resumeFailed) await ctx.journals.remove(op.id);
     const hookError = await postHooks();
     if (hookError) log.warn("post hook failed after a failed capture", { error: hookError });
-    await ctx.event("capture_failed", `capture of ${workload.id} failed: ${errMessage(err)}`, workload.id);
+    await ctx.event(
+      "capture_failed",
+      `capture of ${workload.id} failed: ${errMessage(err)}`,
+      workload.id,
+    );
     throw err;
   }
   const hookError = await postHooks();
@@ -153,12 +161,17 @@ async function runCapture(
   await ctx.catalog.insertSnapshot(row);
   // A container we could not bring back stays in the journal: the sweep retries it.
   if (!resumeFailed) await ctx.journals.remove(op.id);
-  await ctx.event("snapshot_created", `snapshot ${snapshotId} of ${workload.id} created`, workload.id, {
-    snapshotId,
-    sizeBytes: row.sizeBytes,
-    downtimeMs,
-    warnings: warnings.length,
-  });
+  await ctx.event(
+    "snapshot_created",
+    `snapshot ${snapshotId} of ${workload.id} created`,
+    workload.id,
+    {
+      snapshotId,
+      sizeBytes: row.sizeBytes,
+      downtimeMs,
+      warnings: warnings.length,
+    },
+  );
   await applyRetention(ctx, workload.id, workload.containers);
   return row;
 }

@@ -43,7 +43,11 @@ export function createContext(deps: EngineDeps): EngineContext {
     paths,
     journals: new JournalStore(paths.journal),
     locks: new WorkloadLocks(),
-    limits: { ...DEFAULT_LIMITS, maxExpandedBytes: deps.config.maxRestoreBytes, maxUploadBytes: deps.config.maxRestoreBytes },
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxExpandedBytes: deps.config.maxRestoreBytes,
+      maxUploadBytes: deps.config.maxRestoreBytes,
+    },
     discovery: { dataDir: deps.config.dataDir, bindAllow: deps.config.bindAllow, dockerSocketPath },
     async fault(name) {
       await deps.faultPoint?.(name);
@@ -51,7 +55,13 @@ export function createContext(deps: EngineDeps): EngineContext {
     async event(kind, message, workload, data) {
       deps.log.info(message, { event: kind, workload });
       try {
-        await deps.catalog.addEvent({ time: deps.clock.now().toISOString(), workload, kind, message, data });
+        await deps.catalog.addEvent({
+          time: deps.clock.now().toISOString(),
+          workload,
+          kind,
+          message,
+          data,
+        });
       } catch (err) {
         deps.log.error("cannot record event", { kind, error: String(err) });
       }

@@ -38,11 +38,16 @@ export function createEngine(deps: EngineDeps): Engine {
     async deleteSnapshot(sid) {
       const row = await snapshotOrThrow(ctx, sid);
       if (ctx.locks.isHeld(row.workload)) {
-        throw new AppError("workload_busy", `workload "${row.workload}" is busy; retry when its operation ends`);
+        throw new AppError(
+          "workload_busy",
+          `workload "${row.workload}" is busy; retry when its operation ends`,
+        );
       }
       await removeArchiveFile(join(ctx.paths.archives, row.file));
       await ctx.catalog.deleteSnapshot(sid);
-      await ctx.event("snapshot_deleted", `snapshot ${sid} deleted`, row.workload, { snapshotId: sid });
+      await ctx.event("snapshot_deleted", `snapshot ${sid} deleted`, row.workload, {
+        snapshotId: sid,
+      });
     },
     async openArchive(sid) {
       const row = await snapshotOrThrow(ctx, sid);
@@ -84,7 +89,10 @@ async function prepareImport(
 ): Promise<PreparedOperation<SnapshotRow>> {
   await findWorkload(ctx.docker, wid, ctx.discovery);
   if (contentLength !== undefined && contentLength > ctx.limits.maxUploadBytes) {
-    throw new AppError("too_large", `upload of ${contentLength} bytes exceeds the limit of ${ctx.limits.maxUploadBytes}`);
+    throw new AppError(
+      "too_large",
+      `upload of ${contentLength} bytes exceeds the limit of ${ctx.limits.maxUploadBytes}`,
+    );
   }
   return {
     kind: "import",
@@ -139,7 +147,10 @@ async function prepareImport(
   };
 }
 
-async function prepareVerify(ctx: EngineContext, sid: string): Promise<PreparedOperation<VerifyResult>> {
+async function prepareVerify(
+  ctx: EngineContext,
+  sid: string,
+): Promise<PreparedOperation<VerifyResult>> {
   const row = await snapshotOrThrow(ctx, sid);
   return {
     kind: "verify",
@@ -157,13 +168,34 @@ async function prepareVerify(ctx: EngineContext, sid: string): Promise<PreparedO
           (n) => op.progress({ bytesDone: n }),
         );
         await ctx.catalog.recordVerify(sid, at, true);
-        await ctx.event("snapshot_verified", `snapshot ${sid} verified ok`, row.workload, { snapshotId: sid });
-        return { snapshotId: sid, ok: true, sha256: stats.sha256, fileCount: stats.fileCount, uncompressedBytes: stats.uncompressedBytes, verifiedAt: at };
+        await ctx.event("snapshot_verified", `snapshot ${sid} verified ok`, row.workload, {
+          snapshotId: sid,
+        });
+        return {
+          snapshotId: sid,
+          ok: true,
+          sha256: stats.sha256,
+          fileCount: stats.fileCount,
+          uncompressedBytes: stats.uncompressedBytes,
+          verifiedAt: at,
+        };
       } catch (err) {
         const error = errMessage(err);
         await ctx.catalog.recordVerify(sid, at, false, error);
-        await ctx.event("snapshot_verify_failed", `snapshot ${sid} failed verification: ${error}`, row.workload);
-        return { snapshotId: sid, ok: false, sha256: "", fileCount: 0, uncompressedBytes: 0, error, verifiedAt: at };
+        await ctx.event(
+          "snapshot_verify_failed",
+          `snapshot ${sid} failed verification: ${error}`,
+          row.workload,
+        );
+        return {
+          snapshotId: sid,
+          ok: false,
+          sha256: "",
+          fileCount: 0,
+          uncompressedBytes: 0,
+          error,
+          verifiedAt: at,
+        };
       }
     },
   };

@@ -36,9 +36,7 @@ export async function acquireProcessLock(lockFile: string): Promise<Deno.FsFile>
   try {
     await Promise.race([
       f.lock(true),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error("timeout")), 3000)
-      ),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 3000)),
     ]);
   } catch {
     f.close();

@@ -41,6 +41,9 @@ export function oldDirFor(liveDir: string, opId: string): string {
 
 export function newId(prefix: string, now: Date): string {
   const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const rand = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const rand = Array.from(
+    crypto.getRandomValues(new Uint8Array(4)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
   return `${prefix}${ts}-${rand}`;
 }

@@ -73,7 +73,9 @@ export async function preserveOldDirs(
     await applyRetention(ctx, wid);
     return { snapshotId: id };
   } catch (err) {
-    const error = `pre-restore snapshot failed, old data kept at ${present.map((v) => v.old).join(", ")}: ${errMessage(err)}`;
+    const error = `pre-restore snapshot failed, old data kept at ${
+      present.map((v) => v.old).join(", ")
+    }: ${errMessage(err)}`;
     journal.preserveError = error;
     await ctx.journals.write(journal).catch(() => {});
     await ctx.event("pre_restore_failed", error, wid);

@@ -51,13 +51,18 @@ export async function quiesce(
       else await docker.stopContainer(t.id, stopTimeoutSeconds);
       done.push(t);
     } catch (err) {
-      log.error("quiesce failed; resuming containers already quiesced", { container: t.name, error: errMessage(err) });
+      log.error("quiesce failed; resuming containers already quiesced", {
+        container: t.name,
+        error: errMessage(err),
+      });
       // The failed one may be half-stopped: include it in the resume.
       const failures = await resume(docker, [...done, t], log);
       throw new AppError(
         "quiesce_failed",
         `cannot ${t.action} container "${t.name}": ${errMessage(err)}` +
-          (failures.length ? `; also failed to resume: ${failures.map((f) => f.name).join(", ")}` : ""),
+          (failures.length
+            ? `; also failed to resume: ${failures.map((f) => f.name).join(", ")}`
+            : ""),
         { cause: err },
       );
     }
@@ -81,7 +86,11 @@ export async function resume(
       if (t.repause) await docker.pauseContainer(t.id);
     } catch (err) {
       failures.push({ name: t.name, error: errMessage(err) });
-      log.error("cannot resume container", { container: t.name, action: t.action, error: errMessage(err) });
+      log.error("cannot resume container", {
+        container: t.name,
+        action: t.action,
+        error: errMessage(err),
+      });
     }
   }
   return failures;

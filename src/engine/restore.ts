@@ -18,14 +18,24 @@ import { findWorkload } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
 import { lockWorkload } from "./context.ts";
 import type { RestoreJournal } from "./journal.ts";
-import { oldDirFor, stagingDirFor, STAGING_MARK } from "./paths.ts";
+import { oldDirFor, STAGING_MARK, stagingDirFor } from "./paths.ts";
 import { preserveOldDirs } from "./preserve.ts";
 import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
 import { checkNoOutsideUsers, preflightRestore, type RestorePreflight } from "./restore_plan.ts";
 import { removeOwnTree, rollbackVolumes, swapVolume } from "./swap.ts";
-import type { OpContext, PreparedOperation, RestorePlan, RestoreRequest, RestoreResult } from "./types.ts";
+import type {
+  OpContext,
+  PreparedOperation,
+  RestorePlan,
+  RestoreRequest,
+  RestoreResult,
+} from "./types.ts";
 
-export async function planRestore(ctx: EngineContext, wid: string, req: RestoreRequest): Promise<RestorePlan> {
+export async function planRestore(
+  ctx: EngineContext,
+  wid: string,
+  req: RestoreRequest,
+): Promise<RestorePlan> {
   const workload = await findWorkload(ctx.docker, wid, ctx.discovery);
   return (await preflightRestore(ctx, workload, req)).plan;
 }
@@ -60,7 +70,11 @@ export async function prepareRestore(
   };
 }
 
-async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpContext): Promise<RestoreResult> {
+async function runRestore(
+  ctx: EngineContext,
+  pre: RestorePreflight,
+  op: OpContext,
+): Promise<RestoreResult> {
   const wid = pre.plan.workload;
   const log = ctx.log.child({ op: op.id, workload: wid });
   const journal: RestoreJournal = {
@@ -89,7 +103,9 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
 
   // 1. Stage while the app still runs.
   await ctx.journals.write(journal);
-  const stagedFor = new Map(pre.volumes.map((v, i) => [v.manifest.index, journal.volumes[i].staged]));
+  const stagedFor = new Map(
+    pre.volumes.map((v, i) => [v.manifest.index, journal.volumes[i].staged]),
+  );
   try {
     await ctx.fault("restore.staging");
     op.progress({ phase: "staging", bytesDone: 0, bytesTotal: pre.row.uncompressedBytes });
@@ -105,7 +121,10 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
     const now = await findWorkload(ctx.docker, wid, ctx.discovery);
     for (const v of pre.volumes) {
       if (!now.volumes.some((t) => t.key === v.target.key && t.hostPath === v.target.hostPath)) {
-        throw new AppError("workload_busy", `workload ${wid} changed during staging: ${v.target.key} moved`);
+        throw new AppError(
+          "workload_busy",
+          `workload ${wid} changed during staging: ${v.target.key} moved`,
+        );
       }
     }
     await checkNoOutsideUsers(ctx, now, pre.volumes.map((v) => v.target));
@@ -155,12 +174,23 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
       // Leave the journal: the sweep retries the rollback, then starts the containers.
       // Not now: a volume may be missing at its live path (Docker would even
       // create an empty dir there for a bind) and the app would run on it.
-      await ctx.catalog.setBlock(wid, `rollback failed: ${errMessage(rollbackError)}`, ctx.clock.now().toISOString());
-      throw new AppError("internal", `restore failed (${errMessage(err)}) and rollback failed: ${errMessage(rollbackError)}`);
+      await ctx.catalog.setBlock(
+        wid,
+        `rollback failed: ${errMessage(rollbackError)}`,
+        ctx.clock.now().toISOString(),
+      );
+      throw new AppError(
+        "internal",
+        `restore failed (${errMessage(err)}) and rollback failed: ${errMessage(rollbackError)}`,
+      );
     }
     await resume(ctx.docker, journal.containers, log);
     await ctx.journals.remove(op.id);
-    await ctx.event("restore_rolled_back", `restore of ${pre.row.id} into ${wid} rolled back: ${errMessage(err)}`, wid);
+    await ctx.event(
+      "restore_rolled_back",
+      `restore of ${pre.row.id} into ${wid} rolled back: ${errMessage(err)}`,
+      wid,
+    );
     throw err;
   }
   await ctx.fault("restore.committed");
@@ -169,7 +199,9 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
   op.progress({ phase: "starting" });
   const failures = await resume(ctx.docker, journal.containers, log);
   const downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
-  const startError = failures.length ? failures.map((f) => `${f.name}: ${f.error}`).join("; ") : undefined;
+  const startError = failures.length
+    ? failures.map((f) => `${f.name}: ${f.error}`).join("; ")
+    : undefined;
   await ctx.fault("restore.started");
 
   // 5. The old dirs become a durable pre-restore snapshot; only then are they deleted.
@@ -199,7 +231,10 @@ async function runRestore(ctx: EngineContext, pre: RestorePreflight, op: OpConte
     result,
   );
   if (startError) {
-    throw new AppError("docker_error", `data restored, but containers failed to start: ${startError}`);
+    throw new AppError(
+      "docker_error",
+      `data restored, but containers failed to start: ${startError}`,
+    );
   }
   return result;
 }

@@ -112,7 +112,10 @@ function mapVolumes(manifest: Manifest, workload: Workload, only?: string[]): Pl
     }
     const prev = used.get(target.key);
     if (prev) {
-      throw new AppError("invalid_input", `archive volumes ${prev} and ${mv.key} both map to ${target.key}`);
+      throw new AppError(
+        "invalid_input",
+        `archive volumes ${prev} and ${mv.key} both map to ${target.key}`,
+      );
     }
     used.set(target.key, mv.key);
     out.push({ manifest: mv, target });
@@ -124,7 +127,9 @@ function mapVolumes(manifest: Manifest, workload: Workload, only?: string[]): Pl
       }
     }
   }
-  if (out.length === 0) throw new AppError("invalid_input", "nothing to restore: no volume selected");
+  if (out.length === 0) {
+    throw new AppError("invalid_input", "nothing to restore: no volume selected");
+  }
   return out;
 }
 
@@ -137,7 +142,9 @@ function matchTarget(mv: ManifestVolume, w: Workload): VolumeTarget | undefined 
     if (exact) return exact;
   }
   for (const d of mv.destinations) {
-    const byDest = w.volumes.filter((t) => t.destinations.some((td) => td.destination === d.destination));
+    const byDest = w.volumes.filter((t) =>
+      t.destinations.some((td) => td.destination === d.destination)
+    );
     if (byDest.length === 1) return byDest[0];
     if (byDest.length > 1) {
       throw new AppError(
@@ -222,7 +229,9 @@ function checkLiveDir(t: VolumeTarget) {
   } catch {
     throw new AppError("invalid_input", `live dir ${t.hostPath} of ${t.key} does not exist`);
   }
-  if (!st.isDirectory) throw new AppError("invalid_input", `live path ${t.hostPath} of ${t.key} is not a directory`);
+  if (!st.isDirectory) {
+    throw new AppError("invalid_input", `live path ${t.hostPath} of ${t.key} is not a directory`);
+  }
   if (isMountPoint(t.hostPath)) {
     throw new AppError(
       "invalid_input",
@@ -245,9 +254,12 @@ async function checkSpace(ctx: EngineContext, row: SnapshotRow, volumes: Planned
   for (const e of byFs.values()) e.need += headroom(e.need);
   // The pre-restore archive of the current data lands in the data dir.
   let liveBytes = 0;
-  for (const v of volumes) liveBytes += (await measureDirSize(v.target.hostPath, { maxMs: 5000 })).bytes;
+  for (const v of volumes) {
+    liveBytes += (await measureDirSize(v.target.hostPath, { maxMs: 5000 })).bytes;
+  }
   const dataFs = filesystemOf(ctx.paths.archives);
-  const d = byFs.get(dataFs.dev) ?? { path: ctx.paths.archives, need: 0, avail: dataFs.availableBytes };
+  const d = byFs.get(dataFs.dev) ??
+    { path: ctx.paths.archives, need: 0, avail: dataFs.availableBytes };
   d.need += liveBytes + headroom(liveBytes);
   byFs.set(dataFs.dev, d);
   const space = [...byFs.entries()].map(([dev, e]) => ({

@@ -20,7 +20,9 @@ export interface RetentionItem {
 
 /** Returns the ids to delete. */
 export function planPrune(items: RetentionItem[], policy: RetentionPolicy): string[] {
-  const newestFirst = [...items].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  const newestFirst = [...items].sort((a, b) =>
+    b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)
+  );
   const keep = new Set<string>();
   const pre = newestFirst.filter((s) => s.origin === "pre-restore");
   const regular = newestFirst.filter((s) => s.origin !== "pre-restore");

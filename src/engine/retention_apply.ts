@@ -27,7 +27,9 @@ export function retentionPolicy(
   for (const [key, label] of Object.entries(LABELS) as [keyof typeof LABELS, string][]) {
     const raw = containers.map((c) => c.labels[label]).find((v) => v !== undefined);
     const n = raw === undefined ? NaN : Number(raw);
-    if (Number.isInteger(n) && n >= 0 && n <= 100_000) policy[key] = key === "keepLast" ? Math.max(n, 1) : n;
+    if (Number.isInteger(n) && n >= 0 && n <= 100_000) {
+      policy[key] = key === "keepLast" ? Math.max(n, 1) : n;
+    }
   }
   return policy;
 }
@@ -48,9 +50,14 @@ export async function applyRetention(
     try {
       await removeArchiveFile(join(ctx.paths.archives, row.file));
       await ctx.catalog.deleteSnapshot(id);
-      await ctx.event("snapshot_pruned", `snapshot ${id} pruned by retention`, workload, { snapshotId: id });
+      await ctx.event("snapshot_pruned", `snapshot ${id} pruned by retention`, workload, {
+        snapshotId: id,
+      });
     } catch (err) {
-      ctx.log.error("retention could not delete snapshot", { snapshotId: id, error: errMessage(err) });
+      ctx.log.error("retention could not delete snapshot", {
+        snapshotId: id,
+        error: errMessage(err),
+      });
     }
   }
   return doomed;

@@ -41,7 +41,9 @@ export async function rollbackVolumes(volumes: RestoreJournalVolume[]): Promise<
  */
 export async function removeOwnTree(path: string, mark: typeof STAGING_MARK | typeof OLD_MARK) {
   const base = path.slice(path.lastIndexOf("/") + 1);
-  if (!base.includes(mark)) throw new Error(`refusing to delete ${path}: not a volsnap ${mark} dir`);
+  if (!base.includes(mark)) {
+    throw new Error(`refusing to delete ${path}: not a volsnap ${mark} dir`);
+  }
   try {
     await Deno.remove(path, { recursive: true });
   } catch (err) {

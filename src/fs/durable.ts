@@ -3,7 +3,7 @@
  * write → fsync → close → rename → fsync of the directory. Partial files carry
  * TEMP_MARK in their name so the recovery sweep can recognise and delete them.
  */
-import { dirname, join, basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 export const TEMP_MARK = ".volsnap-tmp";
 

@@ -14,7 +14,9 @@ export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
 }
 
 export function assertMatch(actual: string, re: RegExp, msg?: string): void {
-  if (!re.test(actual)) throw new Error(`${msg ? msg + ": " : ""}${JSON.stringify(actual)} does not match ${re}`);
+  if (!re.test(actual)) {
+    throw new Error(`${msg ? msg + ": " : ""}${JSON.stringify(actual)} does not match ${re}`);
+  }
 }
 
 export async function assertRejects(

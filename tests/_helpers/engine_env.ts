@@ -32,7 +32,12 @@ export interface EngineEnv {
 export async function engineEnv(env: Record<string, string> = {}): Promise<EngineEnv> {
   const { dockerHost } = requireDockerEnv();
   const dataDir = env.VOLSNAP_DATA_DIR ?? await Deno.makeTempDir({ prefix: "volsnap-engine-" });
-  const config = parseConfig({ DOCKER_HOST: dockerHost, VOLSNAP_STOP_TIMEOUT: "5", ...env, VOLSNAP_DATA_DIR: dataDir }, []);
+  const config = parseConfig({
+    DOCKER_HOST: dockerHost,
+    VOLSNAP_STOP_TIMEOUT: "5",
+    ...env,
+    VOLSNAP_DATA_DIR: dataDir,
+  }, []);
   await Deno.mkdir(dataDir, { recursive: true });
   const { db, close } = await openCatalogDb(config.dbUrl);
   const catalog = new Catalog(db, await loadOrCreateHostId(dataDir));

@@ -28,7 +28,11 @@ export class TestServer {
   }
 
   static async start(opts: ServerOptions = {}): Promise<TestServer> {
-    const s = new TestServer(freePort(), opts.dataDir ?? await Deno.makeTempDir({ prefix: "volsnap-data-" }), opts);
+    const s = new TestServer(
+      freePort(),
+      opts.dataDir ?? await Deno.makeTempDir({ prefix: "volsnap-data-" }),
+      opts,
+    );
     await s.#spawn();
     return s;
   }
@@ -58,7 +62,10 @@ export class TestServer {
     this.#status = this.#child.status;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const exited = await Promise.race([this.#status.then(() => true), sleep(100).then(() => false)]);
+      const exited = await Promise.race([
+        this.#status.then(() => true),
+        sleep(100).then(() => false),
+      ]);
       if (exited) throw new Error(`server exited during start:\n${this.log}`);
       try {
         const r = await fetch(`${this.url}/healthz`);

@@ -20,13 +20,22 @@ export interface TreeEntry {
   linkGroup?: string;
 }
 
-export function fingerprint(root: string, opts: { mtimes?: boolean } = {}): Record<string, TreeEntry> {
+export function fingerprint(
+  root: string,
+  opts: { mtimes?: boolean } = {},
+): Record<string, TreeEntry> {
   const out: Record<string, TreeEntry> = {};
   const inodes = new Map<number, string>();
   const walk = (abs: string, rel: string) => {
     const st = lstatSync(abs);
     const e: TreeEntry = {
-      type: st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other",
+      type: st.isFile()
+        ? "file"
+        : st.isDirectory()
+        ? "dir"
+        : st.isSymbolicLink()
+        ? "symlink"
+        : "other",
       mode: st.mode & 0o7777,
       uid: st.uid,
       gid: st.gid,

@@ -21,7 +21,12 @@ function archiveFiles(dir: string): string[] {
   return out;
 }
 
-for (const [quiesce, point] of [["stop", "capture.quiesced"], ["pause", "capture.quiesced"], ["stop", "capture.archived"]]) {
+for (
+  const [quiesce, point] of [["stop", "capture.quiesced"], ["pause", "capture.quiesced"], [
+    "stop",
+    "capture.archived",
+  ]]
+) {
   Deno.test(`SIGKILL during a capture (quiesce=${quiesce}, at ${point}): sweep resumes containers, no partial archive`, async () => {
     const scratch = new DockerScratch("vs-ckill");
     const server = await TestServer.start({ killAt: point });
@@ -53,7 +58,10 @@ for (const [quiesce, point] of [["stop", "capture.quiesced"], ["pause", "capture
       const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);
       assertEquals(list.json.snapshots.length, 0);
       const ev = await server.api("GET", `/api/v1/events?workload=${wid}`);
-      assert(JSON.stringify(ev.json).includes("capture_recovered"), "the sweep recorded what it did");
+      assert(
+        JSON.stringify(ev.json).includes("capture_recovered"),
+        "the sweep recorded what it did",
+      );
     } finally {
       await server.stop();
       await scratch.cleanup();
@@ -91,7 +99,11 @@ Deno.test("SIGKILL at random moments of captures: containers always come back, e
       assertEquals(await containerState(idle), "created", `trial ${i}`);
       const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);
       const files = archiveFiles(server.archivesDir()).map((p) => p.split("/").pop()!);
-      assertEquals(files.sort(), list.json.snapshots.map((s: { id: string }) => `${s.id}.tar.zst`).sort(), `trial ${i}: files and rows agree`);
+      assertEquals(
+        files.sort(),
+        list.json.snapshots.map((s: { id: string }) => `${s.id}.tar.zst`).sort(),
+        `trial ${i}: files and rows agree`,
+      );
     }
     // Every snapshot that survived is complete and verifies.
     const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);

@@ -8,7 +8,13 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
-import { clearDir, containerState, leftovers, populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
+import {
+  clearDir,
+  containerState,
+  leftovers,
+  populateTree,
+  volumeMountpoint,
+} from "../_helpers/fixtures.ts";
 import { sleep, TestServer } from "../_helpers/server.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 
@@ -36,7 +42,11 @@ Deno.test("SIGKILL at every phase of a restore: recovery leaves each volume whol
     const bindDir = await Deno.makeTempDir({ prefix: "vs-kill-bind-" });
     const lab = { "volsnap.workload": wid };
     const db = await scratch.container({ name: "db", labels: lab, args: ["-v", `${vol}:/data`] });
-    const app = await scratch.container({ name: "app", labels: lab, args: ["-v", `${bindDir}:/bind`] });
+    const app = await scratch.container({
+      name: "app",
+      labels: lab,
+      args: ["-v", `${bindDir}:/bind`],
+    });
     const idle = await scratch.container({ name: "idle", labels: lab, start: false });
     const volDir = await volumeMountpoint(vol);
 
@@ -73,11 +83,22 @@ Deno.test("SIGKILL at every phase of a restore: recovery leaves each volume whol
       const volIsB = diffTrees(vNow, stateB.vol).length === 0;
       const bindIsA = diffTrees(bNow, stateA.bind).length === 0;
       const bindIsB = diffTrees(bNow, stateB.bind).length === 0;
-      assert(volIsA || volIsB, `${label}: volume is neither old nor new: ${diffTrees(vNow, stateA.vol).slice(0, 5)}`);
+      assert(
+        volIsA || volIsB,
+        `${label}: volume is neither old nor new: ${diffTrees(vNow, stateA.vol).slice(0, 5)}`,
+      );
       assert(bindIsA || bindIsB, `${label}: bind is neither old nor new`);
-      assertEquals(volIsA, bindIsA, `${label}: volumes disagree (vol new=${volIsA}, bind new=${bindIsA})`);
+      assertEquals(
+        volIsA,
+        bindIsA,
+        `${label}: volumes disagree (vol new=${volIsA}, bind new=${bindIsA})`,
+      );
       assertEquals(leftovers([volDir, bindDir]), [], `${label}: staging/old dirs left`);
-      assertEquals([...Deno.readDirSync(join(dataDir, "journal"))].map((e) => e.name), [], `${label}: journal left`);
+      assertEquals(
+        [...Deno.readDirSync(join(dataDir, "journal"))].map((e) => e.name),
+        [],
+        `${label}: journal left`,
+      );
       assertEquals(await containerState(db), "running", `${label}: db not running`);
       assertEquals(await containerState(app), "running", `${label}: app not running`);
       assertEquals(await containerState(idle), "created", `${label}: idle container was started`);
@@ -108,7 +129,9 @@ Deno.test("SIGKILL at every phase of a restore: recovery leaves each volume whol
     // Random moments: measure one full restore, then kill uniformly within it.
     setStateB();
     const t0 = Date.now();
-    const full = await server.api("POST", `/api/v1/workloads/${wid}/restore?wait=true`, { snapshotId: sid }, {
+    const full = await server.api("POST", `/api/v1/workloads/${wid}/restore?wait=true`, {
+      snapshotId: sid,
+    }, {
       "x-confirm-restore": sid,
     });
     assertEquals(full.status, 200, JSON.stringify(full.json));

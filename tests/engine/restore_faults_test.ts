@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { engineEnv, runOp } from "../_helpers/engine_env.ts";
-import { clearDir, containerState, leftovers, populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
+import {
+  clearDir,
+  containerState,
+  leftovers,
+  populateTree,
+  volumeMountpoint,
+} from "../_helpers/fixtures.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 import { AppError } from "../../src/errors.ts";
 
@@ -42,7 +48,9 @@ Deno.test("a container that will not start after the swap: data stays restored, 
     const appId = (await s.env.docker.inspectContainer(s.app)).id;
     const realStart = s.env.docker.startContainer;
     s.env.dockerFaults.startContainer = (id) =>
-      id === appId ? Promise.reject(new AppError("docker_error", "injected start failure")) : realStart(id);
+      id === appId
+        ? Promise.reject(new AppError("docker_error", "injected start failure"))
+        : realStart(id);
 
     const err = await assertRejects(
       async () => runOp(await s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id })),
@@ -92,7 +100,9 @@ Deno.test("Docker unreachable while stopping: restore aborts, live data untouche
 
 Deno.test("disk full during staging: 507, live data untouched, nothing left behind", async () => {
   const mnt = await Deno.makeTempDir({ prefix: "vs-rf-tmpfs-" });
-  const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=80m", "tmpfs", mnt] }).output();
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=80m", "tmpfs", mnt],
+  }).output();
   assert(mount.success, "mount tmpfs (the tests run as root)");
   const bind = join(mnt, "live");
   await Deno.mkdir(bind);
@@ -128,10 +138,15 @@ Deno.test("a running container of another workload that mounts the volume blocks
   const other = new DockerScratch("vs-rf-other");
   try {
     const vol = (await s.env.engine.getWorkload(s.wid)).volumes.find((v) => v.type === "volume")!;
-    await other.container({ name: "reader", labels: { "volsnap.workload": other.prefix }, args: ["-v", `${vol.name}:/peek`] });
+    await other.container({
+      name: "reader",
+      labels: { "volsnap.workload": other.prefix },
+      args: ["-v", `${vol.name}:/peek`],
+    });
     await assertRejects(
       () => s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id }),
-      (e) => e instanceof AppError && e.code === "workload_busy" && e.message.includes(other.prefix),
+      (e) =>
+        e instanceof AppError && e.code === "workload_busy" && e.message.includes(other.prefix),
     );
     assertEquals(diffTrees(s.state().vol, s.b.vol), []);
   } finally {
@@ -144,7 +159,10 @@ Deno.test("a running container of another workload that mounts the volume blocks
 Deno.test("a container that was paused is paused again after the restore", async () => {
   const s = await setup();
   try {
-    await new Deno.Command("docker", { args: ["pause", s.app], env: { DOCKER_HOST: Deno.env.get("DOCKER_HOST")! } })
+    await new Deno.Command("docker", {
+      args: ["pause", s.app],
+      env: { DOCKER_HOST: Deno.env.get("DOCKER_HOST")! },
+    })
       .output();
     assertEquals(await containerState(s.app), "paused");
     await runOp(await s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id }));
@@ -160,12 +178,16 @@ Deno.test("a container that was paused is paused again after the restore", async
 Deno.test("restoring a subset of volumes swaps only those; unknown keys are refused", async () => {
   const s = await setup();
   try {
-    const bindKey = (await s.env.engine.getWorkload(s.wid)).volumes.find((v) => v.type === "bind")!.key;
+    const bindKey = (await s.env.engine.getWorkload(s.wid)).volumes.find((v) =>
+      v.type === "bind"
+    )!.key;
     await assertRejects(
       () => s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id, volumes: ["volume:nope"] }),
       isCode("invalid_input"),
     );
-    await runOp(await s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id, volumes: [bindKey] }));
+    await runOp(
+      await s.env.engine.prepareRestore(s.wid, { snapshotId: s.snap.id, volumes: [bindKey] }),
+    );
     assertEquals(diffTrees(s.state().bind, s.a.bind), []);
     assertEquals(diffTrees(s.state().vol, s.b.vol), [], "the other volume is untouched");
   } finally {

@@ -2,7 +2,11 @@ import { assertEquals } from "../_helpers/assert.ts";
 import { planPrune, type RetentionItem } from "../../src/engine/retention.ts";
 import { retentionPolicy } from "../../src/engine/retention_apply.ts";
 
-const day = (d: number, origin = "capture", lastVerifyOk: boolean | null = null): RetentionItem => ({
+const day = (
+  d: number,
+  origin = "capture",
+  lastVerifyOk: boolean | null = null,
+): RetentionItem => ({
   id: `s${String(d).padStart(2, "0")}`,
   createdAt: new Date(Date.UTC(2026, 0, d, 12)).toISOString(),
   origin,
@@ -11,7 +15,11 @@ const day = (d: number, origin = "capture", lastVerifyOk: boolean | null = null)
 
 Deno.test("planPrune() keeps the newest N captures and deletes the rest", () => {
   const items = [1, 2, 3, 4, 5].map((d) => day(d));
-  assertEquals(planPrune(items, { keepLast: 2, preRestoreKeepLast: 2 }).sort(), ["s01", "s02", "s03"]);
+  assertEquals(planPrune(items, { keepLast: 2, preRestoreKeepLast: 2 }).sort(), [
+    "s01",
+    "s02",
+    "s03",
+  ]);
 });
 
 Deno.test("planPrune() keeps pre-restore snapshots by their own keep-last, never just one", () => {
@@ -25,14 +33,25 @@ Deno.test("planPrune() never deletes the newest verified snapshot", () => {
 });
 
 Deno.test("planPrune() keeps one per day for keepDaily", () => {
-  const items = [day(1), { ...day(2), id: "s02b", createdAt: "2026-01-02T13:00:00.000Z" }, day(2), day(3)];
+  const items = [
+    day(1),
+    { ...day(2), id: "s02b", createdAt: "2026-01-02T13:00:00.000Z" },
+    day(2),
+    day(3),
+  ];
   assertEquals(planPrune(items, { keepLast: 1, keepDaily: 3, preRestoreKeepLast: 2 }), ["s02"]);
 });
 
 Deno.test("retentionPolicy() takes per-workload overrides from container labels", () => {
   const p = retentionPolicy({ keepLast: 7, preRestoreKeepLast: 3 }, [
     { labels: {} },
-    { labels: { "volsnap.keep-last": "2", "volsnap.keep-daily": "5", "volsnap.keep-weekly": "junk" } },
+    {
+      labels: {
+        "volsnap.keep-last": "2",
+        "volsnap.keep-daily": "5",
+        "volsnap.keep-weekly": "junk",
+      },
+    },
   ]);
   assertEquals(p, { keepLast: 2, keepDaily: 5, preRestoreKeepLast: 3 });
 });

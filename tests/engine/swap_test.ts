@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { join } from "node:path";
-import { rollbackVolumes, removeOwnTree, swapVolume } from "../../src/engine/swap.ts";
-import { oldDirFor, stagingDirFor, STAGING_MARK } from "../../src/engine/paths.ts";
+import { removeOwnTree, rollbackVolumes, swapVolume } from "../../src/engine/swap.ts";
+import { oldDirFor, STAGING_MARK, stagingDirFor } from "../../src/engine/paths.ts";
 import type { RestoreJournalVolume } from "../../src/engine/journal.ts";
 
 async function setup() {

@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { engineEnv, runOp } from "../_helpers/engine_env.ts";
-import { containerState, populateTree, pseudoRandom, volumeMountpoint } from "../_helpers/fixtures.ts";
+import {
+  containerState,
+  populateTree,
+  pseudoRandom,
+  volumeMountpoint,
+} from "../_helpers/fixtures.ts";
 import { TestServer } from "../_helpers/server.ts";
 import { AppError } from "../../src/errors.ts";
 
@@ -56,8 +61,13 @@ Deno.test("a container that fails to stop aborts the capture and restarts the ot
     const aId = (await env.docker.inspectContainer(w.a)).id;
     const realStop = env.docker.stopContainer;
     env.dockerFaults.stopContainer = (id, t) =>
-      id === aId ? Promise.reject(new AppError("docker_error", "stop: injected refusal")) : realStop(id, t);
-    await assertRejects(async () => runOp(await env.engine.prepareCapture(w.wid, {})), isCode("quiesce_failed"));
+      id === aId
+        ? Promise.reject(new AppError("docker_error", "stop: injected refusal"))
+        : realStop(id, t);
+    await assertRejects(
+      async () => runOp(await env.engine.prepareCapture(w.wid, {})),
+      isCode("quiesce_failed"),
+    );
     assertEquals(await containerState(w.a), "running");
     assertEquals(await containerState(w.b), "running");
     assertEquals((await env.catalog.listSnapshots(w.wid)).length, 0);
@@ -89,7 +99,10 @@ Deno.test("a second capture of the same workload is refused with 409 while anoth
     await inside;
     env.onFault = () => {};
     await assertRejects(() => env.engine.prepareCapture(w1.wid, {}), isCode("workload_busy"));
-    await assertRejects(() => env.engine.prepareRestore(w1.wid, { snapshotId: "x" }), isCode("workload_busy"));
+    await assertRejects(
+      () => env.engine.prepareRestore(w1.wid, { snapshotId: "x" }),
+      isCode("workload_busy"),
+    );
     const other = await runOp(await env.engine.prepareCapture(w2.wid, {}));
     assertEquals(other.workload, w2.wid);
     release();
@@ -118,12 +131,21 @@ Deno.test("pre and post hooks run in the container around the quiesce; a failing
 
     const bad = new DockerScratch("vs-hk2");
     try {
-      const w2 = await workload(bad, { "volsnap.pre": "exit 3", "volsnap.post": "echo undone > /data/post-after-failure" });
-      await assertRejects(async () => runOp(await env.engine.prepareCapture(w2.wid, {})), (e) =>
-        e instanceof AppError && /exited 3/.test(e.message));
+      const w2 = await workload(bad, {
+        "volsnap.pre": "exit 3",
+        "volsnap.post": "echo undone > /data/post-after-failure",
+      });
+      await assertRejects(
+        async () => runOp(await env.engine.prepareCapture(w2.wid, {})),
+        (e) => e instanceof AppError && /exited 3/.test(e.message),
+      );
       assertEquals(await containerState(w2.a), "running");
       const dir2 = await volumeMountpoint(w2.vol);
-      assertEquals(Deno.readTextFileSync(join(dir2, "post-after-failure")), "undone\n", "post hooks run on every path");
+      assertEquals(
+        Deno.readTextFileSync(join(dir2, "post-after-failure")),
+        "undone\n",
+        "post hooks run on every path",
+      );
     } finally {
       await bad.cleanup();
     }
@@ -135,25 +157,36 @@ Deno.test("pre and post hooks run in the container around the quiesce; a failing
 
 Deno.test("HTTP: 401 without token, 404 unknown workload, 400 invalid body, 507 on a full data dir with containers restarted", async () => {
   const mnt = await Deno.makeTempDir({ prefix: "vs-full-" });
-  const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt] }).output();
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt],
+  }).output();
   assert(mount.success, "mount tmpfs (the tests run as root)");
   const scratch = new DockerScratch("vs-http");
   const server = await TestServer.start({ dataDir: join(mnt, "data") });
   try {
     const w = await workload(scratch);
-    Deno.writeFileSync(join(await volumeMountpoint(w.vol), "random.bin"), pseudoRandom(8 << 20, 7).map((x, i) => x ^ (i * 31)));
+    Deno.writeFileSync(
+      join(await volumeMountpoint(w.vol), "random.bin"),
+      pseudoRandom(8 << 20, 7).map((x, i) => x ^ (i * 31)),
+    );
     const noToken = await fetch(`${server.url}/api/v1/workloads`);
     await noToken.body?.cancel();
     assertEquals(noToken.status, 401);
     assertEquals((await server.api("GET", "/api/v1/workloads/does-not-exist")).status, 404);
-    assertEquals((await server.api("POST", `/api/v1/workloads/${w.wid}/snapshots`, { quiesce: "freeze" })).status, 400);
+    assertEquals(
+      (await server.api("POST", `/api/v1/workloads/${w.wid}/snapshots`, { quiesce: "freeze" }))
+        .status,
+      400,
+    );
     const full = await server.api("POST", `/api/v1/workloads/${w.wid}/snapshots?wait=true`, {});
     assertEquals(full.status, 507, JSON.stringify(full.json));
     assertEquals(full.json.error.code, "insufficient_space");
     assertEquals(await containerState(w.a), "running");
     assertEquals(await containerState(w.b), "running");
     const files = [...Deno.readDirSync(join(mnt, "data", "archives"))].flatMap((d) =>
-      d.isDirectory ? [...Deno.readDirSync(join(mnt, "data", "archives", d.name))].map((f) => f.name) : [d.name]
+      d.isDirectory
+        ? [...Deno.readDirSync(join(mnt, "data", "archives", d.name))].map((f) => f.name)
+        : [d.name]
     );
     assertEquals(files, [], "no partial archive");
   } finally {
@@ -169,10 +202,14 @@ Deno.test("retention keeps the last N captures per workload (label override) and
   try {
     const w = await workload(scratch, { "volsnap.keep-last": "2" });
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push((await runOp(await env.engine.prepareCapture(w.wid, { quiesce: "none" }))).id);
+    for (let i = 0; i < 4; i++) {
+      ids.push((await runOp(await env.engine.prepareCapture(w.wid, { quiesce: "none" }))).id);
+    }
     const kept = (await env.catalog.listSnapshots(w.wid)).map((s) => s.id);
     assertEquals(kept, [ids[3], ids[2]]);
-    const files = [...Deno.readDirSync(join(env.config.dataDir, "archives", w.wid))].map((e) => e.name).sort();
+    const files = [...Deno.readDirSync(join(env.config.dataDir, "archives", w.wid))].map((e) =>
+      e.name
+    ).sort();
     assertEquals(files, kept.map((id) => `${id}.tar.zst`).sort());
   } finally {
     await scratch.cleanup();

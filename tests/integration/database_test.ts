@@ -13,7 +13,11 @@ const sql = async (container: string, q: string) =>
   (await dockerCli(["exec", container, "sqlite3", "/var/lib/db/app.db", q])).stdout;
 
 async function hostSql(dbFile: string, q: string): Promise<string> {
-  const out = await new Deno.Command("sqlite3", { args: [dbFile, q], stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command("sqlite3", {
+    args: [dbFile, q],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   assert(out.success, new TextDecoder().decode(out.stderr));
   return new TextDecoder().decode(out.stdout).trim();
 }
@@ -55,14 +59,18 @@ Deno.test("SQLite under continuous writes: restore gives the exact snapshot stat
     const archive = join(await Deno.makeTempDir(), "snap.tar.zst");
     await Deno.writeFile(archive, dl.body!);
     const out = await Deno.makeTempDir();
-    const tar = await new Deno.Command("tar", { args: ["--zstd", "-xpf", archive, "-C", out] }).output();
+    const tar = await new Deno.Command("tar", { args: ["--zstd", "-xpf", archive, "-C", out] })
+      .output();
     assert(tar.success, new TextDecoder().decode(tar.stderr));
     const snapDir = join(out, "volumes", "0");
     const snapDb = join(snapDir, "app.db");
     assertEquals(await hostSql(snapDb, "PRAGMA integrity_check"), "ok");
     const snapCount = Number(await hostSql(snapDb, "SELECT count(*) FROM t"));
     const rowsHash = (file: string, maxId: number) =>
-      hostSql(file, `SELECT hex(sha3(group_concat(hex(v)))) FROM (SELECT v FROM t WHERE id <= ${maxId} ORDER BY id)`);
+      hostSql(
+        file,
+        `SELECT hex(sha3(group_concat(hex(v)))) FROM (SELECT v FROM t WHERE id <= ${maxId} ORDER BY id)`,
+      );
     const snapHash = await rowsHash(snapDb, snapCount);
 
     // Change it: more rows, a table created after the snapshot.
@@ -78,19 +86,32 @@ Deno.test("SQLite under continuous writes: restore gives the exact snapshot stat
     assertEquals(res.status, 200, JSON.stringify(res.json));
     assertEquals(await containerState(db), "running");
     await new Promise((r) => setTimeout(r, 500));
-    assert(Number(await sql(db, "SELECT count(*) FROM t")) > snapCount, "the engine writes again after the restore");
+    assert(
+      Number(await sql(db, "SELECT count(*) FROM t")) > snapCount,
+      "the engine writes again after the restore",
+    );
 
     // Stop the writer to compare the files themselves with the snapshot's.
     await dockerCli(["stop", "-t", "5", db]);
-    assertEquals(await sql(db, "PRAGMA integrity_check").catch(() => "container stopped"), "container stopped");
+    assertEquals(
+      await sql(db, "PRAGMA integrity_check").catch(() => "container stopped"),
+      "container stopped",
+    );
     const restoredDb = join(dir, "app.db");
     assertEquals(await hostSql(restoredDb, "PRAGMA integrity_check"), "ok");
-    assertEquals(await hostSql(restoredDb, "SELECT count(*) FROM sqlite_master WHERE name='after_snapshot'"), "0");
+    assertEquals(
+      await hostSql(restoredDb, "SELECT count(*) FROM sqlite_master WHERE name='after_snapshot'"),
+      "0",
+    );
     // Rows written after the restart come after the snapshot's rows, which are intact.
     assert(Number(await hostSql(restoredDb, "SELECT count(*) FROM t")) >= snapCount);
     assertEquals(await rowsHash(restoredDb, snapCount), snapHash);
     const root = Deno.statSync(dir);
-    assertEquals([root.uid, root.gid, root.mode! & 0o7777], [70, 70, 0o700], "volume root owner and mode");
+    assertEquals(
+      [root.uid, root.gid, root.mode! & 0o7777],
+      [70, 70, 0o700],
+      "volume root owner and mode",
+    );
   } finally {
     await server.stop();
     await scratch.cleanup();

@@ -41,7 +41,11 @@ Deno.test("download → import into another workload → restore there; foreign 
     const mk = async (suffix: string) => {
       const wid = `${scratch.prefix}-${suffix}`;
       const vol = await scratch.volume(`d${suffix}`);
-      await scratch.container({ name: `app${suffix}`, labels: { "volsnap.workload": wid }, args: ["-v", `${vol}:/data`] });
+      await scratch.container({
+        name: `app${suffix}`,
+        labels: { "volsnap.workload": wid },
+        args: ["-v", `${vol}:/data`],
+      });
       return { wid, dir: await volumeMountpoint(vol) };
     };
     const src = await mk("src");
@@ -53,7 +57,9 @@ Deno.test("download → import into another workload → restore there; foreign 
     assertEquals(cap.status, 201);
     const sid = cap.json.snapshot.id;
 
-    const foreign = await server.api("POST", `/api/v1/workloads/${dst.wid}/restore?wait=true`, { snapshotId: sid }, {
+    const foreign = await server.api("POST", `/api/v1/workloads/${dst.wid}/restore?wait=true`, {
+      snapshotId: sid,
+    }, {
       "x-confirm-restore": sid,
     });
     assertEquals(foreign.status, 400, JSON.stringify(foreign.json));
@@ -70,7 +76,9 @@ Deno.test("download → import into another workload → restore there; foreign 
     const imp = await upload(server, dst.wid, bytes);
     assertEquals(imp.status, 201, JSON.stringify(imp.json));
     const iid = imp.json.snapshot.id;
-    const res = await server.api("POST", `/api/v1/workloads/${dst.wid}/restore?wait=true`, { snapshotId: iid }, {
+    const res = await server.api("POST", `/api/v1/workloads/${dst.wid}/restore?wait=true`, {
+      snapshotId: iid,
+    }, {
       "x-confirm-restore": iid,
     });
     assertEquals(res.status, 200, JSON.stringify(res.json));
@@ -91,7 +99,11 @@ Deno.test("hostile uploads are refused with 422 and leave no file; a corrupted a
   try {
     const wid = scratch.prefix;
     const vol = await scratch.volume("d");
-    await scratch.container({ name: "app", labels: { "volsnap.workload": wid }, args: ["-v", `${vol}:/data0`] });
+    await scratch.container({
+      name: "app",
+      labels: { "volsnap.workload": wid },
+      args: ["-v", `${vol}:/data0`],
+    });
     const dir = await volumeMountpoint(vol);
     populateTree(dir, "LIVE");
     const live = fingerprint(dir);
@@ -99,21 +111,34 @@ Deno.test("hostile uploads are refused with 422 and leave no file; a corrupted a
     const hostile: [string, Uint8Array][] = [
       ["dot-dot", volsnapTar([{ name: "volumes/0/../../escape", data: "x" }])],
       ["absolute", volsnapTar([{ name: "/etc/volsnap-pwned", data: "x" }])],
-      ["symlink then write through", volsnapTar([
-        { name: "volumes/0/sl", type: "2", linkname: "../../../../tmp" },
-        { name: "volumes/0/sl/pwned", data: "x" },
-      ])],
-      ["hard link outside", volsnapTar([{ name: "volumes/0/h", type: "1", linkname: "/etc/passwd" }])],
+      [
+        "symlink then write through",
+        volsnapTar([
+          { name: "volumes/0/sl", type: "2", linkname: "../../../../tmp" },
+          { name: "volumes/0/sl/pwned", data: "x" },
+        ]),
+      ],
+      [
+        "hard link outside",
+        volsnapTar([{ name: "volumes/0/h", type: "1", linkname: "/etc/passwd" }]),
+      ],
       ["device node", volsnapTar([{ name: "volumes/0/dev", type: "3" }])],
       ["index not in manifest", volsnapTar([{ name: "volumes/7/x", data: "x" }])],
-      ["manifest not first", craftTar([{ name: "volumes/0/x", data: "x" }, manifestEntry(testManifest())])],
+      [
+        "manifest not first",
+        craftTar([{ name: "volumes/0/x", data: "x" }, manifestEntry(testManifest())]),
+      ],
       ["truncated", volsnapTar([{ name: "volumes/0/big", data: "y".repeat(5000) }]).slice(0, 3000)],
       ["not an archive", new TextEncoder().encode("hello, I am not a tar file at all".repeat(40))],
     ];
     for (const [name, bytes] of hostile) {
       const r = await upload(server, wid, bytes);
       assertEquals(r.status, 422, `${name}: ${JSON.stringify(r.json)}`);
-      assertEquals(r.json.error.code === "bad_archive" || r.json.error.code === "integrity_error", true, name);
+      assertEquals(
+        r.json.error.code === "bad_archive" || r.json.error.code === "integrity_error",
+        true,
+        name,
+      );
     }
     assertEquals(archiveFiles(server.archivesDir()), [], "no file from a refused upload");
     assertEquals(diffTrees(fingerprint(dir), live), []);
@@ -129,7 +154,9 @@ Deno.test("hostile uploads are refused with 422 and leave no file; a corrupted a
     assertEquals(ver.json.verify.ok, false);
     const snap = await server.api("GET", `/api/v1/snapshots/${sid}`);
     assertEquals(snap.json.snapshot.lastVerifyOk, false);
-    const res = await server.api("POST", `/api/v1/workloads/${wid}/restore?wait=true`, { snapshotId: sid }, {
+    const res = await server.api("POST", `/api/v1/workloads/${wid}/restore?wait=true`, {
+      snapshotId: sid,
+    }, {
       "x-confirm-restore": sid,
     });
     assertEquals(res.status, 422, JSON.stringify(res.json));

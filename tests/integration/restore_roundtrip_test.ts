@@ -6,7 +6,13 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
-import { clearDir, containerState, leftovers, populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
+import {
+  clearDir,
+  containerState,
+  leftovers,
+  populateTree,
+  volumeMountpoint,
+} from "../_helpers/fixtures.ts";
 import { TestServer } from "../_helpers/server.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 
@@ -22,7 +28,11 @@ Deno.test("restore makes every volume an exact mirror of the snapshot and keeps 
       "com.docker.compose.service": svc,
       ...(deps ? { "com.docker.compose.depends_on": deps } : {}),
     });
-    const db = await scratch.container({ name: "db", labels: labels("db"), args: ["-v", `${vol}:/data`] });
+    const db = await scratch.container({
+      name: "db",
+      labels: labels("db"),
+      args: ["-v", `${vol}:/data`],
+    });
     const app = await scratch.container({
       name: "app",
       labels: labels("app", "db:service_started:false"),
@@ -34,7 +44,9 @@ Deno.test("restore makes every volume an exact mirror of the snapshot and keeps 
     populateTree(bindDir, "AA");
     const before = { vol: fingerprint(volDir), bind: fingerprint(bindDir) };
 
-    const cap = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, { label: "rt" });
+    const cap = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, {
+      label: "rt",
+    });
     assertEquals(cap.status, 201, JSON.stringify(cap.json));
     const snap = cap.json.snapshot;
     assert(snap.id, "snapshot id");
@@ -47,10 +59,15 @@ Deno.test("restore makes every volume an exact mirror of the snapshot and keeps 
     Deno.writeTextFileSync(join(bindDir, "extra-after-snapshot"), "must vanish");
     const changed = fingerprint(volDir);
 
-    const noConfirm = await server.api("POST", `/api/v1/workloads/${wid}/restore`, { snapshotId: snap.id });
+    const noConfirm = await server.api("POST", `/api/v1/workloads/${wid}/restore`, {
+      snapshotId: snap.id,
+    });
     assertEquals(noConfirm.status, 412);
 
-    const dry = await server.api("POST", `/api/v1/workloads/${wid}/restore`, { snapshotId: snap.id, dryRun: true });
+    const dry = await server.api("POST", `/api/v1/workloads/${wid}/restore`, {
+      snapshotId: snap.id,
+      dryRun: true,
+    });
     assertEquals(dry.status, 200, JSON.stringify(dry.json));
     assertEquals(diffTrees(fingerprint(volDir), changed), [], "dry run changes nothing");
 
@@ -84,7 +101,10 @@ Deno.test("restore makes every volume an exact mirror of the snapshot and keeps 
     const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);
     assertEquals(list.status, 200);
     const events = await server.api("GET", `/api/v1/events?workload=${wid}`);
-    assert(JSON.stringify(events.json).includes("restore_completed"), "restore recorded as an event");
+    assert(
+      JSON.stringify(events.json).includes("restore_completed"),
+      "restore recorded as an event",
+    );
   } finally {
     await server.stop();
     await scratch.cleanup();

@@ -33,7 +33,9 @@ Deno.test("nested bind targets: restore refuses up front or leaves no volsnap di
     try {
       await runOp(await env.engine.prepareRestore(wid, { snapshotId: snap.id }));
     } catch (err) {
-      outcome = err instanceof AppError && err.code === "invalid_input" ? "refused" : `failed: ${err}`;
+      outcome = err instanceof AppError && err.code === "invalid_input"
+        ? "refused"
+        : `failed: ${err}`;
     }
     const stray = [...Deno.readDirSync(outer), ...Deno.readDirSync(inner)]
       .map((e) => e.name).filter((n) => n.includes(".volsnap-"));

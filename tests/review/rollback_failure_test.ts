@@ -15,7 +15,9 @@ import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 
 const chattr = (flag: string, path: string) =>
   new Deno.Command("chattr", { args: [flag, path] }).output().then((o) => {
-    if (!o.success) throw new Error(`chattr ${flag} ${path}: ${new TextDecoder().decode(o.stderr)}`);
+    if (!o.success) {
+      throw new Error(`chattr ${flag} ${path}: ${new TextDecoder().decode(o.stderr)}`);
+    }
   });
 
 Deno.test("rollback fails: containers are not started on a half-restored volume; the sweep finishes the rollback", async () => {
@@ -26,7 +28,11 @@ Deno.test("rollback fails: containers are not started on a half-restored volume;
   Deno.mkdirSync(live);
   try {
     const wid = scratch.prefix;
-    const app = await scratch.container({ name: "app", labels: { "volsnap.workload": wid }, args: ["-v", `${live}:/bind`] });
+    const app = await scratch.container({
+      name: "app",
+      labels: { "volsnap.workload": wid },
+      args: ["-v", `${live}:/bind`],
+    });
     populateTree(live, "A");
     const snap = await runOp(await env.engine.prepareCapture(wid, {}));
     clearDir(live);
@@ -77,7 +83,9 @@ Deno.test("rollback fails: containers are not started on a half-restored volume;
     await env.recover();
     assertEquals(diffTrees(fingerprint(live), before), []);
     assertEquals(await containerState(app), "running");
-    const w = await dockerCli(["exec", app, "sh", "-c", "echo probe > /bind/probe"], { allowFail: true });
+    const w = await dockerCli(["exec", app, "sh", "-c", "echo probe > /bind/probe"], {
+      allowFail: true,
+    });
     assertEquals(w.code, 0, `app's /bind is a deleted dir: ${w.stderr}`);
     assert(Deno.statSync(join(live, "probe")).isFile, "app writes do not reach the live dir");
     assertEquals(leftovers([live]), []);
