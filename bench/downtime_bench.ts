@@ -93,7 +93,8 @@ for (const mib of SIZES_MIB) {
     const total = Date.now() - t0;
     if (res.status !== 200) throw new Error(JSON.stringify(res.json));
     await new Promise((r) => setTimeout(r, 300));
-    const fromEvents = await dockerDowntime(app, t0 - 1000, Date.now() + 1000);
+    // Only this restore's events: the reference stop/start above happened just before.
+    const fromEvents = await dockerDowntime(app, t0, Date.now() + 1000);
     results.push(
       `${String(mib).padStart(5)} MiB: restore total ${(total / 1000).toFixed(2)} s, ` +
         `downtime (docker events stop→start) ${

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks (not timed tests): capture, then restore if that bench exists.
+# Benchmarks (not timed tests), each side by side with GNU tar + zstd in the
+# same run: capture, restore (extraction), then restore downtime vs data size
+# through the real server, which needs Docker: a private dockerd is started
+# unless DOCKER_HOST and VOLSNAP_TEST_IMAGE are already set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deno run -A bench/capture_bench.ts "$@"
-if [ -f bench/restore_bench.ts ]; then
-  deno run -A bench/restore_bench.ts
+deno run -A bench/restore_bench.ts
+if [ -z "${DOCKER_HOST:-}" ] || [ -z "${VOLSNAP_TEST_IMAGE:-}" ]; then
+  source tests/docker_env.sh
+  trap 'set +e; stop_private_dockerd' EXIT
 fi
+deno run -A bench/downtime_bench.ts
