@@ -9,6 +9,7 @@
  */
 import type { Compression } from "../model.ts";
 import type { CompressKind, WorkerReply, WorkerRequest } from "./pack_compress_worker.ts";
+import { ZSTD_BIN, zstdCliAvailable } from "./zstd_cli.ts";
 
 export interface FrameCompressorOptions {
   compression: Compression;
@@ -56,22 +57,6 @@ export function createFrameCompressor(opts: FrameCompressorOptions): FrameCompre
   if (usesZstdCli(opts)) return zstdCli(opts);
   if (opts.outputFile) throw new Error("outputFile needs the zstd CLI");
   return zlibWorker(opts);
-}
-
-const ZSTD_BIN = "zstd";
-let zstdCliFound: boolean | undefined;
-
-/** Whether a zstd CLI is on PATH (checked once per process). */
-export function zstdCliAvailable(): boolean {
-  if (zstdCliFound === undefined) {
-    try {
-      zstdCliFound = new Deno.Command(ZSTD_BIN, { args: ["-V"], stdout: "null", stderr: "null" })
-        .outputSync().success;
-    } catch {
-      zstdCliFound = false;
-    }
-  }
-  return zstdCliFound;
 }
 
 /**

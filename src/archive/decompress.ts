@@ -8,6 +8,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import { pipeline, Readable } from "node:stream";
 import { AppError, BadArchiveError } from "../errors.ts";
 import type { Compression } from "../model.ts";
+import { ZSTD_BIN, zstdCliAvailable } from "./zstd_cli.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -76,7 +77,7 @@ export class DecodedStream {
       const raw = this.#rawRest(reader, first);
       const inflated = this.compression === "none"
         ? raw
-        : this.compression === "zstd" && zstdCli()
+        : this.compression === "zstd" && zstdCliAvailable()
         ? this.#inflateCli(raw)
         : this.#inflate(raw);
       for await (const chunk of inflated) {
@@ -217,22 +218,6 @@ export class DecodedStream {
       await stderr;
     }
   }
-}
-
-const ZSTD_BIN = "zstd";
-let zstdCliFound: boolean | undefined;
-
-/** Whether the zstd CLI exists on PATH (checked once). */
-function zstdCli(): boolean {
-  if (zstdCliFound === undefined) {
-    try {
-      zstdCliFound = new Deno.Command(ZSTD_BIN, { args: ["-V"], stdout: "null", stderr: "null" })
-        .outputSync().success;
-    } catch {
-      zstdCliFound = false;
-    }
-  }
-  return zstdCliFound;
 }
 
 async function readCapped(s: ReadableStream<Uint8Array>, max: number): Promise<string> {
