@@ -74,3 +74,13 @@ export function leftovers(liveDirs: string[]): string[] {
   }
   return out;
 }
+
+/** Whether anything (even a dangling link) exists at `p`. */
+export function existsSync(p: string): boolean {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

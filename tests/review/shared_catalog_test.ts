@@ -6,16 +6,7 @@ import { join } from "node:path";
 import { assert } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { engineEnv, runOp } from "../_helpers/engine_env.ts";
-import { populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
-
-const existsSync = (p: string) => {
-  try {
-    Deno.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { existsSync, populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
 
 Deno.test("hosts sharing one catalog: a sweep on host B keeps host A's snapshots", async () => {
   const shared = await Deno.makeTempDir({ prefix: "vs-rv-cat-" });
