@@ -72,15 +72,8 @@ async function runCapture(
   // once pre hooks ran, post hooks run on every path.
   const postHooks = () =>
     runHooks(ctx, ordered, "post").then(() => undefined, (err) => `post hook: ${errMessage(err)}`);
-  op.progress({ phase: "pre-hooks" });
-  try {
-    await runHooks(ctx, ordered, "pre");
-  } catch (err) {
-    await postHooks();
-    throw err;
-  }
-
-  // Durable record of what we are about to stop, BEFORE stopping anything.
+  // Durable record of what we are about to stop (and of the post hooks we
+  // will owe), BEFORE running any hook or stopping anything.
   await ctx.journals.write({
     kind: "capture",
     opId: op.id,
@@ -88,7 +81,19 @@ async function runCapture(
     snapshotId,
     finalPath,
     containers: targets,
+    postHooks: ordered.flatMap((c) => {
+      const command = hookCommand(c, "post");
+      return command && c.state === "running" ? [{ id: c.id, name: c.name, command }] : [];
+    }),
   });
+  op.progress({ phase: "pre-hooks" });
+  try {
+    await runHooks(ctx, ordered, "pre");
+  } catch (err) {
+    await postHooks();
+    await ctx.journals.remove(op.id);
+    throw err;
+  }
   let stats, manifest;
   let downtimeMs: number | null = null;
   let resumeFailed = false;

@@ -26,6 +26,8 @@ export interface CaptureJournal {
   finalPath: string;
   /** Containers we are about to quiesce, recorded before the first is touched. */
   containers: JournalContainer[];
+  /** Post hooks owed once pre hooks ran; the sweep runs them after a crash. */
+  postHooks?: { id: string; name: string; command: string[] }[];
 }
 
 export interface RestoreJournalVolume {

@@ -147,6 +147,7 @@ async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
     throw new Error(`cannot resume ${failures.map((f) => `${f.name} (${f.error})`).join(", ")}`);
   }
   if (!(await ctx.catalog.getSnapshot(j.snapshotId))) await removeArchiveFile(j.finalPath);
+  await runOwedPostHooks(ctx, j);
   await ctx.journals.remove(j.opId);
   await ctx.event(
     "capture_recovered",
@@ -155,6 +156,29 @@ async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
     }, partial archive removed`,
     j.workload,
   );
+}
+
+/** Post hooks undo pre hooks (e.g. a database's backup mode): run them, best effort. */
+async function runOwedPostHooks(ctx: EngineContext, j: CaptureJournal) {
+  for (const h of j.postHooks ?? []) {
+    try {
+      const d = await ctx.docker.inspectContainer(h.id);
+      if (d.state !== "running") continue;
+      const r = await ctx.docker.exec(h.id, h.command, 60_000);
+      if (r.exitCode !== 0) throw new Error(`exited ${r.exitCode}: ${r.output.slice(-300)}`);
+      await ctx.event(
+        "post_hook_recovered",
+        `post hook of ${h.name} run after an interrupted capture`,
+        j.workload,
+      );
+    } catch (err) {
+      await ctx.event(
+        "post_hook_failed",
+        `post hook of ${h.name} after an interrupted capture: ${errMessage(err)}`,
+        j.workload,
+      );
+    }
+  }
 }
 
 async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {

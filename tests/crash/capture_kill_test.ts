@@ -116,3 +116,34 @@ Deno.test("SIGKILL at random moments of captures: containers always come back, e
     await scratch.cleanup();
   }
 });
+
+Deno.test("SIGKILL between a pre hook and its post hook: the sweep runs the owed post hook", async () => {
+  const scratch = new DockerScratch("vs-chook");
+  const server = await TestServer.start({ killAt: "capture.quiesced" });
+  try {
+    const wid = scratch.prefix;
+    const vol = await scratch.volume("data");
+    const lab = {
+      "volsnap.workload": wid,
+      "volsnap.pre": "touch /data/backup-mode",
+      "volsnap.post": "rm -f /data/backup-mode; echo ended > /data/post-ran",
+    };
+    const a = await scratch.container({ name: "a", labels: lab, args: ["-v", `${vol}:/data`] });
+    const dir = await volumeMountpoint(vol);
+    fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: "{}",
+    }).then((r) => r.body?.cancel()).catch(() => {});
+    const status = await Promise.race([server.exited(), sleep(60_000).then(() => undefined)]);
+    assert(status, "server was not killed");
+    assert(Deno.statSync(join(dir, "backup-mode")).isFile, "the pre hook ran before the crash");
+    await server.restart();
+    assertEquals(await containerState(a), "running");
+    assertEquals(Deno.readTextFileSync(join(dir, "post-ran")), "ended\n");
+    assertEquals([...Deno.readDirSync(dir)].some((e) => e.name === "backup-mode"), false);
+  } finally {
+    await server.stop();
+    await scratch.cleanup();
+  }
+});
