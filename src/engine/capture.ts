@@ -18,7 +18,7 @@ import {
 import type { CaptureRequest, OpContext, PreparedOperation } from "./types.ts";
 import type { EngineContext } from "./context.ts";
 import { lockWorkload } from "./context.ts";
-import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
+import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";
 import { newId } from "./paths.ts";
 import { applyRetention } from "./retention_apply.ts";
 import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
@@ -133,7 +133,8 @@ async function runCapture(
       }
     }
   } catch (err) {
-    if (!resumeFailed) await ctx.journals.remove(op.id);
+    // A container still down keeps the journal: the sweep brings it back.
+    if (!resumeFailed && !leftContainersDown(err)) await ctx.journals.remove(op.id);
     const hookError = await postHooks();
     if (hookError) log.warn("post hook failed after a failed capture", { error: hookError });
     await ctx.event(

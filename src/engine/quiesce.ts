@@ -34,9 +34,22 @@ export function quiesceTargets(
   }));
 }
 
+/** quiesce_failed; `unresumed` names containers that could not be brought back. */
+export class QuiesceError extends AppError {
+  constructor(message: string, readonly unresumed: string[], cause: unknown) {
+    super("quiesce_failed", message, { cause });
+    this.name = "QuiesceError";
+  }
+}
+
+/** True when a quiesce failure left some container down (keep the journal for the sweep). */
+export function leftContainersDown(err: unknown): boolean {
+  return err instanceof QuiesceError && err.unresumed.length > 0;
+}
+
 /**
  * Stops/pauses `targets` in order. If one fails, resumes the ones already
- * quiesced and throws quiesce_failed; nothing is left down.
+ * quiesced and throws a QuiesceError, naming any it could not bring back.
  */
 export async function quiesce(
   docker: DockerApi,
@@ -57,13 +70,12 @@ export async function quiesce(
       });
       // The failed one may be half-stopped: include it in the resume.
       const failures = await resume(docker, [...done, t], log);
-      throw new AppError(
-        "quiesce_failed",
+      const unresumed = failures.map((f) => f.name);
+      throw new QuiesceError(
         `cannot ${t.action} container "${t.name}": ${errMessage(err)}` +
-          (failures.length
-            ? `; also failed to resume: ${failures.map((f) => f.name).join(", ")}`
-            : ""),
-        { cause: err },
+          (unresumed.length ? `; also failed to resume: ${unresumed.join(", ")}` : ""),
+        unresumed,
+        err,
       );
     }
   }

@@ -240,8 +240,23 @@ async function* walkFiles(dir: string): AsyncGenerator<string> {
 async function reconcile(ctx: EngineContext, report: RecoveryReport) {
   const rows = await ctx.catalog.listAllSnapshots();
   const known = new Set(rows.map((r) => r.file));
+  const missing = [];
   for (const r of rows) {
-    if (!(await exists(join(ctx.paths.archives, r.file)))) {
+    if (!(await exists(join(ctx.paths.archives, r.file)))) missing.push(r);
+  }
+  if (missing.length > 0 && missing.length === rows.length) {
+    // Every archive gone at once looks like an unmounted or wrong data dir,
+    // not like lost files: keep the rows so nothing is forgotten.
+    ctx.log.error("no catalogued archive is present; catalog rows kept", {
+      archives: ctx.paths.archives,
+      rows: rows.length,
+    });
+    await ctx.event(
+      "archives_missing",
+      `none of the ${rows.length} catalogued archives is in ${ctx.paths.archives}; rows kept (is the data dir mounted?)`,
+    );
+  } else {
+    for (const r of missing) {
       await ctx.catalog.deleteSnapshot(r.id);
       report.rowsWithoutFile++;
       await ctx.event(
@@ -255,7 +270,10 @@ async function reconcile(ctx: EngineContext, report: RecoveryReport) {
     const rel = relative(ctx.paths.archives, path);
     if (known.has(rel)) continue;
     // Never delete what may be the only copy of something: quarantine it.
-    const dest = join(ctx.paths.orphans, rel.replaceAll("/", "__"));
+    let dest = join(ctx.paths.orphans, rel.replaceAll("/", "__"));
+    for (let n = 1; await exists(dest); n++) {
+      dest = join(ctx.paths.orphans, `${rel.replaceAll("/", "__")}.${n}`);
+    }
     await Deno.rename(path, dest);
     report.filesWithoutRow++;
     await ctx.event("orphan_file", `archive ${rel} has no catalog row; moved to ${dest}`);

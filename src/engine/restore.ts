@@ -20,7 +20,7 @@ import { lockWorkload } from "./context.ts";
 import type { RestoreJournal } from "./journal.ts";
 import { oldDirFor, STAGING_MARK, stagingDirFor } from "./paths.ts";
 import { preserveOldDirs } from "./preserve.ts";
-import { quiesce, quiesceTargets, resume } from "./quiesce.ts";
+import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";
 import { checkNoOutsideUsers, preflightRestore, type RestorePreflight } from "./restore_plan.ts";
 import { removeOwnTree, rollbackVolumes, swapVolume } from "./swap.ts";
 import type {
@@ -140,14 +140,20 @@ async function runRestore(
   op.progress({ phase: "quiescing" });
   const downStart = ctx.clock.monotonicMs();
   try {
+    // quiesce() itself brings back what it stopped when one container refuses.
     await quiesce(ctx.docker, journal.containers, ctx.config.stopTimeoutSeconds, log);
+  } catch (err) {
+    await abandonStaging(ctx, journal, leftContainersDown(err));
+    throw err;
+  }
+  try {
     await ctx.fault("restore.quiesced");
     journal.phase = "swapping";
     await ctx.journals.write(journal);
     await ctx.fault("restore.journaled");
   } catch (err) {
-    await resume(ctx.docker, journal.containers, log);
-    await abandonStaging(ctx, journal);
+    const failures = await resume(ctx.docker, journal.containers, log);
+    await abandonStaging(ctx, journal, failures.length > 0);
     throw err;
   }
 
@@ -239,8 +245,11 @@ async function runRestore(
   return result;
 }
 
-/** Removes staged dirs and the journal after a failure before any swap. */
-async function abandonStaging(ctx: EngineContext, journal: RestoreJournal) {
+/**
+ * Removes staged dirs after a failure before any swap, and the journal unless
+ * a container is still down: then the sweep (phase quiescing) brings it back.
+ */
+async function abandonStaging(ctx: EngineContext, journal: RestoreJournal, keepJournal = false) {
   for (const v of journal.volumes) await removeOwnTree(v.staged, STAGING_MARK);
-  await ctx.journals.remove(journal.opId);
+  if (!keepJournal) await ctx.journals.remove(journal.opId);
 }
