@@ -33,10 +33,11 @@ export class WorkloadLocks {
 /** Holds an exclusive flock on the data dir's lock file for the process lifetime. */
 export async function acquireProcessLock(lockFile: string): Promise<Deno.FsFile> {
   const f = await Deno.open(lockFile, { read: true, write: true, create: true, mode: 0o600 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       f.lock(true),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 3000)),
+      new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), 3000)),
     ]);
   } catch {
     f.close();
@@ -44,6 +45,8 @@ export async function acquireProcessLock(lockFile: string): Promise<Deno.FsFile>
       "internal",
       `another volsnap process holds ${lockFile}; only one may use a data dir at a time`,
     );
+  } finally {
+    clearTimeout(timer);
   }
   await f.truncate(0);
   await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
