@@ -10,7 +10,17 @@ import { containerState, volumeMountpoint } from "../_helpers/fixtures.ts";
 import { TestServer } from "../_helpers/server.ts";
 
 const sql = async (container: string, q: string) =>
-  (await dockerCli(["exec", container, "sqlite3", "/var/lib/db/app.db", q])).stdout;
+  // Wait for the writer's lock instead of failing with "database is locked".
+  (await dockerCli([
+    "exec",
+    container,
+    "sqlite3",
+    "-cmd",
+    ".timeout 10000",
+    "/var/lib/db/app.db",
+    q,
+  ]))
+    .stdout;
 
 async function hostSql(dbFile: string, q: string): Promise<string> {
   const out = await new Deno.Command("sqlite3", {
@@ -36,7 +46,7 @@ Deno.test("SQLite under continuous writes: restore gives the exact snapshot stat
       "sh",
       "-c",
       "sqlite3 /var/lib/db/app.db 'PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);' >/dev/null; " +
-      "trap 'exit 0' TERM; (while :; do echo 'INSERT INTO t(v) VALUES (randomblob(300));'; sleep 0.01; done) | sqlite3 /var/lib/db/app.db & wait",
+      "trap 'exit 0' TERM; (while :; do echo 'INSERT INTO t(v) VALUES (randomblob(300));'; sleep 0.01; done) | sqlite3 -cmd '.timeout 10000' /var/lib/db/app.db & wait",
     ];
     const db = await scratch.container({
       name: "db",
