@@ -132,10 +132,10 @@ const tar: number[] = [];
 const tarSync: number[] = [];
 let bytes = 0;
 const self = new URL(import.meta.url).pathname;
-for (let i = 0; i < runs; i++) {
-  const outV = `${WORK}/out-volsnap`;
-  const outT = `${WORK}/out-tar`;
-  await sh(`rm -rf ${outV} ${outT}; sync`);
+const outV = `${WORK}/out-volsnap`;
+const outT = `${WORK}/out-tar`;
+async function runVolsnap() {
+  await sh(`rm -rf ${outV}; sync`);
   const t0 = performance.now();
   const child = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", self, "--child", archive, outV, how],
@@ -148,7 +148,12 @@ for (let i = 0; i < runs; i++) {
   cpu.push(r.cpuMs);
   rss.push(r.rssMiB);
   bytes = r.bytes;
-  await sh(`sync`);
+  return `volsnap ${wall.toFixed(0)} ms (in-process ${
+    r.ms.toFixed(0)
+  } ms, incl. sync -f, cpu ${r.cpuMs} ms, RSS ${r.rssMiB.toFixed(0)} MiB)`;
+}
+async function runTar() {
+  await sh(`rm -rf ${outT}; sync`);
   const t1 = performance.now();
   await sh(`mkdir ${outT} && zstd -dc ${archive} | tar -xpf - -C ${outT}`);
   const t2 = performance.now();
@@ -156,14 +161,19 @@ for (let i = 0; i < runs; i++) {
   const t3 = performance.now();
   tar.push(t2 - t1);
   tarSync.push(t3 - t1);
-  console.log(
-    `run ${i + 1}: volsnap ${wall.toFixed(0)} ms (in-process ${
-      r.ms.toFixed(0)
-    } ms, incl. sync -f, cpu ${r.cpuMs} ms), ` +
-      `tar ${(t2 - t1).toFixed(0)} ms, tar+sync ${(t3 - t1).toFixed(0)} ms, volsnap RSS ${
-        r.rssMiB.toFixed(0)
-      } MiB`,
-  );
+  return `tar ${(t2 - t1).toFixed(0)} ms, tar+sync ${(t3 - t1).toFixed(0)} ms`;
+}
+// Alternating order, and each output removed before the next run: neither
+// side always runs second on a fuller tmpfs.
+for (let i = 0; i < runs; i++) {
+  const last = i === runs - 1;
+  const order = i % 2 ? [runTar, runVolsnap] : [runVolsnap, runTar];
+  const lines: string[] = [];
+  for (const step of order) {
+    lines.push(await step());
+    if (!last) await sh(`rm -rf ${outV} ${outT}`);
+  }
+  console.log(`run ${i + 1}: ${lines.join("; ")}`);
 }
 await sh(`diff -r --no-dereference ${WORK}/out-volsnap ${WORK}/out-tar/volumes/0`);
 const mib = bytes / 2 ** 20;

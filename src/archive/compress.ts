@@ -69,7 +69,9 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new RangeError(`zstd level must be 1..19, got ${level}`);
   }
-  const args = [`-${level}`, "-T0", "-q", "-c", "--no-progress"];
+  // --check (zstd's default, made explicit): the frame's content checksum is
+  // what guards a restore between its pre-flight hash and the staging read.
+  const args = [`-${level}`, "--check", "-T0", "-q", "-c", "--no-progress"];
   // With outputFile, zstd appends to it itself (same inode, so the caller's
   // fsync covers it): the compressed bytes never cross a pipe back to us.
   const child = (opts.outputFile

@@ -8,6 +8,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import { pipeline, Readable } from "node:stream";
 import { AppError, BadArchiveError } from "../errors.ts";
 import type { Compression } from "../model.ts";
+import { growChildPipe } from "./pipe_size.ts";
 import { ZSTD_BIN, zstdCliAvailable } from "./zstd_cli.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -34,32 +35,57 @@ export interface DecodeOptions {
   allocOut?: () => Uint8Array;
 }
 
+/** Raw bytes as a stream (an upload), or a stored archive file by path. */
+export type DecodeSource = ReadableStream<Uint8Array> | { path: string };
+
 /** Default fill size for zstd CLI output (a pipe read returns at most 64 KiB). */
 const CLI_CHUNK = 1024 * 1024;
+/** Read size for a stored file that is not decoded by the zstd CLI. */
+const FILE_CHUNK = 1024 * 1024;
 
 /**
  * One pass over `source`. Iterate `chunks()` once; after it finished,
- * `sha256()`, `rawBytes` and `expandedBytes` describe what was read.
+ * `sha256()`, `rawBytes` and `expandedBytes` describe what was read (the
+ * first two only for a stream source).
  */
 export class DecodedStream {
   compression: Compression = "none";
   rawBytes = 0;
   expandedBytes = 0;
-  readonly #source: ReadableStream<Uint8Array>;
+  readonly #source: DecodeSource;
   readonly #hash = createHash("sha256");
   readonly #opts: DecodeOptions;
 
-  constructor(source: ReadableStream<Uint8Array>, opts: DecodeOptions) {
+  constructor(source: DecodeSource, opts: DecodeOptions) {
     this.#source = source;
     this.#opts = opts;
   }
 
+  /** Hex sha256 of a stream source; "" for a file source (see `#fromFile`). */
   sha256(): string {
-    return this.#hash.digest("hex");
+    return "path" in this.#source ? "" : this.#hash.digest("hex");
   }
 
   async *chunks(): AsyncGenerator<Uint8Array> {
-    const reader = this.#source.getReader();
+    const inflated = "path" in this.#source
+      ? this.#fromFile(this.#source.path)
+      : this.#fromStream(this.#source);
+    for await (const chunk of inflated) {
+      this.expandedBytes += chunk.length;
+      if (this.expandedBytes > this.#opts.maxExpandedBytes) {
+        throw new AppError(
+          "too_large",
+          `archive expands beyond the limit of ${this.#opts.maxExpandedBytes} bytes`,
+          { hint: "raise VOLSNAP_MAX_RESTORE_BYTES if this archive is legitimate" },
+        );
+      }
+      this.#opts.onExpanded?.(this.expandedBytes);
+      yield chunk;
+    }
+  }
+
+  async *#fromStream(source: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const reader = source.getReader();
     let finished = false;
     try {
       // Peek enough bytes to recognise the magic, then replay them.
@@ -75,23 +101,11 @@ export class DecodedStream {
       const first = concat(head);
       this.compression = detectCompression(first);
       const raw = this.#rawRest(reader, first);
-      const inflated = this.compression === "none"
+      yield* this.compression === "none"
         ? raw
         : this.compression === "zstd" && zstdCliAvailable()
         ? this.#inflateCli(raw)
         : this.#inflate(raw);
-      for await (const chunk of inflated) {
-        this.expandedBytes += chunk.length;
-        if (this.expandedBytes > this.#opts.maxExpandedBytes) {
-          throw new AppError(
-            "too_large",
-            `archive expands beyond the limit of ${this.#opts.maxExpandedBytes} bytes`,
-            { hint: "raise VOLSNAP_MAX_RESTORE_BYTES if this archive is legitimate" },
-          );
-        }
-        this.#opts.onExpanded?.(this.expandedBytes);
-        yield chunk;
-      }
       finished = true;
     } finally {
       if (!finished) await reader.cancel().catch(() => {});
@@ -99,9 +113,37 @@ export class DecodedStream {
     }
   }
 
+  /**
+   * A stored file. zstd gets it by path, so its bytes never cross a pipe into
+   * zstd. Not hashed here: hashing on this thread would stall the pipe out of
+   * zstd, so the caller hashes the file on a thread of its own.
+   */
+  async *#fromFile(path: string): AsyncGenerator<Uint8Array> {
+    const file = await Deno.open(path, { read: true });
+    let stopped = false;
+    try {
+      const head = new Uint8Array(4);
+      let headLen = 0;
+      for (let n: number | null = 0; headLen < 4 && n !== null; headLen += n ?? 0) {
+        n = await file.read(head.subarray(headLen));
+      }
+      this.compression = detectCompression(head.subarray(0, headLen));
+      if (this.compression !== "zstd" || !zstdCliAvailable()) {
+        await file.seek(0, Deno.SeekMode.Start);
+        yield* this.#fromStream(readFile(file, () => stopped));
+        return;
+      }
+      this.rawBytes = (await file.stat()).size;
+    } finally {
+      stopped = true;
+      file.close();
+    }
+    yield* this.#inflateCli(path);
+  }
+
   #countRaw(chunk: Uint8Array) {
     this.rawBytes += chunk.length;
-    this.#hash.update(chunk);
+    if (!("path" in this.#source)) this.#hash.update(chunk);
   }
 
   async *#rawRest(reader: ReadableStreamDefaultReader<Uint8Array>, first: Uint8Array) {
@@ -150,15 +192,18 @@ export class DecodedStream {
    * accepts a truncated frame. The CLI reports both, and decompresses on
    * another core while we write files.
    */
-  async *#inflateCli(raw: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  async *#inflateCli(raw: AsyncIterable<Uint8Array> | string): AsyncGenerator<Uint8Array> {
+    const fromPath = typeof raw === "string";
     const p = new Deno.Command(ZSTD_BIN, {
-      args: ["-d", "-c", "-q", "--no-progress"],
-      stdin: "piped",
+      args: ["-d", "-c", "-q", "--no-progress", ...(fromPath ? ["--", raw] : [])],
+      stdin: fromPath ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    growChildPipe(p.pid, 1);
     let feedError: unknown;
     const feed = (async () => {
+      if (fromPath) return;
       const w = p.stdin.getWriter();
       try {
         for await (const c of raw) await w.write(c);
@@ -218,6 +263,18 @@ export class DecodedStream {
       await stderr;
     }
   }
+}
+
+/** A file as a pull stream of fresh chunks (the fallback decoders keep references). */
+function readFile(file: Deno.FsFile, stopped: () => boolean): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const buf = new Uint8Array(FILE_CHUNK);
+      const n = stopped() ? null : await file.read(buf);
+      if (n === null) ctl.close();
+      else ctl.enqueue(buf.subarray(0, n));
+    },
+  }, { highWaterMark: 0 });
 }
 
 async function readCapped(s: ReadableStream<Uint8Array>, max: number): Promise<string> {

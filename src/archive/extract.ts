@@ -1,8 +1,9 @@
 /**
  * Untrusted-archive extractor: stages each volume of an archive into a fresh
- * directory. Everything the archive says is validated by ArchiveWalker before
- * it touches the disk; this module only writes inside the staging dirs it
- * created, and removes them all again if anything fails.
+ * directory. Everything the archive says is validated by ArchiveWalker (on
+ * the archive worker, see walk_worker.ts) before it reaches this thread; this
+ * module only writes inside the staging dirs it created, and removes them all
+ * again if anything fails.
  *
  * Why writes cannot escape: a staging dir is created fresh (mkdir fails if it
  * exists); entries are unique and every parent of an entry is a directory we
@@ -18,21 +19,25 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../errors.ts";
 import type { ArchiveStats, Manifest, ManifestVolume } from "../model.ts";
-import { OffThreadDecode, type RawSource } from "./decode_thread.ts";
 import type { ArchiveLimits } from "./limits.ts";
-import { ArchiveWalker, type VolumeEntry } from "./reader.ts";
-import { ByteSource, TarParser } from "./read_tar.ts";
+import type { VolumeEntry } from "./reader.ts";
 import { progressThrottle } from "./read_progress.ts";
+import { OffThreadWalk, type RawSource } from "./walk_thread.ts";
+import type { BatchEvent } from "./walk_worker.ts";
 
 export interface ExtractOptions {
   /**
-   * The stored archive file. Preferred over `source`: the decoding thread
-   * reads it directly, so no raw bytes pass through this thread.
+   * The stored archive file. Preferred over `source`: the archive worker
+   * (and zstd) read it directly, so no raw bytes pass through this thread.
    */
   sourcePath?: string;
   /** Raw stored bytes (compressed), e.g. an upload; used when `sourcePath` is not given. */
   source?: ReadableStream<Uint8Array>;
-  /** Hex sha256 of the raw bytes; a mismatch fails with integrity_error at the end. */
+  /**
+   * Hex sha256 of the raw bytes; a mismatch fails with integrity_error at the
+   * end. Without it a `sourcePath` is not hashed (stats.sha256 is ""): for a
+   * file the caller verified already; zstd's frame checksum still covers it.
+   */
   expectedSha256?: string;
   /** Staging dir to create (must not exist; its parent must), or null to skip the volume. */
   targetDirFor: (index: number, vol: ManifestVolume) => string | null;
@@ -41,8 +46,6 @@ export interface ExtractOptions {
   signal?: AbortSignal;
 }
 
-/** Files up to this size are read whole and written with one call. */
-const SMALL_FILE = 1024 * 1024;
 const O_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL |
   fs.constants.O_NOFOLLOW;
 const SPECIAL_BITS = 0o6000;
@@ -61,52 +64,55 @@ export async function extractArchive(
 ): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
   opts.signal?.throwIfAborted();
   const progress = progressThrottle(opts.onProgress);
-  const decoded = new OffThreadDecode(rawSource(opts), {
-    maxExpandedBytes: opts.limits.maxExpandedBytes,
+  const walk = new OffThreadWalk(rawSource(opts), {
+    limits: opts.limits,
+    withData: true,
     onExpanded: progress.update,
     signal: opts.signal,
   });
-  const src = new ByteSource(decoded.chunks());
   const created: string[] = [];
+  let manifest: Manifest | undefined;
+  let stager: Stager | undefined;
   try {
-    const walker = await ArchiveWalker.open(new TarParser(src, opts.limits), opts.limits);
-    const stager = new Stager(walker.manifest, opts.targetDirFor, created, currentUmask());
-    for (;;) {
+    for await (const m of walk.messages()) {
       opts.signal?.throwIfAborted();
-      const e = await walker.next();
-      if (!e) break;
-      await stager.put(e, walker.parser);
+      if (m.type === "manifest") {
+        manifest = m.manifest;
+        stager = new Stager(manifest, opts.targetDirFor, created, currentUmask());
+      } else stager!.apply(m.events, m.data);
     }
     progress.flush();
-    const sha256 = decoded.sha256();
+    const { sha256, rawBytes, expandedBytes, entries } = walk.result;
     if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256.toLowerCase()) {
       throw new AppError(
         "integrity_error",
         `archive sha256 is ${sha256}, expected ${opts.expectedSha256}: the stored file is damaged`,
       );
     }
-    stager.finishDirs();
+    stager!.finishDirs();
     await syncStaged(created);
     return {
-      manifest: walker.manifest,
+      manifest: manifest!,
       stats: {
-        sizeBytes: decoded.rawBytes,
+        sizeBytes: rawBytes,
         sha256,
-        uncompressedBytes: decoded.expandedBytes,
-        fileCount: walker.entries,
+        uncompressedBytes: expandedBytes,
+        fileCount: entries,
         skippedSpecial: 0,
-        warnings: stager.warnings,
+        warnings: stager!.warnings,
       },
     };
   } catch (err) {
-    await src.close().catch(() => {});
+    stager?.abort();
     for (const dir of created) await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw err;
   }
 }
 
 function rawSource(opts: ExtractOptions): RawSource {
-  if (opts.sourcePath !== undefined) return { path: opts.sourcePath };
+  if (opts.sourcePath !== undefined) {
+    return { path: opts.sourcePath, hash: opts.expectedSha256 !== undefined };
+  }
   if (opts.source) return { stream: opts.source };
   throw new AppError("internal", "extractArchive needs sourcePath or source");
 }
@@ -119,6 +125,8 @@ class Stager {
   readonly #owners = new Map<number, { uid: number; gid: number }>();
   readonly #dirs: DirMeta[] = [];
   readonly #umask: number;
+  /** The regular file whose data is being written. */
+  #open?: { fd: number; path: string; entry: VolumeEntry; mode: number; left: number };
 
   constructor(
     manifest: Manifest,
@@ -142,9 +150,29 @@ class Stager {
     }
   }
 
-  async put(e: VolumeEntry, parser: TarParser): Promise<void> {
+  /** Applies one batch from the archive worker: entries, and data pieces of `data`. */
+  apply(events: BatchEvent[], data: Uint8Array) {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
+      if (typeof ev === "number") {
+        const len = events[++i] as number;
+        this.#write(data.subarray(ev, ev + len));
+      } else this.#put(ev);
+    }
+  }
+
+  /** Closes a file left open by a failed extraction (its dir is removed next). */
+  abort() {
+    if (this.#open) fs.closeSync(this.#open.fd);
+    this.#open = undefined;
+  }
+
+  #put(e: VolumeEntry) {
+    if (this.#open) {
+      throw new AppError("internal", `archive worker skipped data of ${this.#open.path}`);
+    }
     const root = this.#roots.get(e.index);
-    if (root === undefined) return; // skipped volume: the walker skips the body
+    if (root === undefined) return; // skipped volume: the worker sent no data for it
     if (e.rel === "") {
       const meta = this.#dirs.find((d) => d.path === root)!;
       Object.assign(meta, { uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
@@ -166,34 +194,38 @@ class Stager {
         // linkat without AT_SYMLINK_FOLLOW; the target is a file we wrote.
         Deno.linkSync(join(root, e.link), path);
         return;
-      case "file":
-        await this.#file(e, path, parser);
+      case "file": {
+        let mode = e.mode;
+        if (mode & SPECIAL_BITS) {
+          mode &= ~SPECIAL_BITS;
+          this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${e.rel}`);
+        }
+        // Created with its final mode: the staging dir (0700) hides it meanwhile.
+        const fd = fs.openSync(path, O_NEW, mode);
+        this.#open = { fd, path, entry: e, mode, left: e.size };
+        if (e.size === 0) this.#closeFile();
         return;
+      }
     }
   }
 
-  async #file(e: VolumeEntry, path: string, parser: TarParser) {
-    let mode = e.mode;
-    if (mode & SPECIAL_BITS) {
-      mode &= ~SPECIAL_BITS;
-      this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${e.rel}`);
+  #write(piece: Uint8Array) {
+    const f = this.#open;
+    if (!f) return; // data of a file in a skipped volume
+    if (piece.length > f.left) {
+      throw new AppError("internal", `archive worker sent too much data for ${f.path}`);
     }
-    // Created with its final mode: the staging dir (0700) hides it meanwhile.
-    const fd = fs.openSync(path, O_NEW, mode);
+    let off = 0;
+    while (off < piece.length) off += fs.writeSync(f.fd, piece, off, piece.length - off);
+    f.left -= piece.length;
+    if (f.left === 0) this.#closeFile();
+  }
+
+  /** fd-based metadata (no path lookup); each call only when the created file differs. */
+  #closeFile() {
+    const { fd, entry: e, mode } = this.#open!;
+    this.#open = undefined;
     try {
-      let written = 0;
-      if (e.size <= SMALL_FILE) {
-        written = writeAll(fd, await parser.readBody());
-      } else {
-        await parser.pumpBody((c) => {
-          written += writeAll(fd, c);
-        });
-      }
-      // Decoder buffers are recycled; a view that outlived its buffer reads as empty.
-      if (written !== e.size) {
-        throw new AppError("internal", `wrote ${written} of ${e.size} bytes of ${path}`);
-      }
-      // fd-based: no path lookup. Each call only when the created file differs;
       // chown clears only setuid/setgid, which `mode` never has here.
       if (IS_ROOT) {
         const own = this.#owners.get(e.index)!;
@@ -226,12 +258,6 @@ class Stager {
 function currentUmask(): number {
   const m = /^Umask:\s*([0-7]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
   return m ? parseInt(m[1], 8) : 0o7777; // unknown: always chmod
-}
-
-function writeAll(fd: number, data: Uint8Array): number {
-  let off = 0;
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-  return off;
 }
 
 /**

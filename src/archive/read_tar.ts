@@ -33,15 +33,30 @@ export class ByteSource {
   #cur: Uint8Array = EMPTY;
   #pos = 0;
   #ended = false;
+  readonly #onChunkDone?: (chunk: Uint8Array) => void | Promise<void>;
 
-  constructor(chunks: AsyncIterable<Uint8Array>) {
+  /**
+   * `onChunkDone` sees each chunk once nothing will read it any more (before
+   * the next one is fetched, and at the end): its owner may then give it away.
+   */
+  constructor(
+    chunks: AsyncIterable<Uint8Array>,
+    onChunkDone?: (chunk: Uint8Array) => void | Promise<void>,
+  ) {
     this.#it = chunks[Symbol.asyncIterator]();
+    this.#onChunkDone = onChunkDone;
   }
 
   /** False at end of stream. */
   async #fill(): Promise<boolean> {
     while (this.#pos >= this.#cur.length) {
       if (this.#ended) return false;
+      if (this.#cur !== EMPTY) {
+        const done = this.#cur;
+        this.#cur = EMPTY;
+        this.#pos = 0;
+        await this.#onChunkDone?.(done);
+      }
       const r = await this.#it.next();
       if (r.done) {
         this.#ended = true;
@@ -167,12 +182,14 @@ export class TarParser {
         }
         const body = await this.#src.read(h.size, "an extended header");
         if (!body && h.size) throw truncated("an extended header");
-        await this.#skipRaw(pad(h.size));
+        // Parsed before the padding is skipped: that may move to the next
+        // chunk, and the one `body` views may then be handed away.
         const data = body ?? EMPTY;
         if (flag === "x") parsePax(data, pending, false);
         else if (flag === "g") parsePax(data, this.#global, true);
         else if (flag === "L") pending.path = cString(data, "GNU long name");
         else pending.linkpath = cString(data, "GNU long link name");
+        await this.#skipRaw(pad(h.size));
         continue;
       }
       const entry = this.#resolve(h, flag, pending);
@@ -224,14 +241,15 @@ export class TarParser {
     };
   }
 
-  /** Reads the whole body of the current file entry into memory (small files). */
+  /** Reads the whole body of the current file entry into a copy of its own (small files). */
   async readBody(): Promise<Uint8Array> {
     const n = this.#bodyLeft;
     this.#bodyLeft = 0;
     const data = n ? await this.#src.read(n, `the data of '${this.#current}'`) : EMPTY;
     if (!data) throw truncated(`the data of '${this.#current}'`);
+    const copy = data.slice(); // skipping the padding may hand the chunk away
     await this.#skipPad();
-    return data;
+    return copy;
   }
 
   /** Streams the body of the current entry to `sink`. */
@@ -275,13 +293,21 @@ interface RawHeader {
 
 function parseHeader(b: Uint8Array, names: boolean): RawHeader {
   const stored = octal(b, 148, 8, "checksum");
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const v = i >= 148 && i < 156 ? 32 : b[i];
+  // The checksum field itself counts as 8 spaces. Some old writers summed
+  // signed bytes: that sum is 256 less per byte above 127.
+  let unsigned = 8 * 32;
+  let high = 0;
+  for (let i = 0; i < 148; i++) {
+    const v = b[i];
     unsigned += v;
-    signed += v > 127 ? v - 256 : v;
+    high += v >> 7;
   }
+  for (let i = 156; i < BLOCK; i++) {
+    const v = b[i];
+    unsigned += v;
+    high += v >> 7;
+  }
+  const signed = unsigned - 256 * high;
   if (stored !== unsigned && stored !== signed) {
     throw new BadArchiveError("tar header checksum mismatch (corrupt or not a tar archive)");
   }

@@ -12,9 +12,9 @@ import { DecodedStream } from "./decompress.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS, MAX_MANIFEST_BYTES } from "./limits.ts";
 import { ByteSource, type TarEntryType, TarParser, tooManyEntries } from "./read_tar.ts";
 
+/** A validated entry; plain data, so it can cross to another thread. */
 export interface VolumeEntry {
   index: number;
-  volume: ManifestVolume;
   /** "" for the volume root's own entry. */
   rel: string;
   type: TarEntryType;
@@ -100,7 +100,6 @@ export class ArchiveWalker {
     const name = `volumes/${where.index}/${rel}`;
     const entry: VolumeEntry = {
       index: where.index,
-      volume: vs.volume,
       rel,
       type: e.type,
       mode: e.mode,

@@ -5,11 +5,9 @@
  */
 import { AppError } from "../errors.ts";
 import type { ArchiveStats, Compression, Manifest } from "../model.ts";
-import { OffThreadDecode, type RawSource } from "./decode_thread.ts";
 import type { ArchiveLimits } from "./limits.ts";
-import { ArchiveWalker } from "./reader.ts";
-import { ByteSource, TarParser } from "./read_tar.ts";
 import { progressThrottle } from "./read_progress.ts";
+import { OffThreadWalk, type RawSource } from "./walk_thread.ts";
 
 export interface ScanResult {
   manifest: Manifest;
@@ -29,31 +27,23 @@ export async function scanArchive(
 ): Promise<ScanResult> {
   const progress = progressThrottle(onProgress);
   const raw = source instanceof ReadableStream ? { stream: source } : source;
-  const decoded = new OffThreadDecode(raw, {
-    maxExpandedBytes: limits.maxExpandedBytes,
-    onExpanded: progress.update,
-  });
-  const src = new ByteSource(decoded.chunks());
-  try {
-    const walker = await ArchiveWalker.open(new TarParser(src, limits), limits);
-    while (await walker.next()); // bodies are skipped (and so counted and hashed)
-    progress.flush();
-    return {
-      manifest: walker.manifest,
-      compression: decoded.compression,
-      stats: {
-        sizeBytes: decoded.rawBytes,
-        sha256: decoded.sha256(),
-        uncompressedBytes: decoded.expandedBytes,
-        fileCount: walker.entries,
-        skippedSpecial: 0,
-        warnings: [],
-      },
-    };
-  } catch (err) {
-    await src.close().catch(() => {});
-    throw err;
-  }
+  const walk = new OffThreadWalk(raw, { limits, withData: false, onExpanded: progress.update });
+  let manifest: Manifest | undefined;
+  for await (const m of walk.messages()) if (m.type === "manifest") manifest = m.manifest;
+  progress.flush();
+  const { sha256, rawBytes, expandedBytes, entries, compression } = walk.result;
+  return {
+    manifest: manifest!,
+    compression,
+    stats: {
+      sizeBytes: rawBytes,
+      sha256,
+      uncompressedBytes: expandedBytes,
+      fileCount: entries,
+      skippedSpecial: 0,
+      warnings: [],
+    },
+  };
 }
 
 /** Re-reads a stored archive completely; a hash mismatch is an integrity_error. */

@@ -17,7 +17,7 @@ import {
 } from "./compress.ts";
 import { openVolumeRoot, type PackStats, packVolume, type RootInfo } from "./pack.ts";
 import { TarSink } from "./pack_sink.ts";
-import { OffThreadSha256 } from "./pack_hash.ts";
+import { OffThreadSha256 } from "./sha256_thread.ts";
 import { encodeHeader, padding } from "./tar_write_header.ts";
 
 export interface ArchiveVolumeSource {

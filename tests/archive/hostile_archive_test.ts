@@ -296,6 +296,23 @@ Deno.test("extract refuses corrupt zstd data", () =>
     match: /corrupt zstd data/,
   }));
 
+Deno.test("extract refuses file data that only zstd's frame checksum can tell is damaged", () =>
+  // Random data is stored in raw zstd blocks: one flipped byte in the middle
+  // still decodes, and the tar layer cannot see it. Restores read a stored
+  // file without hashing it again (the pre-flight did), so this is the guard.
+  expectRefused({
+    tar: volsnapTar([{
+      name: "volumes/0/random",
+      data: new Uint8Array(400_000).map((_, i) => (i * 2654435761) >>> 24),
+    }]),
+    mangle: (b) => {
+      const c = b.slice();
+      c[Math.floor(c.length / 2)] ^= 0x01;
+      return c;
+    },
+    match: /corrupt zstd data.*checksum/i,
+  }));
+
 Deno.test("extract refuses a bad tar header checksum, trailing garbage and a lone zero block", async () => {
   const tar = volsnapTar([file("volumes/0/f", "data")]);
   const badSum = tar.slice();

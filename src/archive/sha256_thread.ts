@@ -3,7 +3,7 @@
  * of a few pooled buffers (so callers may reuse theirs at once) and only waits
  * when all of them are still being hashed.
  */
-import type { HashReply, HashRequest } from "./pack_hash_worker.ts";
+import type { HashReply, HashRequest } from "./sha256_worker.ts";
 
 const CHUNK = 1 << 20;
 const POOL = 4;
@@ -22,7 +22,7 @@ export class OffThreadSha256 {
   tailSize?: number;
 
   constructor() {
-    this.#worker = new Worker(new URL("./pack_hash_worker.ts", import.meta.url).href, {
+    this.#worker = new Worker(new URL("./sha256_worker.ts", import.meta.url).href, {
       type: "module",
     });
     this.#worker.onmessage = (e: MessageEvent<HashReply>) => {

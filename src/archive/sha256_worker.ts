@@ -1,5 +1,5 @@
 /**
- * SHA-256 of the archive bytes, off the main thread (the main thread's
+ * SHA-256 of archive bytes, off the calling thread (capture: the main thread's
  * packing is the capture's critical path). Chunks arrive in order and their
  * buffers are sent back for reuse.
  */
