@@ -9,6 +9,7 @@
  */
 import type { Compression } from "../model.ts";
 import type { CompressKind, WorkerReply, WorkerRequest } from "./pack_compress_worker.ts";
+import { growChildPipe } from "./pipe_size.ts";
 import { ZSTD_BIN, zstdCliAvailable } from "./zstd_cli.ts";
 
 export interface FrameCompressorOptions {
@@ -84,6 +85,7 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     })
     : new Deno.Command(ZSTD_BIN, { args, stdin: "piped", stdout: "piped", stderr: "piped" }))
     .spawn();
+  growChildPipe(child.pid, 0);
   const stdin = child.stdin.getWriter();
   stdin.closed.catch(() => {});
   let failure: unknown;
