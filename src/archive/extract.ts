@@ -23,7 +23,7 @@ import type { ArchiveLimits } from "./limits.ts";
 import type { VolumeEntry } from "./reader.ts";
 import { progressThrottle } from "./read_progress.ts";
 import { OffThreadWalk, type RawSource } from "./walk_thread.ts";
-import type { BatchEvent } from "./walk_worker.ts";
+import { type BatchVisitor, decodeBatch } from "./batch_codec.ts";
 
 export interface ExtractOptions {
   /**
@@ -79,7 +79,7 @@ export async function extractArchive(
       if (m.type === "manifest") {
         manifest = m.manifest;
         stager = new Stager(manifest, opts.targetDirFor, created, currentUmask());
-      } else stager!.apply(m.events, m.data);
+      } else decodeBatch(m.events, m.data, stager!);
     }
     progress.flush();
     const { sha256, rawBytes, expandedBytes, entries } = walk.result;
@@ -118,7 +118,7 @@ function rawSource(opts: ExtractOptions): RawSource {
 }
 
 /** Writes validated entries below the staging dirs. All fs calls are sync: they are fast (stack.md §2). */
-class Stager {
+class Stager implements BatchVisitor {
   readonly warnings: string[] = [];
   readonly #roots = new Map<number, string>();
   /** Owner a new file gets below each root (so fchown can be skipped when it matches). */
@@ -150,24 +150,13 @@ class Stager {
     }
   }
 
-  /** Applies one batch from the archive worker: entries, and data pieces of `data`. */
-  apply(events: BatchEvent[], data: Uint8Array) {
-    for (let i = 0; i < events.length; i++) {
-      const ev = events[i];
-      if (typeof ev === "number") {
-        const len = events[++i] as number;
-        this.#write(data.subarray(ev, ev + len));
-      } else this.#put(ev);
-    }
-  }
-
   /** Closes a file left open by a failed extraction (its dir is removed next). */
   abort() {
     if (this.#open) fs.closeSync(this.#open.fd);
     this.#open = undefined;
   }
 
-  #put(e: VolumeEntry) {
+  entry(e: VolumeEntry) {
     if (this.#open) {
       throw new AppError("internal", `archive worker skipped data of ${this.#open.path}`);
     }
@@ -209,7 +198,7 @@ class Stager {
     }
   }
 
-  #write(piece: Uint8Array) {
+  data(piece: Uint8Array) {
     const f = this.#open;
     if (!f) return; // data of a file in a skipped volume
     if (piece.length > f.left) {

@@ -10,7 +10,8 @@ import { AppError, BadArchiveError } from "../errors.ts";
 import type { Compression, Manifest } from "../model.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import { OffThreadSha256 } from "./sha256_thread.ts";
-import type { BatchEvent, FromWorker, ToWorker, WireError } from "./walk_worker.ts";
+import type { EncodedBatch } from "./batch_codec.ts";
+import type { FromWorker, ToWorker, WireError } from "./walk_worker.ts";
 
 /**
  * Either a file the worker opens itself, or raw bytes forwarded from a
@@ -34,7 +35,7 @@ export interface WalkOptions {
 export type WalkMessage =
   | { type: "manifest"; manifest: Manifest }
   /** Valid only until the next message is requested: the buffer is reused. */
-  | { type: "batch"; data: Uint8Array; events: BatchEvent[] };
+  | { type: "batch"; data: Uint8Array; events: EncodedBatch };
 
 export interface WalkResult {
   /** Hex sha256 of the raw bytes; "" for a file read with `hash: false`. */

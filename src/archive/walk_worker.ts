@@ -9,9 +9,10 @@
  */
 import { AppError, BadArchiveError, type ErrorCode } from "../errors.ts";
 import type { Compression, Manifest } from "../model.ts";
+import { BatchEncoder, type EncodedBatch } from "./batch_codec.ts";
 import { DecodedStream } from "./decompress.ts";
 import type { ArchiveLimits } from "./limits.ts";
-import { ArchiveWalker, type VolumeEntry } from "./reader.ts";
+import { ArchiveWalker } from "./reader.ts";
 import { ByteSource, TarParser } from "./read_tar.ts";
 
 export type ToWorker =
@@ -28,16 +29,11 @@ export type ToWorker =
   | { type: "ack"; buf: ArrayBuffer }
   | { type: "cancel" };
 
-/**
- * A batch's events, in stream order: an entry object starts an entry; a pair
- * of numbers (offset, length) is a piece of the current file's data in `buf`.
- */
-export type BatchEvent = VolumeEntry | number;
-
 export type FromWorker =
   | { type: "need" }
   | { type: "manifest"; manifest: Manifest }
-  | { type: "batch"; buf: ArrayBuffer; events: BatchEvent[]; expandedBytes: number }
+  /** Tar bytes, and the entries and file-data pieces in them (batch_codec.ts). */
+  | { type: "batch"; buf: ArrayBuffer; events: EncodedBatch; expandedBytes: number }
   | { type: "progress"; expandedBytes: number }
   | {
     type: "end";
@@ -60,7 +56,7 @@ export interface WireError {
 }
 
 /** Tar chunk size: large enough that per-batch costs on the main thread vanish. */
-export const OUT_CHUNK = 1024 * 1024;
+export const OUT_CHUNK = 4 * 1024 * 1024;
 /** Batches posted but not yet acknowledged by the main thread. */
 export const WINDOW = 4;
 
@@ -128,7 +124,7 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
         maxExpandedBytes: limits.maxExpandedBytes,
         allocOut,
       });
-      let events: BatchEvent[] = [];
+      const events = new BatchEncoder();
       const chunkDone = async (chunk: Uint8Array) => {
         if (cancelled) throw new DOMException("cancelled", "AbortError");
         if (!withData) {
@@ -140,8 +136,11 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
         if (cancelled) throw new DOMException("cancelled", "AbortError");
         inflight++;
         const buf = chunk.buffer as ArrayBuffer;
-        scope.postMessage({ type: "batch", buf, events, expandedBytes: d.expandedBytes }, [buf]);
-        events = [];
+        const batch = events.take();
+        scope.postMessage(
+          { type: "batch", buf, events: batch, expandedBytes: d.expandedBytes },
+          [buf, batch.nums.buffer as ArrayBuffer],
+        );
       };
       const src = new ByteSource(fullChunks(d.chunks(), allocOut), chunkDone);
       const parser = new TarParser(src, limits);
@@ -151,11 +150,9 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
         const e = await walker.next();
         if (!e) break;
         if (!withData) continue; // the body is skipped (still decoded, counted, hashed)
-        events.push(e);
+        events.entry(e);
         if (e.type === "file" && e.size > 0) {
-          await parser.pumpBody((piece) => {
-            events.push(piece.byteOffset, piece.length);
-          });
+          await parser.pumpBody((piece) => events.data(piece.byteOffset, piece.length));
         }
       }
       scope.postMessage({
