@@ -22,7 +22,7 @@ import type { ArchiveStats, Manifest, ManifestVolume } from "../model.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import type { VolumeEntry } from "./reader.ts";
 import { progressThrottle } from "./read_progress.ts";
-import { OffThreadWalk, type RawSource } from "./walk_thread.ts";
+import { OffThreadWalk, type RawSource, walkStats } from "./walk_thread.ts";
 import { type BatchVisitor, decodeBatch } from "./batch_codec.ts";
 
 export interface ExtractOptions {
@@ -82,7 +82,7 @@ export async function extractArchive(
       } else decodeBatch(m.events, m.data, stager!);
     }
     progress.flush();
-    const { sha256, rawBytes, expandedBytes, entries } = walk.result;
+    const { sha256 } = walk.result;
     if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256.toLowerCase()) {
       throw new AppError(
         "integrity_error",
@@ -91,17 +91,7 @@ export async function extractArchive(
     }
     stager!.finishDirs();
     await syncStaged(created);
-    return {
-      manifest: manifest!,
-      stats: {
-        sizeBytes: rawBytes,
-        sha256,
-        uncompressedBytes: expandedBytes,
-        fileCount: entries,
-        skippedSpecial: 0,
-        warnings: stager!.warnings,
-      },
-    };
+    return { manifest: manifest!, stats: walkStats(walk.result, stager!.warnings) };
   } catch (err) {
     stager?.abort();
     for (const dir of created) await Deno.remove(dir, { recursive: true }).catch(() => {});

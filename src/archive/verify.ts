@@ -7,7 +7,7 @@ import { AppError } from "../errors.ts";
 import type { ArchiveStats, Compression, Manifest } from "../model.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import { progressThrottle } from "./read_progress.ts";
-import { OffThreadWalk, type RawSource } from "./walk_thread.ts";
+import { OffThreadWalk, type RawSource, walkStats } from "./walk_thread.ts";
 
 export interface ScanResult {
   manifest: Manifest;
@@ -31,18 +31,10 @@ export async function scanArchive(
   let manifest: Manifest | undefined;
   for await (const m of walk.messages()) if (m.type === "manifest") manifest = m.manifest;
   progress.flush();
-  const { sha256, rawBytes, expandedBytes, entries, compression } = walk.result;
   return {
     manifest: manifest!,
-    compression,
-    stats: {
-      sizeBytes: rawBytes,
-      sha256,
-      uncompressedBytes: expandedBytes,
-      fileCount: entries,
-      skippedSpecial: 0,
-      warnings: [],
-    },
+    compression: walk.result.compression,
+    stats: walkStats(walk.result),
   };
 }
 

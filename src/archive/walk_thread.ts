@@ -7,7 +7,7 @@
  * hashed on a third thread.
  */
 import { AppError, BadArchiveError } from "../errors.ts";
-import type { Compression, Manifest } from "../model.ts";
+import type { ArchiveStats, Compression, Manifest } from "../model.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import { OffThreadSha256 } from "./sha256_thread.ts";
 import type { EncodedBatch } from "./batch_codec.ts";
@@ -45,6 +45,18 @@ export interface WalkResult {
   compression: Compression;
   /** Entries after the manifest. */
   entries: number;
+}
+
+/** A finished walk as the stats of the archive it read. */
+export function walkStats(r: WalkResult, warnings: string[] = []): ArchiveStats {
+  return {
+    sizeBytes: r.rawBytes,
+    sha256: r.sha256,
+    uncompressedBytes: r.expandedBytes,
+    fileCount: r.entries,
+    skippedSpecial: 0,
+    warnings,
+  };
 }
 
 export class OffThreadWalk {
