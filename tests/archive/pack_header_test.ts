@@ -132,3 +132,15 @@ Deno.test("encodeHeaderInto writes the same bytes as encodeHeader, or declines t
   }
   for (const h of declined) assertEquals(encodeHeaderInto(h, buf, 0), 0, h.path);
 });
+
+Deno.test("octal fields read back exactly on both sides of 2^31", () => {
+  for (const size of [0x7fffffff, 0x80000000, 0o77777777777, 12345]) {
+    for (const h of [{ ...base, size }, { ...base, size, path: `volumes/0/${"p".repeat(91)}` }]) {
+      const b = encodeHeader(h);
+      const ustar = b.length === 512 ? b : b.subarray(b.length - 512);
+      assertEquals(parseInt(field(ustar, 124, 12), 8), size);
+      assertEquals(parseInt(field(ustar, 136, 12), 8), Math.floor(base.mtimeMs / 1000));
+      assert(checksumOk(ustar));
+    }
+  }
+});
