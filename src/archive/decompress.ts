@@ -23,6 +23,26 @@ export function detectCompression(head: Uint8Array): Compression {
   return "none";
 }
 
+/**
+ * Whether a stored file starts with a zstd frame that carries a content
+ * checksum (Frame_Header_Descriptor bit 2), so that decoding it verifies its
+ * content. Every capture writes one; imports may not. A skippable frame in
+ * front, gzip or no compression all answer false.
+ */
+export async function zstdFrameChecksummed(path: string): Promise<boolean> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    const head = new Uint8Array(5);
+    let got = 0;
+    for (let n: number | null = 0; got < 5 && n !== null; got += n ?? 0) {
+      n = await f.read(head.subarray(got));
+    }
+    return got === 5 && detectCompression(head) === "zstd" && (head[4] & 0x04) !== 0;
+  } finally {
+    f.close();
+  }
+}
+
 export interface DecodeOptions {
   maxExpandedBytes: number;
   /** Called with the running count of decompressed bytes. */
@@ -118,7 +138,10 @@ export class DecodedStream {
    * zstd. Not hashed here: hashing on this thread would stall the pipe out of
    * zstd, so the caller hashes the file on a thread of its own.
    */
-  async *#fromFile(path: string): AsyncGenerator<Uint8Array> {
+  async *#fromFile(given: string): AsyncGenerator<Uint8Array> {
+    // The zstd CLI silently ignores an input path that is a symlink (a data
+    // dir on a symlinked mount, say); it gets the resolved path.
+    const path = await Deno.realPath(given);
     const file = await Deno.open(path, { read: true });
     let stopped = false;
     try {
@@ -249,7 +272,8 @@ export class DecodedStream {
         if (/premature end|unexpected end/i.test(msg)) {
           throw new BadArchiveError(`archive is truncated (zstd stream ends early: ${msg})`);
         }
-        throw new BadArchiveError(`corrupt zstd data: ${msg || String(cause)}`);
+        const why = msg || (cause ? String(cause) : `zstd exited with code ${status.code}`);
+        throw new BadArchiveError(`corrupt zstd data: ${why}`);
       }
       done = true;
     } finally {

@@ -2,7 +2,7 @@
  * Archive worker: reads the raw archive (a stored file by path, or chunks the
  * main thread forwards), decompresses it (DecodedStream) and walks the tar
  * stream with every rule of ArchiveWalker. The main thread only gets what is
- * already validated: the manifest, then (when it extracts) batches of 1 MiB
+ * already validated: the manifest, then (when it extracts) batches of 4 MiB
  * tar chunks, each transferred with the entries that start in it and the
  * (offset, length) pieces of file data it holds. Parsing here leaves the main
  * thread nothing but file system calls; a small ack window bounds memory.
@@ -119,6 +119,7 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
     }, { highWaterMark: 0 });
 
   const run = async (path: string | undefined, limits: ArchiveLimits, withData: boolean) => {
+    let src: ByteSource | undefined;
     try {
       const d = new DecodedStream(path ? { path } : fromMain(), {
         maxExpandedBytes: limits.maxExpandedBytes,
@@ -142,7 +143,7 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
           [buf, batch.nums.buffer as ArrayBuffer],
         );
       };
-      const src = new ByteSource(fullChunks(d.chunks(), allocOut), chunkDone);
+      src = new ByteSource(fullChunks(d.chunks(), allocOut), chunkDone);
       const parser = new TarParser(src, limits);
       const walker = await ArchiveWalker.open(parser, limits);
       scope.postMessage({ type: "manifest", manifest: walker.manifest });
@@ -166,6 +167,9 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
     } catch (err) {
       if (!cancelled) scope.postMessage({ type: "error", error: toWire(err) });
     } finally {
+      // On an error or a cancel the decoder is still suspended mid-stream:
+      // closing it kills and reaps the zstd child before we say "closed".
+      await src?.close().catch(() => {});
       scope.postMessage({ type: "closed" });
     }
   };

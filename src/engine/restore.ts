@@ -110,10 +110,12 @@ async function runRestore(
     await ctx.fault("restore.staging");
     op.progress({ phase: "staging", bytesDone: 0, bytesTotal: pre.row.uncompressedBytes });
     await extractArchive({
-      // The pre-flight verified this file's sha256 moments ago; hashing it
-      // again here would cost a core during staging. zstd's frame checksum
-      // (capture writes one) still catches damage in between.
+      // The pre-flight verified this file's sha256 moments ago. A zstd frame
+      // checksum (every capture writes one) catches damage since then without
+      // a second hash, which would cost a core during staging; an archive
+      // without one (imported, uncompressed) is hashed again.
       sourcePath: pre.archivePath,
+      expectedSha256: pre.stagingMustHash ? pre.row.sha256 : undefined,
       targetDirFor: (index) => stagedFor.get(index) ?? null,
       limits: ctx.limits,
       onProgress: (n) => op.progress({ bytesDone: n }),

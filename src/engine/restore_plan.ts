@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
+import { zstdFrameChecksummed } from "../archive/decompress.ts";
 import { readManifestFromFile } from "../archive/reader.ts";
 import { AppError, notFound } from "../errors.ts";
 import { sha256File } from "../fs/hash.ts";
@@ -25,6 +26,11 @@ export interface RestorePreflight {
   archivePath: string;
   manifest: Manifest;
   volumes: PlannedVolume[];
+  /**
+   * False when decoding the archive checks its content by itself (a zstd
+   * frame checksum), so staging need not hash the file a second time.
+   */
+  stagingMustHash: boolean;
 }
 
 const HEADROOM_MIN = 64 << 20;
@@ -77,6 +83,7 @@ export async function preflightRestore(
     archivePath,
     manifest,
     volumes,
+    stagingMustHash: !(await zstdFrameChecksummed(archivePath)),
     plan: {
       snapshotId: row.id,
       workload: workload.id,

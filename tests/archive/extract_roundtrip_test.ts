@@ -202,3 +202,25 @@ export async function sha256File(path: string): Promise<string> {
   const out = await new Deno.Command("sha256sum", { args: [path] }).output();
   return new TextDecoder().decode(out.stdout).split(" ")[0];
 }
+
+Deno.test("extract and scan read a stored zstd archive through a symlinked path", async () => {
+  // The zstd CLI silently skips symlinked inputs; a data dir behind a symlink must still work.
+  const m = await makeArchive("posix", "zstd");
+  try {
+    const link = `${m.base}/link.tar.zst`;
+    Deno.symlinkSync(m.archive, link);
+    const sha = await sha256File(m.archive);
+    const scanned = await scanArchive({ path: link }, DEFAULT_LIMITS);
+    assertEquals(scanned.stats.sha256, sha);
+    assert(scanned.stats.fileCount > 20, `fileCount ${scanned.stats.fileCount}`);
+    const staging = `${m.base}/staged`;
+    await extractArchive({
+      sourcePath: link,
+      targetDirFor: (i) => (i === 0 ? staging : null),
+      limits: DEFAULT_LIMITS,
+    });
+    assertEquals(diffTrees(fullPrint(staging, false), fullPrint(m.src, false)), []);
+  } finally {
+    await Deno.remove(m.base, { recursive: true });
+  }
+});

@@ -454,3 +454,46 @@ Deno.test("extract refuses a staging dir that already exists and leaves it alone
     await sb.cleanup();
   }
 });
+
+/** zstd processes whose parent is this test process (alive or not yet reaped). */
+function zstdChildren(): string[] {
+  const found: string[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const [, comm, rest] = stat.match(/^\d+ \((.*)\) (.*)$/s)!;
+      const [state, ppid] = rest.split(" ");
+      if (comm === "zstd" && Number(ppid) === Deno.pid) found.push(`${e.name} ${state}`);
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
+
+Deno.test("a refusal mid-stream kills and reaps the zstd child before it is reported", async () => {
+  // 64 MiB still to decode after the fifo: zstd is blocked on its output pipe when we refuse.
+  const tar = volsnapTar([
+    file("volumes/0/first", "x"),
+    { name: "volumes/0/pipe", type: "6" },
+    { name: "volumes/0/rest", data: new Uint8Array(64 << 20) },
+  ]);
+  const sb = await sandbox();
+  try {
+    const path = await writeArchiveFile(`${sb.base}/a.tar`, tar, "zstd");
+    assertEquals(zstdChildren(), []);
+    for (const how of ["stream", "path"] as const) {
+      const err = await extractArchive({
+        ...(how === "path" ? { sourcePath: path } : { source: (await Deno.open(path)).readable }),
+        targetDirFor: (i) => `${sb.stageParent}/v${i}`,
+        limits: DEFAULT_LIMITS,
+      }).then(() => null, (e) => e);
+      assertMatch(String(err), /fifo/);
+      assertEquals(zstdChildren(), [], `zstd left behind (${how})`);
+    }
+    const scanErr = await scanArchive({ path }, DEFAULT_LIMITS).then(() => null, (e) => e);
+    assertMatch(String(scanErr), /fifo/);
+    assertEquals(zstdChildren(), [], "zstd left behind (scan)");
+  } finally {
+    await sb.cleanup();
+  }
+});

@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import fs from "node:fs";
 import { archiveExtension, writeSnapshotArchive } from "../../src/archive/writer.ts";
+import { zstdFrameChecksummed } from "../../src/archive/decompress.ts";
 import { MANIFEST_NAME, ManifestSchema } from "../../src/model.ts";
 import type { Compression } from "../../src/model.ts";
 import { describeTree, draft, run, tempFiles } from "./writer_helpers.ts";
@@ -113,6 +114,8 @@ for (const c of cases) {
       const names = (await run("tar", ["-tf", finalPath])).trimEnd().split("\n");
       assert(!names.some((n) => n.endsWith("/pipe")), "fifo not archived");
       if (c.compression === "none") assertEquals(stats.uncompressedBytes, stats.sizeBytes);
+      // Restore skips a second hash only for archives whose zstd frame is checksummed.
+      assertEquals(await zstdFrameChecksummed(finalPath), c.compression === "zstd");
 
       const dest = `${base}/out`;
       Deno.mkdirSync(dest);

@@ -133,6 +133,41 @@ Deno.test("disk full during staging: 507, live data untouched, nothing left behi
   }
 });
 
+Deno.test("an archive without a zstd checksum is hashed again while staging: damage after pre-flight is refused", async () => {
+  const s = await setup();
+  try {
+    // An uncompressed archive has no frame checksum; only its sha256 protects it.
+    clearDir(s.volDir);
+    populateTree(s.volDir, "A");
+    const plain = await runOp(await s.env.engine.prepareCapture(s.wid, { compression: "none" }));
+    clearDir(s.volDir);
+    populateTree(s.volDir, "BB");
+    const file = join(s.env.config.dataDir, "archives", plain.file);
+    const before = s.state();
+    // Pre-flight hashes the file; then one byte of a file body changes on disk.
+    s.env.onFault = async (name) => {
+      if (name !== "restore.staging") return;
+      const bytes = await Deno.readFile(file);
+      const at = new TextDecoder("latin1").decode(bytes).indexOf("hello from A");
+      assert(at > 0, "file body found in the plain tar");
+      bytes[at] = "H".charCodeAt(0);
+      await Deno.writeFile(file, bytes);
+    };
+    const err = await assertRejects(
+      async () => runOp(await s.env.engine.prepareRestore(s.wid, { snapshotId: plain.id })),
+      isCode("integrity_error"),
+    );
+    assert(String(err).includes(plain.sha256), String(err));
+    assertEquals(diffTrees(s.state().vol, before.vol), []);
+    assertEquals(diffTrees(s.state().bind, before.bind), []);
+    assertEquals(leftovers([s.volDir, s.bind]), []);
+    assertEquals(await containerState(s.app), "running");
+  } finally {
+    await s.scratch.cleanup();
+    s.env.close();
+  }
+});
+
 Deno.test("a running container of another workload that mounts the volume blocks the restore", async () => {
   const s = await setup();
   const other = new DockerScratch("vs-rf-other");
