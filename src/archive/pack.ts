@@ -3,13 +3,12 @@
  * `volumes/<index>/`, depth-first (a directory's entry, then its contents), so
  * GNU tar restores directory mtimes correctly.
  *
- * Every lookup goes through an open directory fd (`/proc/self/fd/<fd>/<name>`),
- * directories are opened with O_NOFOLLOW and files are checked by dev+ino
- * before reading: a container that swaps a directory or file for a symlink
- * while we read (quiesce=none) cannot make us read anything outside the
- * volume. Symlinks are stored, never followed.
+ * Every lookup is relative to an open directory fd (volume_fs.ts), everything
+ * is opened with O_NOFOLLOW and checked by dev+ino before reading: a
+ * container that swaps a directory or file for a symlink while we read
+ * (quiesce=none) cannot make us read anything outside the volume. Symlinks
+ * are stored, never followed.
  */
-import fs from "node:fs";
 import type { TarSink } from "./pack_sink.ts";
 import {
   BLOCK,
@@ -19,9 +18,15 @@ import {
   padding,
   type TarEntryHeader,
 } from "./tar_write_header.ts";
+import {
+  AT_FDCWD,
+  type EntryStat,
+  inodeKey,
+  sameInode,
+  type VolumeFs,
+  volumeFs,
+} from "./volume_fs.ts";
 
-const C = fs.constants;
-const O_DIR = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
 
@@ -50,12 +55,22 @@ export interface RootInfo {
 
 /** Opens the volume root (must be a real directory) and reads its owner and mode. */
 export function openVolumeRoot(hostPath: string): { fd: number; root: RootInfo } {
-  const fd = fs.openSync(hostPath, O_DIR);
-  const st = fs.fstatSync(fd);
-  return {
-    fd,
-    root: { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs) },
-  };
+  const vfs = volumeFs();
+  const fd = vfs.openDirAt(AT_FDCWD, hostPath);
+  try {
+    const st = vfs.fstat(fd);
+    return { fd, root: { uid: st.uid, gid: st.gid, mode: st.mode, mtimeMs: st.mtimeMs } };
+  } catch (err) {
+    vfs.close(fd);
+    throw err;
+  }
+}
+
+/** Closes a root fd from openVolumeRoot that was not handed to packVolume. */
+export function closeVolumeRoot(fd: number): void {
+  try {
+    volumeFs().close(fd);
+  } catch { /* already closed */ }
 }
 
 /** Writes `volumes/<index>/` and everything below it. Takes ownership of `rootFd`. */
@@ -65,24 +80,24 @@ export async function packVolume(
   root: RootInfo,
 ): Promise<void> {
   const prefix = `volumes/${opts.index}/`;
-  const walker = new Walker(opts);
+  const walker = new Walker(opts, volumeFs());
   try {
     await walker.entry({ path: prefix, type: "dir", size: 0, ...root });
     await walker.dir(rootFd, prefix, opts.hostPath);
   } finally {
-    fs.closeSync(rootFd);
+    closeVolumeRoot(rootFd);
   }
 }
 
-type Stat = Deno.FileInfo;
-
 class Walker {
   #o: PackVolumeOptions;
+  #fs: VolumeFs;
   /** dev:ino of files with nlink > 1 → their archive path (first occurrence). */
   #links = new Map<string, string>();
 
-  constructor(o: PackVolumeOptions) {
+  constructor(o: PackVolumeOptions, vfs: VolumeFs) {
     this.#o = o;
+    this.#fs = vfs;
   }
 
   async entry(h: TarEntryHeader): Promise<void> {
@@ -96,11 +111,9 @@ class Walker {
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
   async dir(fd: number, arch: string, shown: string): Promise<void> {
-    const base = `/proc/self/fd/${fd}`;
     let names: string[];
     try {
-      names = [];
-      for (const e of Deno.readDirSync(base)) names.push(e.name);
+      names = this.#fs.list(fd);
     } catch (err) {
       this.#o.warn(`cannot list directory ${shown}: ${msg(err)}; stored empty`);
       return;
@@ -108,34 +121,35 @@ class Walker {
     names.sort();
     for (const name of names) {
       this.#o.signal?.throwIfAborted();
-      const p = `${base}/${name}`;
       const label = `${shown}/${name}`;
-      let st: Stat;
+      let st: EntryStat;
       try {
-        st = Deno.lstatSync(p);
+        st = this.#fs.lstatAt(fd, name);
       } catch (err) {
         this.#o.warn(
-          err instanceof Deno.errors.NotFound
-            ? `file vanished while reading: ${label}`
-            : `cannot stat ${label}: ${msg(err)}; skipped`,
+          !isCode(err, "ENOENT")
+            ? `cannot stat ${label}: ${msg(err)}; skipped`
+            : name.includes("\uFFFD")
+            ? `name is not valid UTF-8, which volsnap cannot archive: ${label}; skipped`
+            : `file vanished while reading: ${label}`,
         );
         continue;
       }
       const common = {
-        mode: st.mode! & 0o7777,
-        uid: st.uid!,
-        gid: st.gid!,
-        mtimeMs: st.mtime!.getTime(),
+        mode: st.mode,
+        uid: st.uid,
+        gid: st.gid,
+        mtimeMs: st.mtimeMs,
         size: 0,
       };
-      if (st.isFile) {
-        await this.file(p, arch + name, label, st, common);
-      } else if (st.isDirectory) {
-        await this.subdir(p, arch + name + "/", label, st, common);
-      } else if (st.isSymlink) {
+      if (st.kind === "file") {
+        await this.file(fd, name, arch + name, label, st, common);
+      } else if (st.kind === "dir") {
+        await this.subdir(fd, name, arch + name + "/", label, st, common);
+      } else if (st.kind === "symlink") {
         let target: string;
         try {
-          target = Deno.readLinkSync(p);
+          target = this.#fs.readLinkAt(fd, name);
         } catch (err) {
           this.#o.warn(`cannot read symlink ${label}: ${msg(err)}; skipped`);
           continue;
@@ -147,10 +161,17 @@ class Walker {
     }
   }
 
-  async subdir(p: string, arch: string, label: string, st: Stat, common: Common) {
+  async subdir(
+    parent: number,
+    name: string,
+    arch: string,
+    label: string,
+    st: EntryStat,
+    common: Common,
+  ) {
     let fd: number;
     try {
-      fd = fs.openSync(p, O_DIR);
+      fd = this.#fs.openDirAt(parent, name);
     } catch (err) {
       if (isCode(err, "ENOENT")) return this.#o.warn(`directory vanished while reading: ${label}`);
       if (isCode(err, "ELOOP") || isCode(err, "ENOTDIR")) {
@@ -161,43 +182,50 @@ class Walker {
       return this.#o.warn(`cannot open directory ${label}: ${msg(err)}; stored empty`);
     }
     try {
-      if (fs.fstatSync(fd).ino !== st.ino) {
+      if (!sameInode(this.#fs.fstat(fd), st)) {
         return this.#o.warn(`directory replaced while reading: ${label}; skipped`);
       }
       await this.entry({ ...common, path: arch, type: "dir" });
       await this.dir(fd, arch, label);
     } finally {
-      fs.closeSync(fd);
+      this.#fs.close(fd);
     }
   }
 
-  async file(p: string, arch: string, label: string, st: Stat, common: Common) {
-    const linkKey = st.nlink! > 1 ? `${st.dev}:${st.ino}` : undefined;
+  async file(
+    parent: number,
+    name: string,
+    arch: string,
+    label: string,
+    st: EntryStat,
+    common: Common,
+  ) {
+    const linkKey = st.nlink > 1 ? inodeKey(st) : undefined;
     const first = linkKey && this.#links.get(linkKey);
     if (first) {
       return await this.entry({ ...common, path: arch, type: "link", linkTarget: first });
     }
-    // Deno.openSync (not node:fs with O_NOFOLLOW): node's fstat costs ~12 µs
-    // per call here, twice per file. Opening follows a symlink swapped in
-    // after lstat, so dev+ino are compared before a single byte is read.
-    let f: Deno.FsFile;
+    // O_NOFOLLOW: a symlink swapped in after lstat is refused, and dev+ino
+    // are compared before a single byte is read (another file swapped in).
+    let fd: number;
     try {
-      f = Deno.openSync(p);
+      fd = this.#fs.openFileAt(parent, name);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        return this.#o.warn(`file vanished while reading: ${label}`);
+      if (isCode(err, "ENOENT")) return this.#o.warn(`file vanished while reading: ${label}`);
+      if (isCode(err, "ELOOP")) {
+        return this.#o.warn(`file replaced while reading: ${label}; skipped`);
       }
       return this.#o.warn(`cannot read ${label}: ${msg(err)}; skipped`);
     }
     try {
-      const before = f.statSync();
-      if (!before.isFile || before.ino !== st.ino || before.dev !== st.dev) {
+      const before = this.#fs.fstat(fd);
+      if (before.kind !== "file" || !sameInode(before, st)) {
         return this.#o.warn(`file replaced while reading: ${label}; skipped`);
       }
       const size = st.size;
       const sink = this.#o.sink;
       // Changed between lstat and open: the header below still says what lstat saw.
-      let changed = before.size !== size || before.mtime?.getTime() !== common.mtimeMs;
+      let changed = before.size !== size || before.mtimeMs !== common.mtimeMs;
       let got: number;
       const small = size <= SMALL_FILE;
       if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
@@ -206,7 +234,7 @@ class Walker {
       if (small && sink.room >= size + BLOCK) {
         // Data and padding land in the batch in place; reading one byte more
         // than expected notices a file that grew.
-        got = this.#readSmall(f, size, label);
+        got = this.#readSmall(fd, size, label);
         if (got > size) {
           changed = true;
           got = size;
@@ -219,23 +247,20 @@ class Walker {
         buf.fill(0, sink.pos + got, end);
         await sink.commit(end - sink.pos);
       } else {
-        got = await this.#copy(f, size, label);
+        got = await this.#copy(fd, size, label);
         if (got < size) {
           this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
           await sink.zeros(size - got);
         }
         await sink.zeros(padding(size));
       }
-      const after = f.statSync();
-      if (
-        got === size &&
-        (changed || after.size !== size || after.mtime?.getTime() !== common.mtimeMs)
-      ) {
+      const after = this.#fs.fstat(fd);
+      if (got === size && (changed || after.size !== size || after.mtimeMs !== common.mtimeMs)) {
         this.#o.warn(`file changed while reading: ${label}`);
       }
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {
-      f.close();
+      this.#fs.close(fd);
     }
   }
 
@@ -244,16 +269,16 @@ class Walker {
    * room for them; returns bytes read. A short read of a regular file is its
    * end, so an unchanged file costs one read call.
    */
-  #readSmall(f: Deno.FsFile, size: number, label: string): number {
+  #readSmall(fd: number, size: number, label: string): number {
     const sink = this.#o.sink;
     const buf = sink.buf;
     const start = sink.pos;
     let done = 0;
     while (done <= size) {
       const want = size + 1 - done;
-      let n: number | null;
+      let n: number;
       try {
-        n = f.readSync(buf.subarray(start + done, start + size + 1));
+        n = this.#fs.read(fd, buf.subarray(start + done, start + size + 1));
       } catch (err) {
         this.#o.warn(`read error in ${label}: ${msg(err)}`);
         return Math.min(done, size);
@@ -266,15 +291,15 @@ class Walker {
   }
 
   /** Reads up to `size` bytes straight into the sink's batches; returns bytes read. */
-  async #copy(f: Deno.FsFile, size: number, label: string): Promise<number> {
+  async #copy(fd: number, size: number, label: string): Promise<number> {
     const sink = this.#o.sink;
     let done = 0;
     while (done < size) {
       const space = sink.freeSpace();
       const want = Math.min(space.length, size - done);
-      let n: number | null;
+      let n: number;
       try {
-        n = f.readSync(want === space.length ? space : space.subarray(0, want));
+        n = this.#fs.read(fd, want === space.length ? space : space.subarray(0, want));
       } catch (err) {
         this.#o.warn(`read error in ${label}: ${msg(err)}`);
         return done;

@@ -9,31 +9,18 @@
  * through libc. Best effort: without libc, FFI permission or /proc, nothing
  * changes but speed.
  */
+import { libc } from "../fs/libc.ts";
+
 const F_SETPIPE_SZ = 1031;
 /** The unprivileged ceiling (/proc/sys/fs/pipe-max-size defaults to 1 MiB). */
 export const PIPE_BYTES = 1 << 20;
-
-let fcntl: ((fd: number, cmd: number, arg: number) => number) | null | undefined;
-
-function loadFcntl(): typeof fcntl {
-  if (fcntl !== undefined) return fcntl;
-  try {
-    const lib = Deno.dlopen("libc.so.6", {
-      fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-    });
-    fcntl = lib.symbols.fcntl; // kept open for the process's life
-  } catch {
-    fcntl = null;
-  }
-  return fcntl;
-}
 
 /**
  * Grows the pipe behind fd `childFd` (0 = stdin, 1 = stdout) of child `pid`.
  * Returns whether it did.
  */
 export function growChildPipe(pid: number, childFd: 0 | 1, bytes = PIPE_BYTES): boolean {
-  const set = loadFcntl();
+  const set = libc()?.fcntl;
   if (!set) return false;
   try {
     const target = Deno.readLinkSync(`/proc/${pid}/fd/${childFd}`);

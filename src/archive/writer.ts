@@ -4,7 +4,6 @@
  * made durable (temp file → fsync → rename → fsync dir). On any error or abort
  * the temp file is removed and the error rethrown.
  */
-import fs from "node:fs";
 import type { ArchiveStats, Compression, Manifest, ManifestVolume } from "../model.ts";
 import { MANIFEST_NAME, ManifestSchema } from "../model.ts";
 import { AppError, errMessage, isNoSpace } from "../errors.ts";
@@ -15,7 +14,13 @@ import {
   type FrameCompressor,
   usesZstdCli,
 } from "./compress.ts";
-import { openVolumeRoot, type PackStats, packVolume, type RootInfo } from "./pack.ts";
+import {
+  closeVolumeRoot,
+  openVolumeRoot,
+  type PackStats,
+  packVolume,
+  type RootInfo,
+} from "./pack.ts";
 import { TarSink } from "./pack_sink.ts";
 import { OffThreadSha256 } from "./sha256_thread.ts";
 import { encodeHeader, padding } from "./tar_write_header.ts";
@@ -249,10 +254,4 @@ function wrapIoError(err: unknown, finalPath: string): unknown {
   return err;
 }
 
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
+const closeQuietly = closeVolumeRoot;

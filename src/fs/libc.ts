@@ -1,0 +1,86 @@
+/**
+ * The few libc calls Deno does not offer: *at() calls relative to an open
+ * directory fd (no path re-walk, no /proc/self/fd detour), statx into a
+ * reused buffer (no per-call object with Date fields), raw reads into a
+ * caller's buffer, and fcntl. Loaded once, lazily; `null` when libc or the
+ * FFI permission is unavailable, so every caller keeps a slower fallback.
+ */
+
+const SYMBOLS = {
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  // ssize_t results read as i32: our buffers stay far below 2 GiB, and a
+  // 64-bit result would come back as a BigInt (an allocation per call).
+  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let loaded: Libc | null | undefined;
+
+/** libc's symbols, or null where they cannot be loaded (no FFI permission, no glibc). */
+export function libc(): Libc | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = Deno.dlopen("libc.so.6", SYMBOLS).symbols; // kept open for the process's life
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  5: "EIO",
+  9: "EBADF",
+  12: "ENOMEM",
+  13: "EACCES",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  23: "ENFILE",
+  24: "EMFILE",
+  36: "ENAMETOOLONG",
+  40: "ELOOP",
+  75: "EOVERFLOW",
+};
+
+/** A failed libc call, with the errno name as `code` (like node:fs errors). */
+export class ErrnoError extends Error {
+  constructor(readonly errno: number, readonly code: string, what: string, detail: string) {
+    super(`${code}: ${detail}, ${what}`);
+    this.name = "ErrnoError";
+  }
+}
+
+/** The calling thread's errno as an ErrnoError; call right after the failing call. */
+export function lastError(lib: Libc, what: string): ErrnoError {
+  const errno = new Deno.UnsafePointerView(lib.__errno_location()!).getInt32();
+  const text = lib.strerror(errno);
+  const detail = text ? Deno.UnsafePointerView.getCString(text) : `errno ${errno}`;
+  return new ErrnoError(errno, ERRNO_NAMES[errno] ?? `E${errno}`, what, detail);
+}
+
+/**
+ * A byte count for a size_t parameter. Deno passes a number through as it
+ * is; its type declarations ask for a bigint, which would allocate per call.
+ */
+export function sizeT(n: number): bigint {
+  return n as unknown as bigint;
+}
+
+const encoder = new TextEncoder();
+
+/** `s` as a NUL-terminated C string in `scratch` when it fits, else in a new buffer. */
+export function cString(s: string, scratch: Uint8Array): Uint8Array {
+  let buf = scratch;
+  if (s.length * 3 + 1 > buf.length) buf = new Uint8Array(s.length * 3 + 1);
+  const { written } = encoder.encodeInto(s, buf);
+  buf[written] = 0;
+  return buf;
+}
