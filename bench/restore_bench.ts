@@ -12,12 +12,13 @@
  * --scan also times scanArchive (verify: no writes) against `zstd -dc | tar -tf`.
  *
  * datasetDir defaults to /tmp/volsnap-bench/data (bench/dataset.ts makes
- * it); a small dataset is generated when it is missing. Each volsnap run is a
+ * it, the same 1 GiB set as the capture bench) when it is missing. Each volsnap run is a
  * subprocess so its peak RSS (VmHWM) is its own. Not a test: prints numbers.
  */
 import { extractArchive } from "../src/archive/extract.ts";
 import { DEFAULT_LIMITS } from "../src/archive/limits.ts";
 import { scanArchive } from "../src/archive/verify.ts";
+import { makeDataset } from "./dataset.ts";
 
 /**
  * Output dir; tmpfs by default. On ext4, creating 60k files right after
@@ -80,31 +81,10 @@ async function sh(cmd: string): Promise<void> {
   if (!out.success) throw new Error(`${cmd}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-async function ensureDataset(dir: string) {
-  try {
-    await Deno.stat(dir);
-    return;
-  } catch { /* generate below */ }
-  console.log(`generating a small dataset in ${dir}`);
-  await Deno.mkdir(dir, { recursive: true });
-  const rnd = new Uint8Array(32 * 1024 * 1024);
-  for (let i = 0; i < rnd.length; i += 65536) crypto.getRandomValues(rnd.subarray(i, i + 65536));
-  await Deno.writeFile(`${dir}/random.bin`, rnd);
-  await Deno.writeTextFile(`${dir}/log.txt`, "GET /index.html 200 1234 ms\n".repeat(1_000_000));
-  for (let d = 0; d < 50; d++) {
-    await Deno.mkdir(`${dir}/d${d}`);
-    for (let f = 0; f < 100; f++) {
-      await Deno.writeFile(
-        `${dir}/d${d}/f${f}`,
-        rnd.subarray(f * 1000, f * 1000 + (f * 83) % 8192),
-      );
-    }
-  }
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-await ensureDataset(dataset);
+// The capture bench's set (1 GiB, ~60k files), made once and kept.
+await makeDataset(dataset, 1);
 await Deno.mkdir(WORK, { recursive: true });
 const archive = `${WORK}/bench.tar.zst`;
 const manifest = {
