@@ -9,7 +9,8 @@
  */
 import type { Compression } from "../model.ts";
 import type { CompressKind, WorkerReply, WorkerRequest } from "./pack_compress_worker.ts";
-import { growChildPipe } from "./pipe_size.ts";
+import { lastError, libc, sizeT } from "../fs/libc.ts";
+import { growPipe, ownFdOfChildPipe } from "./pipe_size.ts";
 import { ZSTD_BIN, zstdCliAvailable } from "./zstd_cli.ts";
 
 export interface FrameCompressorOptions {
@@ -38,6 +39,14 @@ export interface FrameCompressor {
   finish(): Promise<void>;
   /** Stops the worker or child process (and waits for a child to exit); call always. */
   close(): Promise<void>;
+  /**
+   * zstd CLI only, where the kernel supports it: appends up to `length`
+   * bytes of the file open at `fd` by splice(2), file pages straight into
+   * zstd's pipe (no read into JS, no write out of it). Everything pushed
+   * before is written first. Resolves to the bytes moved (fewer if the file
+   * ended early), or null when this file cannot be spliced (nothing moved).
+   */
+  spliceFile?(fd: number, length: number): Promise<number | null>;
 }
 
 export function archiveExtensionFor(c: Compression): string {
@@ -85,7 +94,8 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     })
     : new Deno.Command(ZSTD_BIN, { args, stdin: "piped", stdout: "piped", stderr: "piped" }))
     .spawn();
-  growChildPipe(child.pid, 0);
+  const stdinFd = ownFdOfChildPipe(child.pid, 0);
+  if (stdinFd !== null) growPipe(stdinFd);
   const stdin = child.stdin.getWriter();
   stdin.closed.catch(() => {});
   let failure: unknown;
@@ -166,7 +176,58 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
       stdin.abort().catch(() => {});
       await child.status.catch(() => {});
     },
+    spliceFile: stdinFd === null || !libc() ? undefined : async (fd, length) => {
+      if (failure) throw failure;
+      while (inFlight.length > 0) await settleOne(); // keep the stream in order
+      try {
+        return await spliceToPipe(fd, stdinFd, length, () => !!failure);
+      } catch (err) {
+        failure ??= await exitError(err); // EPIPE: zstd's own message says why
+        throw failure;
+      }
+    },
   };
+}
+
+const SPLICE_F_MOVE = 1;
+const SPLICE_F_NONBLOCK = 2;
+const POLLOUT = 4;
+/** One splice call moves at most a pipe's worth; this is only an upper bound. */
+const SPLICE_MAX = 1 << 20;
+
+/**
+ * Moves up to `length` bytes from file `fd` into the (non-blocking) pipe
+ * `pipeFd`. While the pipe is full, waits for room on a pool thread, so the
+ * event loop (HTTP, progress) keeps running. Null when the file's file
+ * system cannot splice (EINVAL before any byte moved).
+ */
+async function spliceToPipe(
+  fd: number,
+  pipeFd: number,
+  length: number,
+  stopped: () => boolean,
+): Promise<number | null> {
+  const lib = libc()!;
+  const pollFd = new Uint8Array(8);
+  new DataView(pollFd.buffer).setInt32(0, pipeFd, true);
+  new DataView(pollFd.buffer).setInt16(4, POLLOUT, true);
+  let done = 0;
+  while (done < length) {
+    const want = sizeT(Math.min(length - done, SPLICE_MAX));
+    const n = lib.splice(fd, null, pipeFd, null, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      done += n;
+      continue;
+    }
+    if (n === 0) break; // the file ended early: the caller pads and warns
+    const err = lastError(lib, "splice into zstd's input");
+    if (err.code === "EINTR") continue;
+    if (err.code === "EINVAL" && done === 0) return null;
+    if (err.code !== "EAGAIN") throw err;
+    if (stopped()) break;
+    await lib.poll(pollFd, 1n, 1000);
+  }
+  return done;
 }
 
 function passthrough(opts: FrameCompressorOptions): FrameCompressor {

@@ -247,7 +247,7 @@ class Walker {
         buf.fill(0, sink.pos + got, end);
         await sink.commit(end - sink.pos);
       } else {
-        got = await this.#copy(fd, size, label);
+        got = await sink.spliceFile(fd, size) ?? await this.#copy(fd, size, label);
         if (got < size) {
           this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
           await sink.zeros(size - got);

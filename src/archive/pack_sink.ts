@@ -83,6 +83,22 @@ export class TarSink {
     }
   }
 
+  /**
+   * Appends up to `length` bytes of the file open at `fd` without reading
+   * them into a batch, when the compressor can (see FrameCompressor.spliceFile).
+   * Resolves to the bytes appended, or null: then nothing was, read instead.
+   */
+  async spliceFile(fd: number, length: number): Promise<number | null> {
+    if (!this.#compressor.spliceFile) return null;
+    await this.flush();
+    this.#signal?.throwIfAborted();
+    const n = await this.#compressor.spliceFile(fd, length);
+    if (n === null) return null;
+    this.#flushed += n;
+    this.#onFlush?.(this.#flushed);
+    return n;
+  }
+
   /** Hands the current batch to the compressor (if it holds anything). */
   async flush(): Promise<void> {
     this.#signal?.throwIfAborted();

@@ -16,15 +16,13 @@ const F_SETPIPE_SZ = 1031;
 export const PIPE_BYTES = 1 << 20;
 
 /**
- * Grows the pipe behind fd `childFd` (0 = stdin, 1 = stdout) of child `pid`.
- * Returns whether it did.
+ * Our own fd for the pipe behind fd `childFd` (0 = stdin, 1 = stdout) of
+ * child `pid`, or null (no such pipe, or /proc unavailable).
  */
-export function growChildPipe(pid: number, childFd: 0 | 1, bytes = PIPE_BYTES): boolean {
-  const set = libc()?.fcntl;
-  if (!set) return false;
+export function ownFdOfChildPipe(pid: number, childFd: 0 | 1): number | null {
   try {
     const target = Deno.readLinkSync(`/proc/${pid}/fd/${childFd}`);
-    if (!target.startsWith("pipe:")) return false;
+    if (!target.startsWith("pipe:")) return null;
     for (const e of Deno.readDirSync("/proc/self/fd")) {
       let link: string;
       try {
@@ -32,8 +30,23 @@ export function growChildPipe(pid: number, childFd: 0 | 1, bytes = PIPE_BYTES): 
       } catch {
         continue; // closed meanwhile
       }
-      if (link === target) return set(Number(e.name), F_SETPIPE_SZ, bytes) >= bytes;
+      if (link === target) return Number(e.name);
     }
   } catch { /* child gone or /proc unavailable */ }
-  return false;
+  return null;
+}
+
+/**
+ * Grows the pipe behind fd `childFd` (0 = stdin, 1 = stdout) of child `pid`.
+ * Returns whether it did.
+ */
+export function growChildPipe(pid: number, childFd: 0 | 1, bytes = PIPE_BYTES): boolean {
+  const fd = ownFdOfChildPipe(pid, childFd);
+  return fd !== null && growPipe(fd, bytes);
+}
+
+/** Sets the capacity of the pipe open at our `fd`. */
+export function growPipe(fd: number, bytes = PIPE_BYTES): boolean {
+  const set = libc()?.fcntl;
+  return !!set && set(fd, F_SETPIPE_SZ, bytes) >= bytes;
 }

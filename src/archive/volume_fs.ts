@@ -172,11 +172,17 @@ export class LibcVolumeFs implements VolumeFs {
       nlink: v.getUint32(16, true),
       size: v.getUint32(44, true) * 2 ** 32 + v.getUint32(40, true),
       mtimeMs: mtimeSec * 1000 + Math.floor(v.getUint32(120, true) / 1e6),
-      dev: v.getUint32(136, true) * 2 ** 20 + v.getUint32(140, true),
+      dev: makedev(v.getUint32(136, true), v.getUint32(140, true)),
       inoHi: v.getUint32(36, true),
       inoLo: v.getUint32(32, true),
     };
   }
+}
+
+/** glibc's dev_t encoding, so both implementations report the same number. */
+function makedev(major: number, minor: number): number {
+  return (minor & 0xff) + (major & 0xfff) * 2 ** 8 + Math.floor(minor / 2 ** 8) * 2 ** 20 +
+    Math.floor(major / 2 ** 12) * 2 ** 44;
 }
 
 /** Paths through /proc/self/fd/<fd>: each lookup still starts at the open directory. */

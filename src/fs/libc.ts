@@ -15,6 +15,12 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  splice: {
+    parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"],
+    result: "i32",
+  },
+  /** On a thread of Deno's blocking pool: waiting never stalls the event loop. */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -37,14 +43,19 @@ export function libc(): Libc | null {
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
+  4: "EINTR",
   5: "EIO",
   9: "EBADF",
+  11: "EAGAIN",
   12: "ENOMEM",
   13: "EACCES",
   20: "ENOTDIR",
   21: "EISDIR",
   23: "ENFILE",
+  22: "EINVAL",
   24: "EMFILE",
+  28: "ENOSPC",
+  32: "EPIPE",
   36: "ENAMETOOLONG",
   40: "ELOOP",
   75: "EOVERFLOW",
