@@ -70,11 +70,11 @@ if (Deno.args[0] === "--child") {
 
 const runsArg = Deno.args.indexOf("--runs");
 const runs = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 3;
+const DEFAULT_DATASET = "/tmp/volsnap-bench/data";
 const dataset =
   Deno.args.find((a, i) =>
     !a.startsWith("--") && i !== runsArg + 1 && (workArg < 0 || i !== workArg + 1)
-  ) ??
-    "/tmp/volsnap-bench/data";
+  ) ?? DEFAULT_DATASET;
 
 async function sh(cmd: string): Promise<void> {
   const out = await new Deno.Command("sh", { args: ["-c", cmd], stderr: "piped" }).output();
@@ -83,8 +83,9 @@ async function sh(cmd: string): Promise<void> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// The capture bench's set (1 GiB, ~60k files), made once and kept.
-await makeDataset(dataset, 1);
+// The capture bench's set (1 GiB, ~60k files), made once and kept; a given dir is used as it is.
+if (dataset === DEFAULT_DATASET) await makeDataset(dataset, 1);
+else await Deno.stat(dataset);
 await Deno.mkdir(WORK, { recursive: true });
 const archive = `${WORK}/bench.tar.zst`;
 const manifest = {

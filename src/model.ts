@@ -3,6 +3,7 @@
  * Pure data: no I/O here.
  */
 import { z } from "zod";
+import { MANIFEST_FORMAT } from "./manifest_names.ts";
 
 export type QuiesceMode = "stop" | "pause" | "none";
 export const QuiesceModeSchema = z.enum(["stop", "pause", "none"]);
@@ -81,8 +82,7 @@ export const ManifestVolumeSchema = z.object({
 });
 export type ManifestVolume = z.infer<typeof ManifestVolumeSchema>;
 
-export const MANIFEST_FORMAT = "volsnap/1";
-export const MANIFEST_NAME = "volsnap.json";
+export { MANIFEST_FORMAT, MANIFEST_NAME } from "./manifest_names.ts";
 
 export const ManifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),

@@ -4,7 +4,7 @@
  * lead out of the volume root. Pure functions, no I/O.
  */
 import { BadArchiveError } from "../errors.ts";
-import { MANIFEST_NAME } from "../model.ts";
+import { MANIFEST_NAME } from "../manifest_names.ts";
 import type { ArchiveLimits } from "./limits.ts";
 
 const enc = new TextEncoder();

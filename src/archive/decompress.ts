@@ -3,9 +3,9 @@
  * hashing and counting the raw bytes and capping the expanded size. The
  * compression is detected from magic bytes, never trusted from a file name.
  */
-import { createHash } from "node:crypto";
-import { createGunzip, createZstdDecompress } from "node:zlib";
-import { pipeline, Readable } from "node:stream";
+// node:crypto, node:zlib and node:stream load on first use: a stored zstd
+// archive needs none of them, and loading them costs the archive worker ~12 ms.
+import type { Hash } from "node:crypto";
 import { AppError, BadArchiveError } from "../errors.ts";
 import type { Compression } from "../model.ts";
 import { growChildPipe } from "./pipe_size.ts";
@@ -73,7 +73,7 @@ export class DecodedStream {
   rawBytes = 0;
   expandedBytes = 0;
   readonly #source: DecodeSource;
-  readonly #hash = createHash("sha256");
+  #hash?: Hash;
   readonly #opts: DecodeOptions;
 
   constructor(source: DecodeSource, opts: DecodeOptions) {
@@ -83,10 +83,13 @@ export class DecodedStream {
 
   /** Hex sha256 of a stream source; "" for a file source (see `#fromFile`). */
   sha256(): string {
-    return "path" in this.#source ? "" : this.#hash.digest("hex");
+    return this.#hash?.digest("hex") ?? "";
   }
 
   async *chunks(): AsyncGenerator<Uint8Array> {
+    if (!("path" in this.#source)) {
+      this.#hash = (await import("node:crypto")).createHash("sha256");
+    }
     const inflated = "path" in this.#source
       ? this.#fromFile(this.#source.path)
       : this.#fromStream(this.#source);
@@ -166,7 +169,7 @@ export class DecodedStream {
 
   #countRaw(chunk: Uint8Array) {
     this.rawBytes += chunk.length;
-    if (!("path" in this.#source)) this.#hash.update(chunk);
+    this.#hash?.update(chunk);
   }
 
   async *#rawRest(reader: ReadableStreamDefaultReader<Uint8Array>, first: Uint8Array) {
@@ -182,6 +185,8 @@ export class DecodedStream {
 
   async *#inflate(raw: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     const kind = this.compression;
+    const { createGunzip, createZstdDecompress } = await import("node:zlib");
+    const { pipeline, Readable } = await import("node:stream");
     const z = kind === "zstd"
       ? createZstdDecompress({ chunkSize: INFLATE_CHUNK })
       : createGunzip({ chunkSize: INFLATE_CHUNK });

@@ -6,11 +6,18 @@
  * same rules hold whether or not anything is written.
  */
 import { BadArchiveError } from "../errors.ts";
-import { type Manifest, MANIFEST_NAME, ManifestSchema, type ManifestVolume } from "../model.ts";
+import { MANIFEST_NAME } from "../manifest_names.ts";
+import type { Manifest, ManifestVolume } from "../model.ts";
 import { checkSymlinkTarget, classifyPath, findEscapingLink, show } from "./contain_paths.ts";
-import { DecodedStream } from "./decompress.ts";
-import { type ArchiveLimits, DEFAULT_LIMITS, MAX_MANIFEST_BYTES } from "./limits.ts";
-import { ByteSource, type TarEntryType, TarParser, tooManyEntries } from "./read_tar.ts";
+import { type ArchiveLimits, MAX_MANIFEST_BYTES } from "./limits.ts";
+import { type TarEntryType, TarParser, tooManyEntries } from "./read_tar.ts";
+
+/**
+ * Checks the manifest's parsed JSON (manifest_check.ts) and returns it
+ * typed, or throws BadArchiveError. Injected, so that this module does not
+ * load zod: the archive worker asks the main thread instead.
+ */
+export type ManifestValidator = (json: unknown) => Manifest | Promise<Manifest>;
 
 /** A validated entry; plain data, so it can cross to another thread. */
 export interface VolumeEntry {
@@ -64,8 +71,12 @@ export class ArchiveWalker {
   }
 
   /** Reads and validates the first entry, which must be the manifest. */
-  static async open(parser: TarParser, limits: ArchiveLimits): Promise<ArchiveWalker> {
-    const manifest = await readManifestEntry(parser, limits);
+  static async open(
+    parser: TarParser,
+    limits: ArchiveLimits,
+    validate: ManifestValidator,
+  ): Promise<ArchiveWalker> {
+    const manifest = await readManifestEntry(parser, limits, validate);
     return new ArchiveWalker(manifest, parser, limits);
   }
 
@@ -194,7 +205,11 @@ export class ArchiveWalker {
   }
 }
 
-async function readManifestEntry(parser: TarParser, limits: ArchiveLimits): Promise<Manifest> {
+export async function readManifestEntry(
+  parser: TarParser,
+  limits: ArchiveLimits,
+  validate: ManifestValidator,
+): Promise<Manifest> {
   const first = await parser.next();
   if (!first) throw new BadArchiveError("archive is empty (no manifest)");
   const where = (() => {
@@ -219,39 +234,5 @@ async function readManifestEntry(parser: TarParser, limits: ArchiveLimits): Prom
   } catch (err) {
     throw new BadArchiveError(`manifest is not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = ManifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadArchiveError(
-      `manifest is not a valid volsnap/1 manifest: ${
-        issue.path.join(".") || "(root)"
-      }: ${issue.message}`,
-    );
-  }
-  const seen = new Set<number>();
-  for (const v of parsed.data.volumes) {
-    if (seen.has(v.index)) {
-      throw new BadArchiveError(`manifest lists volume index ${v.index} twice`);
-    }
-    seen.add(v.index);
-  }
-  return parsed.data;
-}
-
-/**
- * Reads only up to the manifest of a stored archive (no full decode), e.g.
- * to show what a snapshot holds or plan a restore.
- */
-export async function readManifestFromFile(
-  path: string,
-  limits: ArchiveLimits = DEFAULT_LIMITS,
-): Promise<Manifest> {
-  const file = await Deno.open(path, { read: true });
-  const decoded = new DecodedStream(file.readable, { maxExpandedBytes: limits.maxExpandedBytes });
-  const src = new ByteSource(decoded.chunks());
-  try {
-    return await readManifestEntry(new TarParser(src, limits), limits);
-  } finally {
-    await src.close(); // cancels the file stream, which closes the file
-  }
+  return await validate(json);
 }

@@ -9,6 +9,7 @@
 import { AppError, BadArchiveError } from "../errors.ts";
 import type { ArchiveStats, Compression, Manifest } from "../model.ts";
 import type { ArchiveLimits } from "./limits.ts";
+import { validateManifest } from "./manifest_check.ts";
 import { OffThreadSha256 } from "./sha256_thread.ts";
 import type { EncodedBatch } from "./batch_codec.ts";
 import type { FromWorker, ToWorker, WireError } from "./walk_worker.ts";
@@ -152,7 +153,9 @@ export class OffThreadWalk {
         } else if (m.type === "progress") {
           this.#opts.onExpanded?.(m.expandedBytes);
         } else if (m.type === "manifest") {
-          yield m;
+          const manifest = validateManifest(m.json); // throws: the finally cancels the worker
+          send({ type: "manifest-ok", manifest });
+          yield { type: "manifest", manifest };
         } else if (m.type === "end") {
           if (srcError !== undefined) throw srcError;
           let sha256 = m.sha256;

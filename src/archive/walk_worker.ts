@@ -27,11 +27,14 @@ export type ToWorker =
   | { type: "raw"; buf?: ArrayBuffer }
   /** The main thread is done with one batch, whose buffer comes back for reuse. */
   | { type: "ack"; buf: ArrayBuffer }
+  /** Answer to "manifest": the main thread validated it (else it cancels). */
+  | { type: "manifest-ok"; manifest: Manifest }
   | { type: "cancel" };
 
 export type FromWorker =
   | { type: "need" }
-  | { type: "manifest"; manifest: Manifest }
+  /** The manifest's parsed JSON, for the main thread to validate (zod is not loaded here). */
+  | { type: "manifest"; json: unknown }
   /** Tar bytes, and the entries and file-data pieces in them (batch_codec.ts). */
   | { type: "batch"; buf: ArrayBuffer; events: EncodedBatch; expandedBytes: number }
   | { type: "progress"; expandedBytes: number }
@@ -87,6 +90,7 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
   let cancelled = false;
   let wake: (() => void) | undefined;
   let rawWaiter: ((buf: ArrayBuffer | undefined) => void) | undefined;
+  let manifestWaiter: ((m: Manifest | undefined) => void) | undefined;
 
   scope.onmessage = (e) => {
     const m = e.data;
@@ -98,11 +102,16 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
       if (m.buf.byteLength === OUT_CHUNK) free.push(m.buf);
       inflight--;
       wake?.();
+    } else if (m.type === "manifest-ok") {
+      manifestWaiter?.(m.manifest);
+      manifestWaiter = undefined;
     } else if (m.type === "cancel") {
       cancelled = true;
       wake?.();
       rawWaiter?.(undefined);
       rawWaiter = undefined;
+      manifestWaiter?.(undefined);
+      manifestWaiter = undefined;
     }
   };
 
@@ -145,8 +154,14 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
       };
       src = new ByteSource(fullChunks(d.chunks(), allocOut), chunkDone);
       const parser = new TarParser(src, limits);
-      const walker = await ArchiveWalker.open(parser, limits);
-      scope.postMessage({ type: "manifest", manifest: walker.manifest });
+      const walker = await ArchiveWalker.open(parser, limits, async (json) => {
+        const checked = await new Promise<Manifest | undefined>((resolve) => {
+          manifestWaiter = resolve;
+          scope.postMessage({ type: "manifest", json });
+        });
+        if (!checked) throw new DOMException("cancelled", "AbortError");
+        return checked;
+      });
       for (;;) {
         const e = await walker.next();
         if (!e) break;

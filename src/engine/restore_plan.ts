@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { zstdFrameChecksummed } from "../archive/decompress.ts";
-import { readManifestFromFile } from "../archive/reader.ts";
+import { readManifestFromFile } from "../archive/manifest_check.ts";
 import { AppError, notFound } from "../errors.ts";
 import { sha256File } from "../fs/hash.ts";
 import { filesystemOf, isMountPoint } from "../fs/space.ts";

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { AppError } from "../../src/errors.ts";
 import { verifyArchiveFile } from "../../src/archive/verify.ts";
-import { readManifestFromFile } from "../../src/archive/reader.ts";
+import { readManifestFromFile } from "../../src/archive/manifest_check.ts";
 import { DEFAULT_LIMITS } from "../../src/archive/limits.ts";
 import { testManifest, volsnapTar, writeArchiveFile } from "../_helpers/craft_tar.ts";
 
