@@ -143,9 +143,9 @@ class Walker {
         size: 0,
       };
       if (st.kind === "file") {
-        await this.file(fd, name, arch + name, label, st, common);
+        await this.file({ parent: fd, name, arch: arch + name, label, st, common });
       } else if (st.kind === "dir") {
-        await this.subdir(fd, name, arch + name + "/", label, st, common);
+        await this.subdir({ parent: fd, name, arch: arch + name + "/", label, st, common });
       } else if (st.kind === "symlink") {
         let target: string;
         try {
@@ -161,14 +161,7 @@ class Walker {
     }
   }
 
-  async subdir(
-    parent: number,
-    name: string,
-    arch: string,
-    label: string,
-    st: EntryStat,
-    common: Common,
-  ) {
+  async subdir({ parent, name, arch, label, st, common }: Child) {
     let fd: number;
     try {
       fd = this.#fs.openDirAt(parent, name);
@@ -192,14 +185,7 @@ class Walker {
     }
   }
 
-  async file(
-    parent: number,
-    name: string,
-    arch: string,
-    label: string,
-    st: EntryStat,
-    common: Common,
-  ) {
+  async file({ parent, name, arch, label, st, common }: Child) {
     const linkKey = st.nlink > 1 ? inodeKey(st) : undefined;
     const first = linkKey && this.#links.get(linkKey);
     if (first) {
@@ -313,6 +299,19 @@ class Walker {
 }
 
 type Common = Omit<TarEntryHeader, "path" | "type">;
+
+/** A directory entry to archive: where it is, what lstat saw, its archive path. */
+interface Child {
+  /** The open directory that holds it. */
+  parent: number;
+  name: string;
+  /** Archive path (a directory's ends in "/"). */
+  arch: string;
+  /** Host path, for warnings. */
+  label: string;
+  st: EntryStat;
+  common: Common;
+}
 
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: string })?.code === code;
