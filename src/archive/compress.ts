@@ -40,13 +40,14 @@ export interface FrameCompressor {
   /** Stops the worker or child process (and waits for a child to exit); call always. */
   close(): Promise<void>;
   /**
-   * zstd CLI only, where the kernel supports it: appends up to `length`
-   * bytes of the file open at `fd` by splice(2), file pages straight into
-   * zstd's pipe (no read into JS, no write out of it). Everything pushed
-   * before is written first. Resolves to the bytes moved (fewer if the file
-   * ended early), or null when this file cannot be spliced (nothing moved).
+   * zstd CLI only: appends up to `length` bytes of the file open at `fd` by
+   * splice(2), file pages straight into zstd's pipe (no read into JS, no
+   * write out of it), after everything pushed before. Resolves to the bytes
+   * moved; the caller reads any rest the ordinary way from the file's
+   * current offset (the file ended early, or its file system cannot splice
+   * or failed: a read then reports why). Rejects on abort or if zstd died.
    */
-  spliceFile?(fd: number, length: number): Promise<number | null>;
+  spliceFile?(fd: number, length: number, signal?: AbortSignal): Promise<number>;
 }
 
 export function archiveExtensionFor(c: Compression): string {
@@ -176,56 +177,75 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
       stdin.abort().catch(() => {});
       await child.status.catch(() => {});
     },
-    spliceFile: stdinFd === null || !libc() ? undefined : async (fd, length) => {
+    spliceFile: stdinFd === null || !libc()?.splice ? undefined : async (fd, length, signal) => {
       if (failure) throw failure;
       while (inFlight.length > 0) await settleOne(); // keep the stream in order
+      let moved: number;
       try {
-        return await spliceToPipe(fd, stdinFd, length, () => !!failure);
+        moved = await spliceToPipe(fd, stdinFd, length, signal);
       } catch (err) {
-        failure ??= await exitError(err); // EPIPE: zstd's own message says why
-        throw failure;
+        if (err instanceof ZstdGone) failure ??= await exitError(err); // zstd says why
+        throw failure ?? err;
       }
+      if (failure) throw failure;
+      return moved;
     },
   };
 }
 
+/** zstd's end of the pipe is closed: it exited (its status and stderr tell why). */
+class ZstdGone extends Error {}
+
 const SPLICE_F_MOVE = 1;
 const SPLICE_F_NONBLOCK = 2;
 const POLLOUT = 4;
+const POLLERR = 8;
 /** One splice call moves at most a pipe's worth; this is only an upper bound. */
 const SPLICE_MAX = 1 << 20;
+/** A full pipe is re-checked this often, so an abort is seen within it. */
+const POLL_MS = 100;
+/** Failed splices in a row into a pipe that poll calls writable: the file side is failing. */
+const MAX_STUCK = 64;
 
 /**
- * Moves up to `length` bytes from file `fd` into the (non-blocking) pipe
- * `pipeFd`. While the pipe is full, waits for room on a pool thread, so the
- * event loop (HTTP, progress) keeps running. Null when the file's file
- * system cannot splice (EINVAL before any byte moved).
+ * Moves up to `length` bytes from file `fd` into the non-blocking pipe
+ * `pipeFd`; returns how many. While the pipe is full it waits for room on a
+ * pool thread, so the event loop (HTTP, progress) keeps running. errno is
+ * only a hint here (a runtime call on this thread can overwrite it before
+ * we read it): poll says whether the pipe is full, writable or broken, and
+ * any other failure ends the splice early for the caller's read to explain.
  */
 async function spliceToPipe(
   fd: number,
   pipeFd: number,
   length: number,
-  stopped: () => boolean,
-): Promise<number | null> {
+  signal?: AbortSignal,
+): Promise<number> {
   const lib = libc()!;
   const pollFd = new Uint8Array(8);
-  new DataView(pollFd.buffer).setInt32(0, pipeFd, true);
-  new DataView(pollFd.buffer).setInt16(4, POLLOUT, true);
+  const view = new DataView(pollFd.buffer);
+  view.setInt32(0, pipeFd, true);
+  view.setInt16(4, POLLOUT, true);
   let done = 0;
+  let stuck = 0;
   while (done < length) {
+    signal?.throwIfAborted();
     const want = sizeT(Math.min(length - done, SPLICE_MAX));
-    const n = lib.splice(fd, null, pipeFd, null, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    const n = lib.splice!(fd, null, pipeFd, null, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       done += n;
+      stuck = 0;
       continue;
     }
-    if (n === 0) break; // the file ended early: the caller pads and warns
-    const err = lastError(lib, "splice into zstd's input");
-    if (err.code === "EINTR") continue;
-    if (err.code === "EINVAL" && done === 0) return null;
-    if (err.code !== "EAGAIN") throw err;
-    if (stopped()) break;
-    await lib.poll(pollFd, 1n, 1000);
+    if (n === 0) break; // the file ended early
+    const code = lastError(lib, "splice").code;
+    if (code === "EINTR") continue;
+    view.setInt16(6, 0, true);
+    await lib.poll(pollFd, 1n, code === "EAGAIN" ? POLL_MS : 0);
+    const revents = view.getInt16(6, true);
+    if (revents & POLLERR) throw new ZstdGone("zstd closed its input");
+    // Room in the pipe, yet the splice failed: the file side is the problem.
+    if (revents & POLLOUT && (code !== "EAGAIN" || ++stuck > MAX_STUCK)) break;
   }
   return done;
 }

@@ -9,6 +9,7 @@
  * (quiesce=none) cannot make us read anything outside the volume. Symlinks
  * are stored, never followed.
  */
+import { AppError } from "../errors.ts";
 import type { TarSink } from "./pack_sink.ts";
 import {
   BLOCK,
@@ -44,6 +45,8 @@ export interface PackVolumeOptions {
   stats: PackStats;
   warn: (message: string) => void;
   signal?: AbortSignal;
+  /** The file system calls to walk with; tests inject failures here. */
+  vfs?: VolumeFs;
 }
 
 export interface RootInfo {
@@ -80,12 +83,14 @@ export async function packVolume(
   root: RootInfo,
 ): Promise<void> {
   const prefix = `volumes/${opts.index}/`;
-  const walker = new Walker(opts, volumeFs());
+  const walker = new Walker(opts, opts.vfs ?? volumeFs());
   try {
     await walker.entry({ path: prefix, type: "dir", size: 0, ...root });
-    await walker.dir(rootFd, prefix, opts.hostPath);
+    await walker.dir(rootFd, prefix, opts.hostPath, true);
   } finally {
-    closeVolumeRoot(rootFd);
+    try {
+      (opts.vfs ?? volumeFs()).close(rootFd);
+    } catch { /* already closed */ }
   }
 }
 
@@ -110,11 +115,18 @@ class Walker {
   }
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
-  async dir(fd: number, arch: string, shown: string): Promise<void> {
+  async dir(fd: number, arch: string, shown: string, isRoot = false): Promise<void> {
     let names: string[];
     try {
       names = this.#fs.list(fd);
     } catch (err) {
+      // An empty volume that "succeeded" would wipe the data when restored.
+      if (isRoot) {
+        throw new AppError("internal", `cannot list volume directory ${shown}: ${msg(err)}`, {
+          cause: err,
+          hint: "volsnap needs read access to the volume and to /proc/self/fd (run it with -A)",
+        });
+      }
       this.#o.warn(`cannot list directory ${shown}: ${msg(err)}; stored empty`);
       return;
     }
@@ -233,7 +245,8 @@ class Walker {
         buf.fill(0, sink.pos + got, end);
         await sink.commit(end - sink.pos);
       } else {
-        got = await sink.spliceFile(fd, size) ?? await this.#copy(fd, size, label);
+        got = await sink.spliceFile(fd, size);
+        if (got < size) got += await this.#copy(fd, size - got, label);
         if (got < size) {
           this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
           await sink.zeros(size - got);

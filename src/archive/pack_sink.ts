@@ -85,17 +85,15 @@ export class TarSink {
 
   /**
    * Appends up to `length` bytes of the file open at `fd` without reading
-   * them into a batch, when the compressor can (see FrameCompressor.spliceFile).
-   * Resolves to the bytes appended, or null: then nothing was, read instead.
+   * them into a batch, where the compressor can (FrameCompressor.spliceFile).
+   * Returns the bytes appended; the caller reads the rest the ordinary way.
    */
-  async spliceFile(fd: number, length: number): Promise<number | null> {
-    if (!this.#compressor.spliceFile) return null;
+  async spliceFile(fd: number, length: number): Promise<number> {
+    if (!this.#compressor.spliceFile) return 0;
     await this.flush();
-    this.#signal?.throwIfAborted();
-    const n = await this.#compressor.spliceFile(fd, length);
-    if (n === null) return null;
+    const n = await this.#compressor.spliceFile(fd, length, this.#signal);
     this.#flushed += n;
-    this.#onFlush?.(this.#flushed);
+    if (n > 0) this.#onFlush?.(this.#flushed);
     return n;
   }
 

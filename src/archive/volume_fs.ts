@@ -69,7 +69,7 @@ let chosen: VolumeFs | undefined;
 export function volumeFs(): VolumeFs {
   if (!chosen) {
     const lib = libc();
-    chosen = lib ? new LibcVolumeFs(lib) : new ProcPathVolumeFs();
+    chosen = lib?.statx ? new LibcVolumeFs(lib) : new ProcPathVolumeFs();
   }
   return chosen;
 }
@@ -86,6 +86,8 @@ function listDir(dirFd: number): string[] {
 }
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
+/** As lstat(2): looking at an automount point does not mount it. */
+const AT_NO_AUTOMOUNT = 0x800;
 const AT_EMPTY_PATH = 0x1000;
 /** STATX_BASIC_STATS: type, mode, nlink, uid, gid, times, ino, size, blocks. */
 const STATX_BASIC = 0x7ff;
@@ -97,7 +99,8 @@ export class LibcVolumeFs implements VolumeFs {
   readonly #view = new DataView(this.#stx.buffer);
   readonly #name = new Uint8Array(4096 * 3 + 1);
   readonly #link = new Uint8Array(64 * 1024);
-  readonly #decoder = new TextDecoder();
+  /** Fatal: a target that is not UTF-8 is refused (and skipped), never mangled. */
+  readonly #decoder = new TextDecoder("utf-8", { fatal: true });
 
   constructor(lib: Libc) {
     this.#lib = lib;
@@ -108,10 +111,10 @@ export class LibcVolumeFs implements VolumeFs {
   }
 
   lstatAt(dirFd: number, name: string): EntryStat {
-    const r = this.#lib.statx(
+    const r = this.#lib.statx!(
       dirFd,
       cString(name, this.#name),
-      AT_SYMLINK_NOFOLLOW,
+      AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
       STATX_BASIC,
       this.#stx,
     );
@@ -120,7 +123,7 @@ export class LibcVolumeFs implements VolumeFs {
   }
 
   fstat(fd: number): EntryStat {
-    const r = this.#lib.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC, this.#stx);
+    const r = this.#lib.statx!(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC, this.#stx);
     if (r !== 0) throw lastError(this.#lib, "fstat");
     return this.#decode();
   }
@@ -192,11 +195,11 @@ export class ProcPathVolumeFs implements VolumeFs {
   }
 
   lstatAt(dirFd: number, name: string): EntryStat {
-    return fromNode(fs.lstatSync(at(dirFd, name)));
+    return fromNode(fs.lstatSync(at(dirFd, name), { bigint: true }));
   }
 
   fstat(fd: number): EntryStat {
-    return fromNode(fs.fstatSync(fd));
+    return fromNode(fs.fstatSync(fd, { bigint: true }));
   }
 
   openDirAt(dirFd: number, name: string): number {
@@ -224,17 +227,25 @@ function at(dirFd: number, name: string): string {
   return dirFd === AT_FDCWD ? name : `/proc/self/fd/${dirFd}/${name}`;
 }
 
-function fromNode(st: fs.Stats): EntryStat {
+/**
+ * BigInt stats for exact inode numbers. Deno fills mtimeNs from whole
+ * milliseconds, so a time before 1970 with a sub-millisecond part comes out
+ * 1 ms later than the libc walker's floor: a fallback-only difference.
+ */
+function fromNode(st: fs.BigIntStats): EntryStat {
+  const mode = Number(st.mode);
+  const ns = st.mtimeNs;
+  const ms = ns / 1_000_000n - (ns % 1_000_000n < 0n ? 1n : 0n);
   return {
-    kind: kindOf(st.mode),
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-    nlink: st.nlink,
-    size: st.size,
-    mtimeMs: Math.floor(st.mtimeMs),
-    dev: st.dev,
-    inoHi: Math.floor(st.ino / 2 ** 32),
-    inoLo: st.ino % 2 ** 32,
+    kind: kindOf(mode),
+    mode: mode & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    nlink: Number(st.nlink),
+    size: Number(st.size),
+    mtimeMs: Number(ms),
+    dev: Number(st.dev),
+    inoHi: Number(st.ino >> 32n),
+    inoLo: Number(st.ino & 0xffffffffn),
   };
 }

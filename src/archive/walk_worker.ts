@@ -155,6 +155,8 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
       src = new ByteSource(fullChunks(d.chunks(), allocOut), chunkDone);
       const parser = new TarParser(src, limits);
       const walker = await ArchiveWalker.open(parser, limits, async (json) => {
+        // A cancel that came before this point found no waiter to release.
+        if (cancelled) throw new DOMException("cancelled", "AbortError");
         const checked = await new Promise<Manifest | undefined>((resolve) => {
           manifestWaiter = resolve;
           scope.postMessage({ type: "manifest", json });

@@ -8,7 +8,12 @@
 
 const SYMBOLS = {
   openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
-  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  // Optional: glibc < 2.28 lacks statx, and then only the walker falls back.
+  statx: {
+    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
+    result: "i32",
+    optional: true,
+  },
   // ssize_t results read as i32: our buffers stay far below 2 GiB, and a
   // 64-bit result would come back as a BigInt (an allocation per call).
   readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },
@@ -18,6 +23,7 @@ const SYMBOLS = {
   splice: {
     parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"],
     result: "i32",
+    optional: true,
   },
   /** On a thread of Deno's blocking pool: waiting never stalls the event loop. */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
@@ -32,6 +38,8 @@ let loaded: Libc | null | undefined;
 /** libc's symbols, or null where they cannot be loaded (no FFI permission, no glibc). */
 export function libc(): Libc | null {
   if (loaded !== undefined) return loaded;
+  // Never prompt: without FFI permission the callers' fallbacks apply.
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return loaded = null;
   try {
     loaded = Deno.dlopen("libc.so.6", SYMBOLS).symbols; // kept open for the process's life
   } catch {
@@ -89,6 +97,7 @@ const encoder = new TextEncoder();
 
 /** `s` as a NUL-terminated C string in `scratch` when it fits, else in a new buffer. */
 export function cString(s: string, scratch: Uint8Array): Uint8Array {
+  if (s.includes("\0")) throw new TypeError(`name contains a NUL byte: ${JSON.stringify(s)}`);
   let buf = scratch;
   if (s.length * 3 + 1 > buf.length) buf = new Uint8Array(s.length * 3 + 1);
   const { written } = encoder.encodeInto(s, buf);

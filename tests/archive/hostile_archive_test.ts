@@ -3,6 +3,7 @@
  * CLI unless stated), fed to extractArchive and scanArchive. Both must refuse
  * it with the right error, leave no staging dir, and touch nothing outside.
  */
+import fs from "node:fs";
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 
 function assertInstanceOf<T>(
@@ -493,6 +494,44 @@ Deno.test("a refusal mid-stream kills and reaps the zstd child before it is repo
     const scanErr = await scanArchive({ path }, DEFAULT_LIMITS).then(() => null, (e) => e);
     assertMatch(String(scanErr), /fifo/);
     assertEquals(zstdChildren(), [], "zstd left behind (scan)");
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("an abort before, at or after the manifest ends the walk promptly (no hang, no worker left)", async () => {
+  const big = new Uint8Array(24 << 20);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+  const sb = await sandbox();
+  try {
+    const path = await writeArchiveFile(
+      `${sb.base}/a.tar`,
+      volsnapTar([{ name: "volumes/0/big", data: big }]),
+      "zstd",
+    );
+    for (const delay of [0, 1, 2, 3, 5, 8, 12, 20]) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), delay);
+      const t0 = performance.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([
+        extractArchive({
+          sourcePath: path,
+          targetDirFor: (i) => `${sb.stageParent}/v${delay}_${i}`,
+          limits: DEFAULT_LIMITS,
+          signal: ac.signal,
+        }).then(() => "finished", (e) => `rejected ${(e as Error).name}`),
+        new Promise<string>((r) => timer = setTimeout(() => r("hang"), 10_000)),
+      ]);
+      clearTimeout(timer);
+      assert(outcome !== "hang", `abort after ${delay} ms hung`);
+      if (outcome !== "finished") {
+        assertEquals(outcome, "rejected AbortError", `delay ${delay}`);
+        assert(!fs.existsSync(`${sb.stageParent}/v${delay}_0`), `staging left (delay ${delay})`);
+      }
+      assert(performance.now() - t0 < 5000, `abort after ${delay} ms took too long`);
+      assertEquals(zstdChildren(), [], `zstd left behind (delay ${delay})`);
+    }
   } finally {
     await sb.cleanup();
   }

@@ -15,7 +15,11 @@ function randomBytes(n: number): Uint8Array {
   return b;
 }
 
-/** "a_big.bin" sorts first, so the first flush (4 MiB) happens while it is read. */
+/**
+ * "a_big.bin" sorts first: the first flush (onProgress) comes after its
+ * header is written with the size lstat saw, and before its data is read
+ * (spliced) — the window in which a file changes under a running app.
+ */
 async function withVolume(
   fn: (base: string, vol: string) => Promise<void>,
 ): Promise<void> {
