@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deno run -A bench/capture_bench.ts "$@"
-deno run -A bench/restore_bench.ts
+# Both data sets exist now (the capture bench makes them): extraction of each.
+deno run -A bench/restore_bench.ts --runs 5
+deno run -A bench/restore_bench.ts /tmp/volsnap-bench/data-quarter --runs 5
 if [ -z "${DOCKER_HOST:-}" ] || [ -z "${VOLSNAP_TEST_IMAGE:-}" ]; then
   source tests/docker_env.sh
   trap 'set +e; stop_private_dockerd' EXIT
