@@ -64,9 +64,9 @@ export class OffThreadSha256 {
    * Tail mode instead of `update`: hash the file at `path` while another
    * process appends to it; call `digest` once that writer has finished.
    */
-  tail(path: string): void {
+  tail(path: string, opts: { writeback?: boolean } = {}): void {
     this.#tailing = true;
-    this.#post({ op: "tail", path }, []);
+    this.#post({ op: "tail", path, writeback: opts.writeback }, []);
   }
 
   /** Hex digest of everything passed to `update` (or tailed); ends the worker. */

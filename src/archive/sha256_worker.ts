@@ -8,8 +8,12 @@ import { createHash } from "node:crypto";
 export type HashRequest =
   | { op: "update"; buf: ArrayBuffer; len: number }
   | { op: "digest" }
-  /** Hash a file while another process appends to it... */
-  | { op: "tail"; path: string }
+  /**
+   * Hash a file while another process appends to it... With `writeback`,
+   * also start flushing what was hashed (fdatasync every 64 MiB, beside the
+   * hashing), so the writer's final fsync finds little left to write.
+   */
+  | { op: "tail"; path: string; writeback?: boolean }
   /** ...until this says the writer is done; then reply with the digest and size. */
   | { op: "end" }
   /** Give up (the archive is being abandoned): close the file and reply "stopped". */
@@ -30,11 +34,15 @@ const hash = createHash("sha256");
 let writerDone = false;
 let stopRequested = false;
 
+const WRITEBACK_EVERY = 64 << 20;
+
 /** Reads what the writer appended so far, naps briefly at EOF, until it is done. */
-async function tail(path: string): Promise<void> {
+async function tail(path: string, writeback: boolean): Promise<void> {
   const f = await Deno.open(path, { read: true });
   const buf = new Uint8Array(4 << 20);
   let size = 0;
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
   try {
     for (;;) {
       if (stopRequested) return;
@@ -43,6 +51,12 @@ async function tail(path: string): Promise<void> {
       if (n) {
         hash.update(buf.subarray(0, n));
         size += n;
+        unsynced += n;
+        if (writeback && unsynced >= WRITEBACK_EVERY && !syncing) {
+          unsynced = 0;
+          // Not for durability (the writer fsyncs at the end): an early start on the I/O.
+          syncing = f.syncData().catch(() => {}).finally(() => syncing = undefined);
+        }
       } else if (done) {
         break;
       } else {
@@ -50,6 +64,7 @@ async function tail(path: string): Promise<void> {
       }
     }
   } finally {
+    await syncing;
     f.close();
     if (stopRequested) scope.postMessage({ op: "stopped" }, []);
   }
@@ -64,7 +79,9 @@ scope.onmessage = (e) => {
   } else if (req.op === "digest") {
     scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []);
   } else if (req.op === "tail") {
-    tail(req.path).catch((err) => scope.postMessage({ op: "error", message: String(err) }, []));
+    tail(req.path, req.writeback ?? false).catch((err) =>
+      scope.postMessage({ op: "error", message: String(err) }, [])
+    );
   } else if (req.op === "end") {
     writerDone = true;
   } else {

@@ -107,7 +107,7 @@ export async function writeSnapshotArchive(
   const direct = usesZstdCli(opts);
   try {
     const h = hash = new OffThreadSha256();
-    if (direct) h.tail(out.tempPath);
+    if (direct) h.tail(out.tempPath, { writeback: true });
     compressor = createFrameCompressor({
       compression: opts.compression,
       level: opts.compression === "zstd" ? (opts.zstdLevel ?? 3) : undefined,
