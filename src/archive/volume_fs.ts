@@ -69,9 +69,22 @@ let chosen: VolumeFs | undefined;
 export function volumeFs(): VolumeFs {
   if (!chosen) {
     const lib = libc();
-    chosen = lib?.statx ? new LibcVolumeFs(lib) : new ProcPathVolumeFs();
+    chosen = lib?.statx && statxWorks(lib) ? new LibcVolumeFs(lib) : new ProcPathVolumeFs();
   }
   return chosen;
+}
+
+/**
+ * statx can be refused where the library has it (an old seccomp profile
+ * answers EPERM); then every file would fail to stat. One probe decides.
+ */
+function statxWorks(lib: Libc): boolean {
+  try {
+    new LibcVolumeFs(lib).lstatAt(AT_FDCWD, "/");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function kindOf(mode: number): EntryKind {
