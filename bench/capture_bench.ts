@@ -108,6 +108,18 @@ async function tarSize(dir: string): Promise<number> {
   return Number(new TextDecoder().decode(p.stdout).trim());
 }
 
+/**
+ * Untimed, before every run: remove the earlier outputs (freeing a 695 MiB
+ * file costs its deleter, whichever run that is) and flush every dirty page,
+ * so no run pays for an earlier one.
+ */
+async function settle(outDir: string): Promise<void> {
+  for (const f of ["volsnap.tar.zst", "gnu.tar.zst"]) {
+    await Deno.remove(`${outDir}/${f}`).catch(() => {});
+  }
+  await new Deno.Command("sync").output();
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function bench(label: string, dir: string, outDir: string, rounds: number) {
@@ -117,8 +129,11 @@ async function bench(label: string, dir: string, outDir: string, rounds: number)
   const t: { ms: number; sizeBytes: number }[] = [];
   const td: number[] = [];
   for (let i = 0; i < rounds; i++) {
+    await settle(outDir);
     v.push(await runVolsnap(dir, `${outDir}/volsnap.tar.zst`, "zstd"));
+    await settle(outDir);
     t.push(await runTarZstd(dir, `${outDir}/gnu.tar.zst`));
+    await settle(outDir);
     td.push((await runTarZstd(dir, `${outDir}/gnu.tar.zst`, true)).ms);
     console.log(
       `  ${label} round ${i + 1}: volsnap ${(v[i].ms / 1000).toFixed(2)} s ` +
