@@ -6,8 +6,7 @@
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { createFrameCompressor } from "../../src/archive/compress.ts";
-import { writeSnapshotArchive } from "../../src/archive/writer.ts";
-import { draft, run } from "./writer_helpers.ts";
+import { captureDir, run } from "./writer_helpers.ts";
 
 const MiB = 1024 * 1024;
 const HEAD = 3 * MiB;
@@ -86,13 +85,7 @@ Deno.test("large and small files interleaved round-trip byte-exact through GNU t
     const sizes = [MiB + 1, 3, 5 * MiB + 511, 0, 17 * MiB + 123, 4095, 2 * MiB];
     sizes.forEach((n, i) => Deno.writeFileSync(`${vol}/f${i}`, randomBytes(n)));
     const finalPath = `${base}/s.tar.zst`;
-    const { stats } = await writeSnapshotArchive({
-      finalPath,
-      manifest: draft(),
-      sources: [{ index: 0, hostPath: vol }],
-      compression: "zstd",
-      zstdEngine: "cli",
-    });
+    const { stats } = await captureDir(vol, finalPath, { zstdEngine: "cli" });
     assertEquals(stats.warnings, []);
     const dest = `${base}/out`;
     Deno.mkdirSync(dest);

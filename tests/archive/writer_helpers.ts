@@ -1,5 +1,9 @@
 /** Shared helpers for the archive writer tests (real files, GNU tar). */
-import type { ManifestDraft } from "../../src/archive/writer.ts";
+import {
+  type ManifestDraft,
+  type WriteArchiveOptions,
+  writeSnapshotArchive,
+} from "../../src/archive/writer.ts";
 
 export function draft(volumes = 1): ManifestDraft {
   return {
@@ -17,6 +21,21 @@ export function draft(volumes = 1): ManifestDraft {
       destinations: [{ container: "app", destination: `/data${i}` }],
     })),
   };
+}
+
+/** Captures one directory as volume 0 with zstd (other options as given). */
+export function captureDir(
+  hostPath: string,
+  finalPath: string,
+  extra: Partial<WriteArchiveOptions> = {},
+): ReturnType<typeof writeSnapshotArchive> {
+  return writeSnapshotArchive({
+    finalPath,
+    manifest: draft(),
+    sources: [{ index: 0, hostPath }],
+    compression: "zstd",
+    ...extra,
+  });
 }
 
 export async function run(cmd: string, args: string[]): Promise<string> {
