@@ -131,9 +131,17 @@ class Walker {
       return;
     }
     names.sort();
-    for (const name of names) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
       this.#o.signal?.throwIfAborted();
       const label = `${shown}/${name}`;
+      // Names that are not UTF-8 arrive with U+FFFD in them; one that now
+      // equals its neighbour would be a duplicate entry, which no extractor
+      // accepts. The first is the file that really has this name, if any.
+      if (i > 0 && name === names[i - 1]) {
+        this.#o.warn(`name is not valid UTF-8, which volsnap cannot archive: ${label}; skipped`);
+        continue;
+      }
       let st: EntryStat;
       try {
         st = this.#fs.lstatAt(fd, name);

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { writeSnapshotArchive } from "../../src/archive/writer.ts";
-import { draft, run } from "./writer_helpers.ts";
+import { captureDir, draft, run } from "./writer_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -150,4 +150,35 @@ Deno.test("writeSnapshotArchive lists at most 1000 warnings and summarises the r
     assertEquals(stats.warnings[1000], "100 more warnings like the above were not listed");
     assertEquals(seen, stats.warnings);
   });
+});
+
+Deno.test("names that are not UTF-8 are skipped with a warning, never archived twice or under another file's name", async () => {
+  const base = await Deno.makeTempDir({ prefix: "vs_wutf_" });
+  try {
+    const vol = `${base}/vol`;
+    Deno.mkdirSync(vol);
+    // "a" + U+FFFD (valid UTF-8), "a" + 0xff and "b" + 0xfe (not UTF-8): Deno lists
+    // the first two under the same name.
+    const made = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `printf valid > "$0/a$(printf '\\357\\277\\275')"; printf x > "$0/a$(printf '\\377')"; ` +
+        `printf y > "$0/b$(printf '\\376')"`,
+        vol,
+      ],
+    }).output();
+    assert(made.success);
+    const warnings: string[] = [];
+    const finalPath = `${base}/s.tar.zst`;
+    const { stats } = await captureDir(vol, finalPath, { onWarning: (m) => warnings.push(m) });
+    assertEquals(stats.warnings, warnings);
+    assertEquals(warnings.length, 2, warnings.join("; "));
+    assert(warnings.every((w) => /not valid UTF-8.*skipped/.test(w)), warnings.join("; "));
+    const dest = `${base}/out`;
+    await extract(finalPath, dest);
+    assertEquals([...Deno.readDirSync(`${dest}/volumes/0`)].map((e) => e.name), ["a\uFFFD"]);
+    assertEquals(Deno.readTextFileSync(`${dest}/volumes/0/a\uFFFD`), "valid");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
 });
