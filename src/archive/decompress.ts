@@ -32,15 +32,21 @@ export function detectCompression(head: Uint8Array): Compression {
 export async function zstdFrameChecksummed(path: string): Promise<boolean> {
   const f = await Deno.open(path, { read: true });
   try {
-    const head = new Uint8Array(5);
-    let got = 0;
-    for (let n: number | null = 0; got < 5 && n !== null; got += n ?? 0) {
-      n = await f.read(head.subarray(got));
-    }
-    return got === 5 && detectCompression(head) === "zstd" && (head[4] & 0x04) !== 0;
+    const head = await readHead(f, 5);
+    return head.length === 5 && detectCompression(head) === "zstd" && (head[4] & 0x04) !== 0;
   } finally {
     f.close();
   }
+}
+
+/** Up to the first `n` bytes of a file (fewer only if it is shorter). */
+async function readHead(file: Deno.FsFile, n: number): Promise<Uint8Array> {
+  const head = new Uint8Array(n);
+  let got = 0;
+  for (let r: number | null = 0; got < n && r !== null; got += r ?? 0) {
+    r = await file.read(head.subarray(got));
+  }
+  return head.subarray(0, got);
 }
 
 export interface DecodeOptions {
@@ -148,12 +154,7 @@ export class DecodedStream {
     const file = await Deno.open(path, { read: true });
     let stopped = false;
     try {
-      const head = new Uint8Array(4);
-      let headLen = 0;
-      for (let n: number | null = 0; headLen < 4 && n !== null; headLen += n ?? 0) {
-        n = await file.read(head.subarray(headLen));
-      }
-      this.compression = detectCompression(head.subarray(0, headLen));
+      this.compression = detectCompression(await readHead(file, 4));
       if (this.compression !== "zstd" || !zstdCliAvailable()) {
         await file.seek(0, Deno.SeekMode.Start);
         yield* this.#fromStream(readFile(file, () => stopped));

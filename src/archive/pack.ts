@@ -83,13 +83,14 @@ export async function packVolume(
   root: RootInfo,
 ): Promise<void> {
   const prefix = `volumes/${opts.index}/`;
-  const walker = new Walker(opts, opts.vfs ?? volumeFs());
+  const vfs = opts.vfs ?? volumeFs();
+  const walker = new Walker(opts, vfs);
   try {
     await walker.entry({ path: prefix, type: "dir", size: 0, ...root });
     await walker.dir(rootFd, prefix, opts.hostPath, true);
   } finally {
     try {
-      (opts.vfs ?? volumeFs()).close(rootFd);
+      vfs.close(rootFd);
     } catch { /* already closed */ }
   }
 }

@@ -69,7 +69,8 @@ let chosen: VolumeFs | undefined;
 export function volumeFs(): VolumeFs {
   if (!chosen) {
     const lib = libc();
-    chosen = lib?.statx && statxWorks(lib) ? new LibcVolumeFs(lib) : new ProcPathVolumeFs();
+    const fast = lib?.statx ? new LibcVolumeFs(lib) : undefined;
+    chosen = fast && statxWorks(fast) ? fast : new ProcPathVolumeFs();
   }
   return chosen;
 }
@@ -78,9 +79,9 @@ export function volumeFs(): VolumeFs {
  * statx can be refused where the library has it (an old seccomp profile
  * answers EPERM); then every file would fail to stat. One probe decides.
  */
-function statxWorks(lib: Libc): boolean {
+function statxWorks(vfs: LibcVolumeFs): boolean {
   try {
-    new LibcVolumeFs(lib).lstatAt(AT_FDCWD, "/");
+    vfs.lstatAt(AT_FDCWD, "/");
     return true;
   } catch {
     return false;

@@ -76,7 +76,7 @@ export async function writeSnapshotArchive(
       }),
     });
   } catch (err) {
-    for (const r of roots.values()) closeQuietly(r.fd);
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
     throw new AppError("internal", `invalid snapshot manifest: ${errMessage(err)}`, { cause: err });
   }
 
@@ -96,7 +96,7 @@ export async function writeSnapshotArchive(
   try {
     out = await openDurableWriter(opts.finalPath, 0o600);
   } catch (err) {
-    for (const r of roots.values()) closeQuietly(r.fd);
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
     throw wrapIoError(err, opts.finalPath);
   }
   let hash: OffThreadSha256 | undefined;
@@ -123,7 +123,7 @@ export async function writeSnapshotArchive(
   } catch (err) {
     await hash?.close();
     await out.abort();
-    for (const r of roots.values()) closeQuietly(r.fd);
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
     throw err;
   }
   let lastProgress = 0;
@@ -177,7 +177,7 @@ export async function writeSnapshotArchive(
   } finally {
     await compressor.close();
     await hash.close();
-    for (const r of roots.values()) closeQuietly(r.fd);
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
   }
   opts.onProgress?.(sink.bytes);
   return {
@@ -221,7 +221,7 @@ function openRoots(opts: WriteArchiveOptions): Map<number, OpenRoot> {
       }
     }
   } catch (err) {
-    for (const r of roots.values()) closeQuietly(r.fd);
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
     throw err;
   }
   return roots;
@@ -253,5 +253,3 @@ function wrapIoError(err: unknown, finalPath: string): unknown {
   }
   return err;
 }
-
-const closeQuietly = closeVolumeRoot;
