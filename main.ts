@@ -3,22 +3,22 @@
  * migrates the catalog, runs the recovery sweep and only then listens; every
  * other subcommand is a thin HTTP client (cli/commands.ts).
  */
-import { loadOrCreateHostId } from "./src/host_id.ts";
+import { loadOrCreateHostId } from "./src/core/host_id.ts";
 import { Catalog } from "./db/catalog.ts";
 import { openCatalogDb } from "./db/client.ts";
 import { ApiClient } from "./cli/client.ts";
 import { type CliIo, runCli, USAGE } from "./cli/commands.ts";
 import { createApp } from "./routes/app.ts";
-import { loadOrCreateToken } from "./src/auth.ts";
-import { systemClock } from "./src/clock.ts";
-import { type Config, ConfigError, listenUrl, parseConfig } from "./src/config.ts";
+import { loadOrCreateToken } from "./src/auth/token.ts";
+import { systemClock } from "./src/core/clock.ts";
+import { type Config, ConfigError, listenUrl, parseConfig } from "./src/config/config.ts";
 import { createDockerClient } from "./src/docker/http_client.ts";
 import { createEngine, type EngineDeps } from "./src/engine/engine.ts";
-import { retryBlockedRecoveries, runRecoverySweep } from "./src/engine/recovery.ts";
-import { errMessage } from "./src/errors.ts";
-import { createLogger, type Logger } from "./src/log.ts";
-import { OperationRunner } from "./src/operations.ts";
-import { VERSION } from "./src/version.ts";
+import { retryBlockedRecoveries, runRecoverySweep } from "./src/journal/recovery.ts";
+import { errMessage } from "./src/core/errors.ts";
+import { createLogger, type Logger } from "./src/core/log.ts";
+import { OperationRunner } from "./src/operations/runner.ts";
+import { VERSION } from "./src/core/version.ts";
 
 /** How long a SIGTERM waits for running operations before exiting. */
 const SHUTDOWN_GRACE_MS = 8_000;

@@ -6,8 +6,8 @@
  * Usage: deno run -A bench/capture_bench.ts [--rounds 3] [--root /tmp/volsnap-bench]
  */
 import { makeDataset } from "./dataset.ts";
-import { writeSnapshotArchive } from "../src/archive/writer.ts";
-import type { Compression } from "../src/model.ts";
+import { writeSnapshotArchive } from "../src/pack/writer.ts";
+import type { Compression } from "../src/core/model.ts";
 
 const MiB = 1024 * 1024;
 

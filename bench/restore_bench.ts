@@ -15,9 +15,9 @@
  * it, the same 1 GiB set as the capture bench) when it is missing. Each volsnap run is a
  * subprocess so its peak RSS (VmHWM) is its own. Not a test: prints numbers.
  */
-import { extractArchive } from "../src/archive/extract.ts";
-import { DEFAULT_LIMITS } from "../src/archive/limits.ts";
-import { scanArchive } from "../src/archive/verify.ts";
+import { extractArchive } from "../src/unpack/extract.ts";
+import { DEFAULT_LIMITS } from "../src/tar/limits.ts";
+import { scanArchive } from "../src/unpack/verify.ts";
 import { makeDataset } from "./dataset.ts";
 
 /**

@@ -3,8 +3,8 @@
  * HTTP API; humans get tables, scripts get `--json`. Errors are one line.
  */
 import { basename, resolve } from "node:path";
-import { readTokenFile, tokenPath } from "../src/auth.ts";
-import { ConfigError, DEFAULTS, listenUrl, parseFlags, parseListen } from "../src/config.ts";
+import { readTokenFile, tokenPath } from "../src/auth/token.ts";
+import { ConfigError, DEFAULTS, listenUrl, parseFlags, parseListen } from "../src/config/config.ts";
 import { type ApiClient, CliError, type OperationJson } from "./client.ts";
 import {
   formatBytes,

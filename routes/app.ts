@@ -1,10 +1,10 @@
 /** The HTTP API (SPEC §7): a Hono app over an Engine. */
 import { Hono } from "hono";
 import type { Catalog } from "../db/catalog.ts";
-import { checkBearer } from "../src/auth.ts";
+import { checkBearer } from "../src/auth/token.ts";
 import type { Engine } from "../src/engine/types.ts";
-import type { Logger } from "../src/log.ts";
-import type { OperationRunner } from "../src/operations.ts";
+import type { Logger } from "../src/core/log.ts";
+import type { OperationRunner } from "../src/operations/runner.ts";
 import { errorResponse } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";

@@ -6,8 +6,8 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { AppError, toAppError } from "../src/errors.ts";
-import type { Logger } from "../src/log.ts";
+import { AppError, toAppError } from "../src/core/errors.ts";
+import type { Logger } from "../src/core/log.ts";
 
 export interface ErrorBody {
   error: { code: string; message: string; hint?: string };

@@ -1,7 +1,7 @@
 /** /api/v1/events: the audit log, newest first, paged by id. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { WorkloadIdSchema } from "../src/model.ts";
+import { WorkloadIdSchema } from "../src/core/model.ts";
 import type { AppDeps } from "./app.ts";
 import { parseInput } from "./errors.ts";
 import { eventJson } from "./json.ts";

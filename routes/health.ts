@@ -1,7 +1,7 @@
 /** GET /healthz: no auth; says whether volsnap and its Docker engine answer. */
 import { Hono } from "hono";
 import type { AppDeps } from "./app.ts";
-import { errMessage } from "../src/errors.ts";
+import { errMessage } from "../src/core/errors.ts";
 
 export function healthRoutes(deps: AppDeps): Hono {
   const app = new Hono();

@@ -3,7 +3,7 @@
  * field so an internal column or field never leaks by accident.
  */
 import type { EventRow, SnapshotRow } from "../db/catalog.ts";
-import type { Workload } from "../src/model.ts";
+import type { Workload } from "../src/core/model.ts";
 
 export function workloadJson(w: Workload) {
   return {

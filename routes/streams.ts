@@ -1,5 +1,5 @@
 /** Stream adapters for request and response bodies. */
-import { AppError } from "../src/errors.ts";
+import { AppError } from "../src/core/errors.ts";
 
 /**
  * A pull-based copy of `source`: nothing is read before the consumer asks,

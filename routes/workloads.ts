@@ -1,8 +1,8 @@
 /** /api/v1/workloads: discovery, capture, restore and import per workload. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { AppError } from "../src/errors.ts";
-import { CompressionSchema, QuiesceModeSchema, WorkloadIdSchema } from "../src/model.ts";
+import { AppError } from "../src/core/errors.ts";
+import { CompressionSchema, QuiesceModeSchema, WorkloadIdSchema } from "../src/core/model.ts";
 import type { AppDeps } from "./app.ts";
 import { parseInput, parseJsonBody } from "./errors.ts";
 import { snapshotJson, workloadJson, workloadSummaryJson } from "./json.ts";

@@ -11,7 +11,7 @@
  * become docker_unavailable (503): the engine, not the request, is the problem.
  */
 import type { z } from "zod";
-import { AppError, errMessage } from "../errors.ts";
+import { AppError, errMessage } from "../core/errors.ts";
 import type {
   ContainerDetails,
   ContainerSummary,

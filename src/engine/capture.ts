@@ -7,8 +7,14 @@
  * containers and deletes the partial archive.
  */
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { AppError, errMessage, toAppError } from "../errors.ts";
-import type { Compression, ContainerInfo, QuiesceMode, VolumeTarget, Workload } from "../model.ts";
+import { AppError, errMessage, toAppError } from "../core/errors.ts";
+import type {
+  Compression,
+  ContainerInfo,
+  QuiesceMode,
+  VolumeTarget,
+  Workload,
+} from "../core/model.ts";
 import {
   hookCommand,
   measureDirSize,
@@ -20,7 +26,7 @@ import type { EngineContext } from "./context.ts";
 import { lockWorkload } from "./context.ts";
 import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";
 import { newId } from "./paths.ts";
-import { applyRetention } from "./retention_apply.ts";
+import { applyRetention } from "../retention/prune.ts";
 import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
 
 export async function prepareCapture(

@@ -1,16 +1,16 @@
 /** What every engine operation needs: effects (deps) plus process-wide state. */
 import type { Catalog } from "../../db/catalog.ts";
-import type { ArchiveLimits } from "../archive/limits.ts";
-import { DEFAULT_LIMITS } from "../archive/limits.ts";
-import type { Clock } from "../clock.ts";
-import type { Config } from "../config.ts";
+import type { ArchiveLimits } from "../tar/limits.ts";
+import { DEFAULT_LIMITS } from "../tar/limits.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Config } from "../config/config.ts";
 import type { DockerApi } from "../docker/api.ts";
-import { AppError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { Workload } from "../model.ts";
+import { AppError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { Workload } from "../core/model.ts";
 import { type DiscoveryOptions, findWorkload } from "../workloads/discover.ts";
-import { JournalStore } from "./journal.ts";
-import { WorkloadLocks } from "./locks.ts";
+import { JournalStore } from "../journal/journal.ts";
+import { WorkloadLocks } from "../locks/workload_locks.ts";
 import { type DataPaths, dataPaths } from "./paths.ts";
 
 export interface EngineDeps {

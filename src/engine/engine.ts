@@ -4,10 +4,10 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { archiveExtension } from "../archive/writer.ts";
-import { importArchive } from "../archive/import.ts";
-import { verifyArchiveFile } from "../archive/verify.ts";
-import { AppError, errMessage, notFound } from "../errors.ts";
+import { archiveExtension } from "../pack/writer.ts";
+import { importArchive } from "../unpack/import.ts";
+import { verifyArchiveFile } from "../unpack/verify.ts";
+import { AppError, errMessage, notFound } from "../core/errors.ts";
 import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
 import { prepareCapture } from "./capture.ts";
@@ -15,7 +15,7 @@ import { createContext, type EngineContext, type EngineDeps } from "./context.ts
 import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
 import { newId } from "./paths.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
-import { applyRetention, removeArchiveFile } from "./retention_apply.ts";
+import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
 import type { Engine, PreparedOperation, VerifyResult } from "./types.ts";
 
 export type { EngineDeps };

@@ -5,12 +5,12 @@
  * archive without its catalog row is rebuilt, and dirs are deleted only once
  * the row exists. On failure the old dirs stay and the journal says why.
  */
-import { errMessage } from "../errors.ts";
+import { errMessage } from "../core/errors.ts";
 import { exists } from "../fs/durable.ts";
 import type { EngineContext } from "./context.ts";
-import type { RestoreJournal } from "./journal.ts";
+import type { RestoreJournal } from "../journal/journal.ts";
 import { newId, OLD_MARK } from "./paths.ts";
-import { applyRetention, removeArchiveFile } from "./retention_apply.ts";
+import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
 import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
 import { removeOwnTree } from "./swap.ts";
 

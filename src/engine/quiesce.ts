@@ -4,10 +4,10 @@
  * on disk for the recovery sweep to bring every container back.
  */
 import type { DockerApi } from "../docker/api.ts";
-import { AppError, errMessage } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { ContainerInfo, QuiesceMode } from "../model.ts";
-import type { JournalContainer } from "./journal.ts";
+import { AppError, errMessage } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { ContainerInfo, QuiesceMode } from "../core/model.ts";
+import type { JournalContainer } from "../journal/journal.ts";
 
 /**
  * Containers to quiesce, in stop order (dependents first). `containersInStartOrder`

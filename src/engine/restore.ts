@@ -11,13 +11,13 @@
  *   journal{preserving} → old dirs become a durable pre-restore snapshot, then are deleted
  *   drop journal
  */
-import { extractArchive } from "../archive/extract.ts";
-import { AppError, errMessage, toAppError } from "../errors.ts";
+import { extractArchive } from "../unpack/extract.ts";
+import { AppError, errMessage, toAppError } from "../core/errors.ts";
 import { startOrder } from "../workloads/discover.ts";
 import { findWorkload } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
 import { lockWorkload } from "./context.ts";
-import type { RestoreJournal } from "./journal.ts";
+import type { RestoreJournal } from "../journal/journal.ts";
 import { oldDirFor, STAGING_MARK, stagingDirFor } from "./paths.ts";
 import { preserveOldDirs } from "./preserve.ts";
 import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";

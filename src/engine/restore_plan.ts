@@ -5,12 +5,12 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { zstdFrameChecksummed } from "../archive/decompress.ts";
-import { readManifestFromFile } from "../archive/manifest_check.ts";
-import { AppError, notFound } from "../errors.ts";
-import { sha256File } from "../fs/hash.ts";
+import { zstdFrameChecksummed } from "../compression/decompress.ts";
+import { readManifestFromFile } from "../unpack/manifest_check.ts";
+import { AppError, notFound } from "../core/errors.ts";
+import { sha256File } from "../hash/file_hash.ts";
 import { filesystemOf, isMountPoint } from "../fs/space.ts";
-import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../model.ts";
+import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../core/model.ts";
 import { measureDirSize, startOrder } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
 import type { RestorePlan, RestoreRequest } from "./types.ts";

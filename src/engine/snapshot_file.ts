@@ -5,9 +5,9 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { archiveExtension, writeSnapshotArchive } from "../archive/writer.ts";
-import type { ArchiveStats, Compression, Manifest, MountRef, QuiesceMode } from "../model.ts";
-import { TOOL_NAME, VERSION } from "../version.ts";
+import { archiveExtension, writeSnapshotArchive } from "../pack/writer.ts";
+import type { ArchiveStats, Compression, Manifest, MountRef, QuiesceMode } from "../core/model.ts";
+import { TOOL_NAME, VERSION } from "../core/version.ts";
 import type { EngineContext } from "./context.ts";
 
 /** `file` is relative to the archives dir (what the catalog stores). */

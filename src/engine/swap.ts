@@ -5,7 +5,7 @@
  * instant and safe to run twice.
  */
 import { exists, renameDurable } from "../fs/durable.ts";
-import type { RestoreJournalVolume } from "./journal.ts";
+import type { RestoreJournalVolume } from "../journal/journal.ts";
 import { OLD_MARK, STAGING_MARK } from "./paths.ts";
 
 export async function swapVolume(

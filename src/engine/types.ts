@@ -3,7 +3,7 @@
  * Docker or the filesystem directly; they call an Engine.
  */
 import type { SnapshotRow } from "../../db/catalog.ts";
-import type { Compression, ProgressFn, QuiesceMode, Workload } from "../model.ts";
+import type { Compression, ProgressFn, QuiesceMode, Workload } from "../core/model.ts";
 
 export interface CaptureRequest {
   quiesce?: QuiesceMode;

@@ -16,9 +16,9 @@ import type {
   ContainerSummary,
   DockerApi,
 } from "../docker/api.ts";
-import { AppError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { ContainerInfo, SkippedMount, VolumeTarget, Workload } from "../model.ts";
+import { AppError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { ContainerInfo, SkippedMount, VolumeTarget, Workload } from "../core/model.ts";
 import { isExcluded, LABEL_COMPOSE_SERVICE } from "./labels.ts";
 import { classifyMount, type MountPolicy } from "./mounts.ts";
 import { dependenciesOf } from "./order.ts";

@@ -10,7 +10,7 @@
  * (more is stopped, nothing is missed). A value with no usable character is
  * left out and the reason is returned for logging.
  */
-import { WorkloadIdSchema } from "../model.ts";
+import { WorkloadIdSchema } from "../core/model.ts";
 import { LABEL_COMPOSE_PROJECT, LABEL_WORKLOAD } from "./labels.ts";
 
 export type GroupingResult =

@@ -2,7 +2,7 @@
  * The labels volsnap reads on containers, and the small helpers that
  * interpret the quiesce and hook labels (SPEC §2, §4).
  */
-import type { ContainerInfo, QuiesceMode } from "../model.ts";
+import type { ContainerInfo, QuiesceMode } from "../core/model.ts";
 
 export const LABEL_WORKLOAD = "volsnap.workload";
 export const LABEL_EXCLUDE = "volsnap.exclude";

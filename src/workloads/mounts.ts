@@ -12,7 +12,7 @@
  */
 import { isAbsolute, normalize, resolve } from "node:path";
 import type { ContainerMount, DockerApi } from "../docker/api.ts";
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 
 export interface MountPolicy {
   /** volsnap's data dir: never captured, nor anything containing it. */

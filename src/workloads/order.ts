@@ -4,7 +4,7 @@
  * `com.docker.compose.depends_on` label and from `network_mode`
  * `container:<id|name>` / `service:<name>`.
  */
-import type { ContainerInfo } from "../model.ts";
+import type { ContainerInfo } from "../core/model.ts";
 import { LABEL_COMPOSE_DEPENDS_ON } from "./labels.ts";
 
 /**

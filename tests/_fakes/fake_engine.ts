@@ -15,8 +15,8 @@ import type {
   RestoreResult,
   VerifyResult,
 } from "../../src/engine/types.ts";
-import { notFound } from "../../src/errors.ts";
-import type { Workload } from "../../src/model.ts";
+import { notFound } from "../../src/core/errors.ts";
+import type { Workload } from "../../src/core/model.ts";
 
 export function fakeWorkload(id = "app"): Workload {
   return {

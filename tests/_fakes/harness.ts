@@ -1,9 +1,9 @@
 /** A createApp() over a FakeEngine and a real catalog in a temp libsql file. */
 import { openCatalogDb } from "../../db/client.ts";
 import { Catalog } from "../../db/catalog.ts";
-import { systemClock } from "../../src/clock.ts";
-import { silentLogger } from "../../src/log.ts";
-import { OperationRunner } from "../../src/operations.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import { OperationRunner } from "../../src/operations/runner.ts";
 import { createApp } from "../../routes/app.ts";
 import { FakeEngine } from "./fake_engine.ts";
 

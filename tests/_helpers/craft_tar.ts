@@ -4,7 +4,7 @@
  * produce `../` names, device nodes, lying sizes and broken headers.
  */
 import fs from "node:fs";
-import type { Manifest } from "../../src/model.ts";
+import type { Manifest } from "../../src/core/model.ts";
 
 const enc = new TextEncoder();
 

@@ -3,17 +3,17 @@
  * Docker decorator and fault points so tests can inject failures exactly
  * where they want them.
  */
-import { loadOrCreateHostId } from "../../src/host_id.ts";
+import { loadOrCreateHostId } from "../../src/core/host_id.ts";
 import { Catalog } from "../../db/catalog.ts";
 import { openCatalogDb } from "../../db/client.ts";
-import { systemClock } from "../../src/clock.ts";
-import { type Config, parseConfig } from "../../src/config.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { type Config, parseConfig } from "../../src/config/config.ts";
 import type { DockerApi } from "../../src/docker/api.ts";
 import { createDockerClient } from "../../src/docker/http_client.ts";
 import { createEngine } from "../../src/engine/engine.ts";
-import { runRecoverySweep } from "../../src/engine/recovery.ts";
+import { runRecoverySweep } from "../../src/journal/recovery.ts";
 import type { Engine, OpContext, PreparedOperation } from "../../src/engine/types.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../../src/core/log.ts";
 import { requireDockerEnv } from "./docker_cli.ts";
 
 export interface EngineEnv {

@@ -8,7 +8,7 @@ import {
   renderWorkloads,
   table,
 } from "../../cli/render.ts";
-import { ConfigError } from "../../src/config.ts";
+import { ConfigError } from "../../src/config/config.ts";
 
 Deno.test("commands parse positional args, value flags, switches and repeats", () => {
   const r = parseCommand([

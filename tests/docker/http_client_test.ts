@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../_helpers/assert.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 import { createDockerClient, parseDockerHost } from "../../src/docker/http_client.ts";
 import { DockerScratch, requireDockerEnv } from "../_helpers/docker_cli.ts";
 

@@ -15,7 +15,7 @@ import {
   volumeMountpoint,
 } from "../_helpers/fixtures.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 
 async function setup(bindDir?: string) {
   const env = await engineEnv();

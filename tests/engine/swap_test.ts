@@ -2,7 +2,7 @@ import { assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { join } from "node:path";
 import { removeOwnTree, rollbackVolumes, swapVolume } from "../../src/engine/swap.ts";
 import { oldDirFor, STAGING_MARK, stagingDirFor } from "../../src/engine/paths.ts";
-import type { RestoreJournalVolume } from "../../src/engine/journal.ts";
+import type { RestoreJournalVolume } from "../../src/journal/journal.ts";
 
 async function setup() {
   const root = await Deno.makeTempDir();

@@ -13,7 +13,7 @@ import {
   volumeMountpoint,
 } from "../_helpers/fixtures.ts";
 import { TestServer } from "../_helpers/server.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 
 const isCode = (code: string) => (err: unknown) => err instanceof AppError && err.code === code;
 

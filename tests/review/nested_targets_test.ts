@@ -10,7 +10,7 @@ import { assertEquals } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { engineEnv, runOp } from "../_helpers/engine_env.ts";
 import { populateTree } from "../_helpers/fixtures.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 
 Deno.test("nested bind targets: restore refuses up front or leaves no volsnap dirs inside live data", async () => {
   const env = await engineEnv();

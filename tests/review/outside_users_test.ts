@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../_helpers/assert.ts";
 import { dockerCli, DockerScratch } from "../_helpers/docker_cli.ts";
 import { engineEnv, runOp } from "../_helpers/engine_env.ts";
 import { populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 import { join } from "node:path";
 
 /**

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_fakes/assert.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 import { fakeOp } from "../_fakes/fake_engine.ts";
 import { makeHarness } from "../_fakes/harness.ts";
 

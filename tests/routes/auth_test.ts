@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_fakes/assert.ts";
-import { checkBearer, loadOrCreateToken, tokensEqual } from "../../src/auth.ts";
-import { AppError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
+import { checkBearer, loadOrCreateToken, tokensEqual } from "../../src/auth/token.ts";
+import { AppError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/log.ts";
 
 Deno.test("the token file is generated once with mode 0600 and reused on restart", async () => {
   const dir = await Deno.makeTempDir();

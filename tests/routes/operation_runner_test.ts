@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertRejects } from "../_fakes/assert.ts";
 import { openCatalogDb } from "../../db/client.ts";
 import { Catalog } from "../../db/catalog.ts";
-import { systemClock } from "../../src/clock.ts";
-import { AppError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log.ts";
-import { OperationRunner } from "../../src/operations.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { AppError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import { OperationRunner } from "../../src/operations/runner.ts";
 import { fakeOp } from "../_fakes/fake_engine.ts";
 
 async function withRunner(fn: (r: OperationRunner, c: Catalog) => Promise<void>) {

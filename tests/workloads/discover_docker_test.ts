@@ -1,6 +1,6 @@
 /** Coverage against the real engine: what a workload would capture, and why not the rest. */
 import { assert, assertEquals, assertMatch, assertRejects } from "../_helpers/assert.ts";
-import { AppError } from "../../src/errors.ts";
+import { AppError } from "../../src/core/errors.ts";
 import { createDockerClient } from "../../src/docker/http_client.ts";
 import { discoverWorkloads, findWorkload, startOrder } from "../../src/workloads/discover.ts";
 import { dockerCli, DockerScratch, requireDockerEnv } from "../_helpers/docker_cli.ts";

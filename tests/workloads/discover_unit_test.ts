@@ -6,8 +6,8 @@ import type {
   DockerApi,
   VolumeDetails,
 } from "../../src/docker/api.ts";
-import { AppError } from "../../src/errors.ts";
-import { createLogger } from "../../src/log.ts";
+import { AppError } from "../../src/core/errors.ts";
+import { createLogger } from "../../src/core/log.ts";
 import { discoverWorkloads, findWorkload } from "../../src/workloads/discover.ts";
 import { sanitizeWorkloadId, workloadIdFor } from "../../src/workloads/grouping.ts";
 import { systemPathReason } from "../../src/workloads/mounts.ts";

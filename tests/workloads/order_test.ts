@@ -1,5 +1,5 @@
 import { assertEquals } from "../_helpers/assert.ts";
-import type { ContainerInfo } from "../../src/model.ts";
+import type { ContainerInfo } from "../../src/core/model.ts";
 import { dependenciesOf, parseComposeDependsOn, startOrder } from "../../src/workloads/order.ts";
 import { hookCommand, quiesceModeFromLabels } from "../../src/workloads/labels.ts";
 

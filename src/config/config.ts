@@ -1,0 +1,270 @@
+/**
+ * Runtime configuration from env vars and CLI flags of the same meaning
+ * (SPEC §8). Flags win over env. Every value is validated here, once, so the
+ * rest of the program can trust it; a bad value fails start-up with one line.
+ */
+import { isAbsolute, normalize, resolve } from "node:path";
+import { z } from "zod";
+import { type Compression, CompressionSchema } from "../core/model.ts";
+
+export interface Config {
+  dataDir: string;
+  listen: { hostname: string; port: number };
+  token?: string;
+  dbUrl: string;
+  dockerHost: string;
+  compression: Compression;
+  bindAllow?: string[];
+  maxRestoreBytes: number;
+  keepLast: number;
+  preRestoreKeepLast: number;
+  stopTimeoutSeconds: number;
+}
+
+/** Invalid configuration; `message` is the one line shown to the operator. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** One setting: its env var, its flag, and how to parse it. */
+interface Setting {
+  key: keyof RawConfig;
+  env: string;
+  flag: string;
+}
+
+type RawConfig = {
+  dataDir?: string;
+  listen?: string;
+  token?: string;
+  dbUrl?: string;
+  dockerHost?: string;
+  compression?: string;
+  bindAllow?: string;
+  maxRestoreBytes?: string;
+  keepLast?: string;
+  preRestoreKeepLast?: string;
+  stopTimeoutSeconds?: string;
+};
+
+export const SETTINGS: readonly Setting[] = [
+  { key: "dataDir", env: "VOLSNAP_DATA_DIR", flag: "data-dir" },
+  { key: "listen", env: "VOLSNAP_LISTEN", flag: "listen" },
+  { key: "token", env: "VOLSNAP_TOKEN", flag: "token" },
+  { key: "dbUrl", env: "VOLSNAP_DB_URL", flag: "db-url" },
+  { key: "dockerHost", env: "DOCKER_HOST", flag: "docker-host" },
+  { key: "compression", env: "VOLSNAP_COMPRESSION", flag: "compression" },
+  { key: "bindAllow", env: "VOLSNAP_BIND_ALLOW", flag: "bind-allow" },
+  { key: "maxRestoreBytes", env: "VOLSNAP_MAX_RESTORE_BYTES", flag: "max-restore-bytes" },
+  { key: "keepLast", env: "VOLSNAP_KEEP_LAST", flag: "keep-last" },
+  {
+    key: "preRestoreKeepLast",
+    env: "VOLSNAP_PRE_RESTORE_KEEP_LAST",
+    flag: "pre-restore-keep-last",
+  },
+  { key: "stopTimeoutSeconds", env: "VOLSNAP_STOP_TIMEOUT", flag: "stop-timeout" },
+];
+
+export const DEFAULTS = {
+  dataDir: "/var/lib/volsnap",
+  listen: "127.0.0.1:7780",
+  dockerHost: "unix:///var/run/docker.sock",
+  compression: "zstd" as Compression,
+  maxRestoreBytes: 2 ** 40,
+  keepLast: 7,
+  preRestoreKeepLast: 3,
+  stopTimeoutSeconds: 10,
+};
+
+const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** "1099511627776", "10G", "512MiB", "2TB" (units are binary: 1K = 1024). */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const n = Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()]);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** "host:port", "[::1]:port" or ":port" (all interfaces of IPv4). */
+export function parseListen(text: string): { hostname: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+const intIn = (min: number, max: number, what: string) =>
+  z.string().regex(/^\d+$/, `${what} must be a whole number`).transform(Number)
+    .pipe(
+      z.number().int().min(min, `${what} must be at least ${min}`).max(
+        max,
+        `${what} must be at most ${max}`,
+      ),
+    );
+
+const absDir = (what: string) =>
+  z.string().min(1, `${what} must not be empty`).transform((p) => resolve(p));
+
+const schema = z.object({
+  dataDir: absDir("data dir"),
+  listen: z.string().transform((s, ctx) => {
+    const l = parseListen(s);
+    if (!l) {
+      ctx.addIssue({ code: "custom", message: `"${s}" is not host:port (e.g. 127.0.0.1:7780)` });
+      return z.NEVER;
+    }
+    return l;
+  }),
+  token: z.string().min(16, "the token must be at least 16 characters")
+    .max(512, "the token must be at most 512 characters")
+    .regex(/^[\x21-\x7e]+$/, "the token must be printable ASCII without spaces")
+    .optional(),
+  dbUrl: z.string().regex(
+    /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)\S+$/,
+    "must start with file:, libsql://, http:// or https://",
+  ).optional(),
+  dockerHost: z.string().regex(
+    /^unix:\/\/\/\S+$/,
+    "must be unix:///path/to/docker.sock (only unix sockets are supported)",
+  ),
+  compression: z.string().pipe(CompressionSchema),
+  bindAllow: z.string().transform((s, ctx) => {
+    const dirs = s.split(",").map((d) => d.trim()).filter(Boolean);
+    for (const d of dirs) {
+      if (!isAbsolute(d)) {
+        ctx.addIssue({ code: "custom", message: `"${d}" is not an absolute directory` });
+        return z.NEVER;
+      }
+    }
+    // normalize() keeps "/" and strips trailing slashes elsewhere, so prefix checks are exact.
+    return dirs.map((d) => d === "/" ? d : normalize(d).replace(/\/+$/, ""));
+  }).optional(),
+  maxRestoreBytes: z.string().transform((s, ctx) => {
+    const n = parseByteSize(s);
+    if (n === undefined || n < 1) {
+      ctx.addIssue({ code: "custom", message: `"${s}" is not a size (e.g. 1099511627776, 10G)` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  keepLast: intIn(1, 100_000, "keep-last"),
+  // One pre-restore snapshot is never enough: a second restore would prune the only way back.
+  preRestoreKeepLast: intIn(2, 100_000, "pre-restore keep-last"),
+  stopTimeoutSeconds: intIn(0, 3600, "stop timeout"),
+});
+
+/**
+ * Splits `--name value` / `--name=value` / `--switch` flags from positional
+ * arguments. `switches` names flags that take no value; a repeated flag keeps
+ * all values in order.
+ */
+export function parseFlags(
+  args: string[],
+  switches: ReadonlySet<string> = new Set(),
+  known?: ReadonlySet<string>,
+): { flags: Map<string, string[]>; positional: string[] } {
+  const flags = new Map<string, string[]>();
+  const positional: string[] = [];
+  const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    const m = /^--?([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/s.exec(a);
+    if (!m || a === "-") {
+      positional.push(a);
+      continue;
+    }
+    const name = m[1];
+    if (known && !known.has(name) && !switches.has(name)) {
+      throw new ConfigError(`unknown option --${name}`);
+    }
+    if (switches.has(name)) {
+      if (m[2] !== undefined && !/^(true|false)$/.test(m[2])) {
+        throw new ConfigError(`--${name} takes no value`);
+      }
+      add(name, m[2] ?? "true");
+    } else if (m[2] !== undefined) {
+      add(name, m[2]);
+    } else {
+      if (i + 1 >= args.length) throw new ConfigError(`--${name} needs a value`);
+      add(name, args[++i]);
+    }
+  }
+  return { flags, positional };
+}
+
+/**
+ * Builds the config from env and `args` (the flags after the subcommand).
+ * Unknown flags are an error so a typo never silently falls back to a default.
+ */
+export function parseConfig(env: Record<string, string | undefined>, args: string[]): Config {
+  const { flags, positional } = parseFlags(args);
+  if (positional.length) throw new ConfigError(`unexpected argument "${positional[0]}"`);
+  const known = new Map(SETTINGS.map((s) => [s.flag, s]));
+  const raw: RawConfig = {};
+  const source: Partial<Record<keyof RawConfig, string>> = {};
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v !== undefined && v !== "") {
+      raw[s.key] = v;
+      source[s.key] = s.env;
+    }
+  }
+  for (const [name, values] of flags) {
+    const s = known.get(name);
+    if (!s) throw new ConfigError(`unknown option --${name}`);
+    raw[s.key] = values[values.length - 1];
+    source[s.key] = `--${name}`;
+  }
+  const withDefaults = {
+    dataDir: raw.dataDir ?? DEFAULTS.dataDir,
+    listen: raw.listen ?? DEFAULTS.listen,
+    token: raw.token,
+    dbUrl: raw.dbUrl,
+    dockerHost: raw.dockerHost ?? DEFAULTS.dockerHost,
+    compression: raw.compression ?? DEFAULTS.compression,
+    bindAllow: raw.bindAllow,
+    maxRestoreBytes: raw.maxRestoreBytes ?? String(DEFAULTS.maxRestoreBytes),
+    keepLast: raw.keepLast ?? String(DEFAULTS.keepLast),
+    preRestoreKeepLast: raw.preRestoreKeepLast ?? String(DEFAULTS.preRestoreKeepLast),
+    stopTimeoutSeconds: raw.stopTimeoutSeconds ?? String(DEFAULTS.stopTimeoutSeconds),
+  };
+  const parsed = schema.safeParse(withDefaults);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path[0] as keyof RawConfig;
+    const setting = SETTINGS.find((s) => s.key === key)!;
+    const from = source[key] ?? `default of ${setting.env}`;
+    throw new ConfigError(`invalid ${setting.env} (from ${from}): ${issue.message}`);
+  }
+  const c = parsed.data;
+  return {
+    dataDir: c.dataDir,
+    listen: c.listen,
+    token: c.token,
+    dbUrl: c.dbUrl ?? `file:${c.dataDir}/volsnap.db`,
+    dockerHost: c.dockerHost,
+    compression: c.compression,
+    bindAllow: c.bindAllow,
+    maxRestoreBytes: c.maxRestoreBytes,
+    keepLast: c.keepLast,
+    preRestoreKeepLast: c.preRestoreKeepLast,
+    stopTimeoutSeconds: c.stopTimeoutSeconds,
+  };
+}
+
+/** The URL a local client uses to reach `listen` (wildcards mean loopback). */
+export function listenUrl(listen: { hostname: string; port: number }): string {
+  let host = listen.hostname;
+  if (host === "0.0.0.0" || host === "") host = "127.0.0.1";
+  if (host === "::") host = "::1";
+  return `http://${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
+}

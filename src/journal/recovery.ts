@@ -1,0 +1,325 @@
+/**
+ * Recovery sweep (SPEC §6), run before the server listens. Idempotent: a crash
+ * during the sweep is repaired by the next one.
+ *
+ *   delete temp files (partial archives, half-written journals)
+ *   for each journal:
+ *     capture  → resume its containers, delete its archive unless catalogued
+ *     restore  → before the commit point: roll every volume back, start containers
+ *                at/after it: start containers, finish the pre-restore snapshot
+ *   mark operations left running as interrupted
+ *   reconcile catalog rows and archive files
+ * A workload whose recovery fails is blocked (mutations refused) with the reason.
+ */
+import { basename, join, relative } from "node:path";
+import { AppError, errMessage } from "../core/errors.ts";
+import { exists, isTempName } from "../fs/durable.ts";
+import { createContext, type EngineContext, type EngineDeps } from "../engine/context.ts";
+import { acquireProcessLock } from "../locks/workload_locks.ts";
+import type { CaptureJournal, RestoreJournal } from "./journal.ts";
+import { ensureDataDirs } from "../engine/paths.ts";
+import { preserveOldDirs } from "../engine/preserve.ts";
+import { resume } from "../engine/quiesce.ts";
+import { removeArchiveFile } from "../retention/prune.ts";
+import { rollbackVolumes } from "../engine/swap.ts";
+
+export interface RecoveryReport {
+  tempFilesRemoved: number;
+  journalsReplayed: number;
+  failed: { workload?: string; file: string; error: string }[];
+  interruptedOperations: number;
+  rowsWithoutFile: number;
+  filesWithoutRow: number;
+}
+
+function emptyReport(): RecoveryReport {
+  return {
+    tempFilesRemoved: 0,
+    journalsReplayed: 0,
+    failed: [],
+    interruptedOperations: 0,
+    rowsWithoutFile: 0,
+    filesWithoutRow: 0,
+  };
+}
+
+export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
+  const report = emptyReport();
+  await ensureDataDirs(ctx.paths);
+  report.tempFilesRemoved += await removeTempFiles(ctx.paths.archives);
+  report.tempFilesRemoved += await removeTempFiles(ctx.paths.journal);
+
+  await replayJournals(ctx, report);
+
+  const interrupted = await ctx.catalog.markRunningInterrupted(ctx.clock.now().toISOString());
+  report.interruptedOperations = interrupted.length;
+  for (const op of interrupted) {
+    await ctx.event(
+      "operation_interrupted",
+      `${op.kind} ${op.id} was interrupted`,
+      op.workload ?? undefined,
+    );
+  }
+  await reconcile(ctx, report);
+  ctx.log.info("recovery sweep done", { ...report });
+  return report;
+}
+
+/**
+ * Replays journals. `only` restricts it to some workloads: the background
+ * retry replays just the blocked ones, never the journal of an operation
+ * that is running right now.
+ */
+async function replayJournals(ctx: EngineContext, report: RecoveryReport, only?: Set<string>) {
+  const failed = new Set<string>();
+  const replayed = new Set<string>();
+  for (const entry of await ctx.journals.list()) {
+    const j = entry.journal;
+    if (j && only && !only.has(j.workload)) continue;
+    if (!j) {
+      if (only) continue;
+      report.failed.push({ file: entry.file, error: `unreadable journal: ${entry.error}` });
+      await ctx.event("recovery_failed", `unreadable journal ${entry.file}: ${entry.error}`);
+      continue;
+    }
+    try {
+      if (j.kind === "capture") await recoverCapture(ctx, j);
+      else await recoverRestore(ctx, j);
+      report.journalsReplayed++;
+      replayed.add(j.workload);
+    } catch (err) {
+      const error = errMessage(err);
+      failed.add(j.workload);
+      report.failed.push({ workload: j.workload, file: entry.file, error });
+      await ctx.catalog.setBlock(
+        j.workload,
+        `${j.kind} ${j.opId}: ${error}`,
+        ctx.clock.now().toISOString(),
+      );
+      await ctx.event(
+        "recovery_failed",
+        `recovery of ${j.kind} ${j.opId} failed: ${error}`,
+        j.workload,
+      );
+    }
+  }
+  for (const w of replayed) if (!failed.has(w)) await ctx.catalog.clearBlock(w);
+}
+
+/**
+ * The journal's containers that still exist. One removed since (e.g. recreated
+ * by compose) is no longer ours to start, and retrying it would block the
+ * workload forever. Any other inspect error keeps it, so resume() reports it.
+ */
+async function stillPresent(ctx: EngineContext, j: CaptureJournal | RestoreJournal) {
+  const out = [];
+  for (const c of j.containers) {
+    try {
+      const d = await ctx.docker.inspectContainer(c.id);
+      if (c.since && d.startedAt && Date.parse(d.startedAt) > Date.parse(c.since)) {
+        // Started again after we recorded it: someone else is in charge now.
+        await ctx.event(
+          "container_changed",
+          `${j.kind} ${j.opId}: container ${c.name} was started by someone else meanwhile; left as it is`,
+          j.workload,
+        );
+        continue;
+      }
+      out.push(c);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "not_found")) {
+        out.push(c);
+        continue;
+      }
+      await ctx.event(
+        "container_gone",
+        `${j.kind} ${j.opId}: container ${c.name} was removed meanwhile; not restarted`,
+        j.workload,
+      );
+    }
+  }
+  return out;
+}
+
+async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
+  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+  if (failures.length) {
+    throw new Error(`cannot resume ${failures.map((f) => `${f.name} (${f.error})`).join(", ")}`);
+  }
+  if (!(await ctx.catalog.getSnapshot(j.snapshotId))) await removeArchiveFile(j.finalPath);
+  await runOwedPostHooks(ctx, j);
+  await ctx.journals.remove(j.opId);
+  await ctx.event(
+    "capture_recovered",
+    `interrupted capture ${j.opId} of ${j.workload}: resumed ${
+      j.containers.map((c) => c.name).join(", ") || "no containers"
+    }, partial archive removed`,
+    j.workload,
+  );
+}
+
+/** Post hooks undo pre hooks (e.g. a database's backup mode): run them, best effort. */
+async function runOwedPostHooks(ctx: EngineContext, j: CaptureJournal) {
+  for (const h of j.postHooks ?? []) {
+    try {
+      const d = await ctx.docker.inspectContainer(h.id);
+      if (d.state !== "running") continue;
+      const r = await ctx.docker.exec(h.id, h.command, 60_000);
+      if (r.exitCode !== 0) throw new Error(`exited ${r.exitCode}: ${r.output.slice(-300)}`);
+      await ctx.event(
+        "post_hook_recovered",
+        `post hook of ${h.name} run after an interrupted capture`,
+        j.workload,
+      );
+    } catch (err) {
+      await ctx.event(
+        "post_hook_failed",
+        `post hook of ${h.name} after an interrupted capture: ${errMessage(err)}`,
+        j.workload,
+      );
+    }
+  }
+}
+
+async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
+  if (j.phase === "staging" || j.phase === "quiescing" || j.phase === "swapping") {
+    // Before the commit point: the old state wins.
+    await rollbackVolumes(j.volumes);
+    const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+    // Keep the journal until every container is back: it is the only record of what we stopped.
+    if (failures.length) {
+      throw new Error(`rolled back, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+    }
+    await ctx.journals.remove(j.opId);
+    await ctx.event(
+      "restore_recovered",
+      `interrupted restore ${j.opId} of ${j.workload} (phase ${j.phase}) rolled back; live data is the pre-restore state`,
+      j.workload,
+    );
+    return;
+  }
+  // Committed: the restore wins; finish it.
+  for (const v of j.volumes) {
+    if (!(await exists(v.live))) throw new Error(`restored dir ${v.live} is missing after commit`);
+  }
+  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+  const preserved = await preserveOldDirs(ctx, j);
+  if (preserved.error) throw new Error(preserved.error);
+  if (failures.length) {
+    throw new Error(`restored, but cannot start ${failures.map((f) => f.name).join(", ")}`);
+  }
+  await ctx.journals.remove(j.opId);
+  await ctx.event(
+    "restore_recovered",
+    `interrupted restore ${j.opId} of ${j.workload} completed after a crash (phase ${j.phase})`,
+    j.workload,
+  );
+}
+
+async function removeTempFiles(dir: string): Promise<number> {
+  let n = 0;
+  for await (const e of walkFiles(dir)) {
+    // The file name only: a workload dir may legally contain the marker.
+    if (isTempName(basename(e))) {
+      await Deno.remove(e).catch(() => {});
+      n++;
+    }
+  }
+  return n;
+}
+
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) yield* walkFiles(p);
+    else yield p;
+  }
+}
+
+/** Rows whose file is gone are dropped; files without a row are moved to orphans/. */
+async function reconcile(ctx: EngineContext, report: RecoveryReport) {
+  const rows = await ctx.catalog.listAllSnapshots();
+  const known = new Set(rows.map((r) => r.file));
+  const missing = [];
+  for (const r of rows) {
+    if (!(await exists(join(ctx.paths.archives, r.file)))) missing.push(r);
+  }
+  if (missing.length > 0 && missing.length === rows.length) {
+    // Every archive gone at once looks like an unmounted or wrong data dir,
+    // not like lost files: keep the rows so nothing is forgotten.
+    ctx.log.error("no catalogued archive is present; catalog rows kept", {
+      archives: ctx.paths.archives,
+      rows: rows.length,
+    });
+    await ctx.event(
+      "archives_missing",
+      `none of the ${rows.length} catalogued archives is in ${ctx.paths.archives}; rows kept (is the data dir mounted?)`,
+    );
+  } else {
+    for (const r of missing) {
+      await ctx.catalog.deleteSnapshot(r.id);
+      report.rowsWithoutFile++;
+      await ctx.event(
+        "catalog_row_removed",
+        `snapshot ${r.id}: archive file missing, row removed`,
+        r.workload,
+      );
+    }
+  }
+  for await (const path of walkFiles(ctx.paths.archives)) {
+    const rel = relative(ctx.paths.archives, path);
+    if (known.has(rel)) continue;
+    // Never delete what may be the only copy of something: quarantine it.
+    let dest = join(ctx.paths.orphans, rel.replaceAll("/", "__"));
+    for (let n = 1; await exists(dest); n++) {
+      dest = join(ctx.paths.orphans, `${rel.replaceAll("/", "__")}.${n}`);
+    }
+    await Deno.rename(path, dest);
+    report.filesWithoutRow++;
+    await ctx.event("orphan_file", `archive ${rel} has no catalog row; moved to ${dest}`);
+  }
+}
+
+/**
+ * Composition-root entry: takes the data dir's process lock (held for the
+ * process lifetime) and runs the sweep. Must finish before the server listens.
+ */
+export async function runRecoverySweep(deps: EngineDeps): Promise<RecoveryReport> {
+  const ctx = createContext(deps);
+  await ensureDataDirs(ctx.paths);
+  processLock ??= await acquireProcessLock(ctx.paths.lockFile);
+  return await recover(ctx);
+}
+
+let processLock: Deno.FsFile | undefined;
+
+/**
+ * While some workload is blocked because its recovery failed (typically the
+ * Docker engine was down at start), retry its journals every `intervalMs`.
+ * Blocked workloads refuse mutations, so nothing else touches them meanwhile.
+ */
+export function retryBlockedRecoveries(deps: EngineDeps, intervalMs = 30_000): () => void {
+  const ctx = createContext(deps);
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const blocked = new Set<string>();
+      for (const e of await ctx.journals.list()) {
+        if (e.journal && await ctx.catalog.getBlock(e.journal.workload)) {
+          blocked.add(e.journal.workload);
+        }
+      }
+      if (blocked.size === 0) return;
+      const report = emptyReport();
+      await replayJournals(ctx, report, blocked);
+      if (report.journalsReplayed) ctx.log.info("blocked recoveries retried", { ...report });
+    } catch (err) {
+      ctx.log.error("recovery retry failed", { error: errMessage(err) });
+    } finally {
+      busy = false;
+    }
+  }, intervalMs);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,344 @@
+/**
+ * Walks one volume directory and writes it as tar entries under
+ * `volumes/<index>/`, depth-first (a directory's entry, then its contents), so
+ * GNU tar restores directory mtimes correctly.
+ *
+ * Every lookup is relative to an open directory fd (volume_fs.ts), everything
+ * is opened with O_NOFOLLOW and checked by dev+ino before reading: a
+ * container that swaps a directory or file for a symlink while we read
+ * (quiesce=none) cannot make us read anything outside the volume. Symlinks
+ * are stored, never followed.
+ */
+import { AppError } from "../core/errors.ts";
+import type { TarSink } from "./pack_sink.ts";
+import {
+  BLOCK,
+  encodeHeader,
+  encodeHeaderInto,
+  MAX_FAST_HEADER,
+  padding,
+  type TarEntryHeader,
+} from "../tar/write_header.ts";
+import {
+  AT_FDCWD,
+  type EntryStat,
+  inodeKey,
+  sameInode,
+  type VolumeFs,
+  volumeFs,
+} from "./volume_fs.ts";
+
+/** Files up to this size are read with one call straight into the batch. */
+const SMALL_FILE = 1 << 20;
+
+export interface PackStats {
+  /** Entries of all types written. */
+  fileCount: number;
+  /** Sockets, fifos and devices: not archived. */
+  skippedSpecial: number;
+}
+
+export interface PackVolumeOptions {
+  index: number;
+  hostPath: string;
+  sink: TarSink;
+  stats: PackStats;
+  warn: (message: string) => void;
+  signal?: AbortSignal;
+  /** The file system calls to walk with; tests inject failures here. */
+  vfs?: VolumeFs;
+}
+
+export interface RootInfo {
+  uid: number;
+  gid: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+/** Opens the volume root (must be a real directory) and reads its owner and mode. */
+export function openVolumeRoot(hostPath: string): { fd: number; root: RootInfo } {
+  const vfs = volumeFs();
+  const fd = vfs.openDirAt(AT_FDCWD, hostPath);
+  try {
+    const st = vfs.fstat(fd);
+    return { fd, root: { uid: st.uid, gid: st.gid, mode: st.mode, mtimeMs: st.mtimeMs } };
+  } catch (err) {
+    vfs.close(fd);
+    throw err;
+  }
+}
+
+/** Closes a root fd from openVolumeRoot that was not handed to packVolume. */
+export function closeVolumeRoot(fd: number): void {
+  try {
+    volumeFs().close(fd);
+  } catch { /* already closed */ }
+}
+
+/** Writes `volumes/<index>/` and everything below it. Takes ownership of `rootFd`. */
+export async function packVolume(
+  opts: PackVolumeOptions,
+  rootFd: number,
+  root: RootInfo,
+): Promise<void> {
+  const prefix = `volumes/${opts.index}/`;
+  const vfs = opts.vfs ?? volumeFs();
+  const walker = new Walker(opts, vfs);
+  try {
+    await walker.entry({ path: prefix, type: "dir", size: 0, ...root });
+    await walker.dir(rootFd, prefix, opts.hostPath, true);
+  } finally {
+    try {
+      vfs.close(rootFd);
+    } catch { /* already closed */ }
+  }
+}
+
+class Walker {
+  #o: PackVolumeOptions;
+  #fs: VolumeFs;
+  /** dev:ino of files with nlink > 1 → their archive path (first occurrence). */
+  #links = new Map<string, string>();
+
+  constructor(o: PackVolumeOptions, vfs: VolumeFs) {
+    this.#o = o;
+    this.#fs = vfs;
+  }
+
+  async entry(h: TarEntryHeader): Promise<void> {
+    const sink = this.#o.sink;
+    this.#o.stats.fileCount++;
+    if (sink.room < MAX_FAST_HEADER) await sink.flush();
+    const n = encodeHeaderInto(h, sink.buf, sink.pos);
+    if (n > 0) await sink.commit(n);
+    else await sink.put(encodeHeader(h));
+  }
+
+  /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
+  async dir(fd: number, arch: string, shown: string, isRoot = false): Promise<void> {
+    let names: string[];
+    try {
+      names = this.#fs.list(fd);
+    } catch (err) {
+      // An empty volume that "succeeded" would wipe the data when restored.
+      if (isRoot) {
+        throw new AppError("internal", `cannot list volume directory ${shown}: ${msg(err)}`, {
+          cause: err,
+          hint: "volsnap needs read access to the volume and to /proc/self/fd (run it with -A)",
+        });
+      }
+      this.#o.warn(`cannot list directory ${shown}: ${msg(err)}; stored empty`);
+      return;
+    }
+    names.sort();
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      this.#o.signal?.throwIfAborted();
+      const label = `${shown}/${name}`;
+      // Names that are not UTF-8 arrive with U+FFFD in them; one that now
+      // equals its neighbour would be a duplicate entry, which no extractor
+      // accepts. The first is the file that really has this name, if any.
+      if (i > 0 && name === names[i - 1]) {
+        this.#o.warn(`name is not valid UTF-8, which volsnap cannot archive: ${label}; skipped`);
+        continue;
+      }
+      let st: EntryStat;
+      try {
+        st = this.#fs.lstatAt(fd, name);
+      } catch (err) {
+        this.#o.warn(
+          !isCode(err, "ENOENT")
+            ? `cannot stat ${label}: ${msg(err)}; skipped`
+            : name.includes("\uFFFD")
+            ? `name is not valid UTF-8, which volsnap cannot archive: ${label}; skipped`
+            : `file vanished while reading: ${label}`,
+        );
+        continue;
+      }
+      const common = {
+        mode: st.mode,
+        uid: st.uid,
+        gid: st.gid,
+        mtimeMs: st.mtimeMs,
+        size: 0,
+      };
+      if (st.kind === "file") {
+        await this.file({ parent: fd, name, arch: arch + name, label, st, common });
+      } else if (st.kind === "dir") {
+        await this.subdir({ parent: fd, name, arch: arch + name + "/", label, st, common });
+      } else if (st.kind === "symlink") {
+        let target: string;
+        try {
+          target = this.#fs.readLinkAt(fd, name);
+        } catch (err) {
+          this.#o.warn(`cannot read symlink ${label}: ${msg(err)}; skipped`);
+          continue;
+        }
+        await this.entry({ ...common, path: arch + name, type: "symlink", linkTarget: target });
+      } else {
+        this.#o.stats.skippedSpecial++;
+      }
+    }
+  }
+
+  async subdir({ parent, name, arch, label, st, common }: Child) {
+    let fd: number;
+    try {
+      fd = this.#fs.openDirAt(parent, name);
+    } catch (err) {
+      if (isCode(err, "ENOENT")) return this.#o.warn(`directory vanished while reading: ${label}`);
+      if (isCode(err, "ELOOP") || isCode(err, "ENOTDIR")) {
+        return this.#o.warn(`directory replaced while reading: ${label}; skipped`);
+      }
+      // Unreadable: keep the directory itself so owner and mode survive.
+      await this.entry({ ...common, path: arch, type: "dir" });
+      return this.#o.warn(`cannot open directory ${label}: ${msg(err)}; stored empty`);
+    }
+    try {
+      if (!sameInode(this.#fs.fstat(fd), st)) {
+        return this.#o.warn(`directory replaced while reading: ${label}; skipped`);
+      }
+      await this.entry({ ...common, path: arch, type: "dir" });
+      await this.dir(fd, arch, label);
+    } finally {
+      this.#fs.close(fd);
+    }
+  }
+
+  async file({ parent, name, arch, label, st, common }: Child) {
+    const linkKey = st.nlink > 1 ? inodeKey(st) : undefined;
+    const first = linkKey && this.#links.get(linkKey);
+    if (first) {
+      return await this.entry({ ...common, path: arch, type: "link", linkTarget: first });
+    }
+    // O_NOFOLLOW: a symlink swapped in after lstat is refused, and dev+ino
+    // are compared before a single byte is read (another file swapped in).
+    let fd: number;
+    try {
+      fd = this.#fs.openFileAt(parent, name);
+    } catch (err) {
+      if (isCode(err, "ENOENT")) return this.#o.warn(`file vanished while reading: ${label}`);
+      if (isCode(err, "ELOOP")) {
+        return this.#o.warn(`file replaced while reading: ${label}; skipped`);
+      }
+      return this.#o.warn(`cannot read ${label}: ${msg(err)}; skipped`);
+    }
+    try {
+      const before = this.#fs.fstat(fd);
+      if (before.kind !== "file" || !sameInode(before, st)) {
+        return this.#o.warn(`file replaced while reading: ${label}; skipped`);
+      }
+      const size = st.size;
+      const sink = this.#o.sink;
+      // Changed between lstat and open: the header below still says what lstat saw.
+      let changed = before.size !== size || before.mtimeMs !== common.mtimeMs;
+      let got: number;
+      const small = size <= SMALL_FILE;
+      if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
+      await this.entry({ ...common, path: arch, type: "file", size });
+      // A long PAX header may have taken the room.
+      if (small && sink.room >= size + BLOCK) {
+        // Data and padding land in the batch in place; reading one byte more
+        // than expected notices a file that grew.
+        got = this.#readSmall(fd, size, label);
+        if (got > size) {
+          changed = true;
+          got = size;
+        }
+        const buf = sink.buf;
+        const end = sink.pos + size + padding(size);
+        if (got < size) {
+          this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
+        }
+        buf.fill(0, sink.pos + got, end);
+        await sink.commit(end - sink.pos);
+      } else {
+        got = await sink.spliceFile(fd, size);
+        if (got < size) got += await this.#copy(fd, size - got, label);
+        if (got < size) {
+          this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
+          await sink.zeros(size - got);
+        }
+        await sink.zeros(padding(size));
+      }
+      const after = this.#fs.fstat(fd);
+      if (got === size && (changed || after.size !== size || after.mtimeMs !== common.mtimeMs)) {
+        this.#o.warn(`file changed while reading: ${label}`);
+      }
+      if (linkKey) this.#links.set(linkKey, arch);
+    } finally {
+      this.#fs.close(fd);
+    }
+  }
+
+  /**
+   * Reads up to `size + 1` bytes to the sink's current position, which has
+   * room for them; returns bytes read. A short read of a regular file is its
+   * end, so an unchanged file costs one read call.
+   */
+  #readSmall(fd: number, size: number, label: string): number {
+    const sink = this.#o.sink;
+    const buf = sink.buf;
+    const start = sink.pos;
+    let done = 0;
+    while (done <= size) {
+      const want = size + 1 - done;
+      let n: number;
+      try {
+        n = this.#fs.read(fd, buf.subarray(start + done, start + size + 1));
+      } catch (err) {
+        this.#o.warn(`read error in ${label}: ${msg(err)}`);
+        return Math.min(done, size);
+      }
+      if (!n) break;
+      done += n;
+      if (n < want) break;
+    }
+    return done;
+  }
+
+  /** Reads up to `size` bytes straight into the sink's batches; returns bytes read. */
+  async #copy(fd: number, size: number, label: string): Promise<number> {
+    const sink = this.#o.sink;
+    let done = 0;
+    while (done < size) {
+      const space = sink.freeSpace();
+      const want = Math.min(space.length, size - done);
+      let n: number;
+      try {
+        n = this.#fs.read(fd, want === space.length ? space : space.subarray(0, want));
+      } catch (err) {
+        this.#o.warn(`read error in ${label}: ${msg(err)}`);
+        return done;
+      }
+      if (!n) return done;
+      done += n;
+      await sink.advance(n);
+    }
+    return done;
+  }
+}
+
+type Common = Omit<TarEntryHeader, "path" | "type">;
+
+/** A directory entry to archive: where it is, what lstat saw, its archive path. */
+interface Child {
+  /** The open directory that holds it. */
+  parent: number;
+  name: string;
+  /** Archive path (a directory's ends in "/"). */
+  arch: string;
+  /** Host path, for warnings. */
+  label: string;
+  st: EntryStat;
+  common: Common;
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as { code?: string })?.code === code;
+}
+
+function msg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,111 @@
+/**
+ * The tar byte stream being built: a batch buffer that headers are copied into
+ * and file data is read into directly (no intermediate copies). Full batches go
+ * to the compressor, which applies backpressure.
+ */
+import type { FrameCompressor } from "../compression/compress.ts";
+
+export class TarSink {
+  #compressor: FrameCompressor;
+  #buf: Uint8Array;
+  #pos = 0;
+  #flushed = 0;
+  #onFlush?: (bytesDone: number) => void;
+  #signal?: AbortSignal;
+
+  constructor(
+    compressor: FrameCompressor,
+    opts: { onFlush?: (bytesDone: number) => void; signal?: AbortSignal } = {},
+  ) {
+    this.#compressor = compressor;
+    this.#buf = compressor.acquire();
+    this.#onFlush = opts.onFlush;
+    this.#signal = opts.signal;
+  }
+
+  /** Tar bytes produced so far. */
+  get bytes(): number {
+    return this.#flushed + this.#pos;
+  }
+
+  /** The current batch; bytes go at `pos`, up to `room` of them, then `commit`. */
+  get buf(): Uint8Array {
+    return this.#buf;
+  }
+
+  get pos(): number {
+    return this.#pos;
+  }
+
+  get room(): number {
+    return this.#buf.length - this.#pos;
+  }
+
+  /**
+   * Marks `n` bytes written at `pos`. Returns a promise only when that filled
+   * the batch (then await it): no promise per entry in the common case.
+   */
+  commit(n: number): Promise<void> | undefined {
+    this.#pos += n;
+    return this.#pos === this.#buf.length ? this.flush() : undefined;
+  }
+
+  /** The free tail of the current batch; fill it, then call `advance`. */
+  freeSpace(): Uint8Array {
+    return this.#buf.subarray(this.#pos);
+  }
+
+  /** Marks `n` bytes of `freeSpace()` as written. */
+  async advance(n: number): Promise<void> {
+    this.#pos += n;
+    if (this.#pos === this.#buf.length) await this.flush();
+  }
+
+  async put(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) {
+      const n = Math.min(bytes.length - off, this.#buf.length - this.#pos);
+      this.#buf.set(
+        off === 0 && n === bytes.length ? bytes : bytes.subarray(off, off + n),
+        this.#pos,
+      );
+      off += n;
+      await this.advance(n);
+    }
+  }
+
+  async zeros(count: number): Promise<void> {
+    while (count > 0) {
+      const n = Math.min(count, this.#buf.length - this.#pos);
+      this.#buf.fill(0, this.#pos, this.#pos + n);
+      count -= n;
+      await this.advance(n);
+    }
+  }
+
+  /**
+   * Appends up to `length` bytes of the file open at `fd` without reading
+   * them into a batch, where the compressor can (FrameCompressor.spliceFile).
+   * Returns the bytes appended; the caller reads the rest the ordinary way.
+   */
+  async spliceFile(fd: number, length: number): Promise<number> {
+    if (!this.#compressor.spliceFile) return 0;
+    await this.flush();
+    const n = await this.#compressor.spliceFile(fd, length, this.#signal);
+    this.#flushed += n;
+    if (n > 0) this.#onFlush?.(this.#flushed);
+    return n;
+  }
+
+  /** Hands the current batch to the compressor (if it holds anything). */
+  async flush(): Promise<void> {
+    this.#signal?.throwIfAborted();
+    if (this.#pos === 0) return;
+    const batch = this.#buf.subarray(0, this.#pos);
+    this.#flushed += this.#pos;
+    this.#pos = 0;
+    await this.#compressor.push(batch);
+    this.#buf = this.#compressor.acquire();
+    this.#onFlush?.(this.#flushed);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The archive worker's batch events in a compact form: numbers in one
+ * Float64Array (transferred, not cloned) and names in one string array. An
+ * object per entry cost ~0.2 µs per field to clone on each side, for 60,000
+ * entries a GiB; this way a batch crosses threads as two flat values.
+ *
+ * Event layout in `nums`, in stream order:
+ *   ENTRY index type mode uid gid mtimeMs size implicitCount
+ *     (strs: rel, link for symlinks and hard links, then implicitCount dirs)
+ *   DATA offset length   (a piece of the current file's data in the batch buffer)
+ */
+import type { VolumeEntry } from "./reader.ts";
+import type { TarEntryType } from "../tar/read_tar.ts";
+
+const ENTRY = 0;
+const DATA = 1;
+const TYPES: TarEntryType[] = ["file", "dir", "symlink", "hardlink"];
+const TYPE_CODE: Record<TarEntryType, number> = { file: 0, dir: 1, symlink: 2, hardlink: 3 };
+const hasLink = (type: TarEntryType) => type === "symlink" || type === "hardlink";
+
+export interface EncodedBatch {
+  nums: Float64Array;
+  strs: string[];
+}
+
+export class BatchEncoder {
+  #nums = new Float64Array(4096);
+  #len = 0;
+  #strs: string[] = [];
+
+  entry(e: VolumeEntry) {
+    this.#reserve(9);
+    const n = this.#nums;
+    let i = this.#len;
+    n[i++] = ENTRY;
+    n[i++] = e.index;
+    n[i++] = TYPE_CODE[e.type];
+    n[i++] = e.mode;
+    n[i++] = e.uid;
+    n[i++] = e.gid;
+    n[i++] = e.mtimeMs;
+    n[i++] = e.size;
+    n[i++] = e.implicitDirs.length;
+    this.#len = i;
+    this.#strs.push(e.rel);
+    if (hasLink(e.type)) this.#strs.push(e.link);
+    for (const d of e.implicitDirs) this.#strs.push(d);
+  }
+
+  data(offset: number, length: number) {
+    this.#reserve(3);
+    const n = this.#nums;
+    n[this.#len++] = DATA;
+    n[this.#len++] = offset;
+    n[this.#len++] = length;
+  }
+
+  /** The events so far (the encoder starts afresh). */
+  take(): EncodedBatch {
+    const batch = { nums: this.#nums.slice(0, this.#len), strs: this.#strs };
+    this.#len = 0;
+    this.#strs = [];
+    return batch;
+  }
+
+  #reserve(k: number) {
+    if (this.#len + k <= this.#nums.length) return;
+    const grown = new Float64Array(this.#nums.length * 2);
+    grown.set(this.#nums.subarray(0, this.#len));
+    this.#nums = grown;
+  }
+}
+
+export interface BatchVisitor {
+  entry(e: VolumeEntry): void;
+  data(piece: Uint8Array): void;
+}
+
+/** Replays a batch in order: entries, and pieces of `data`. */
+export function decodeBatch(b: EncodedBatch, data: Uint8Array, to: BatchVisitor) {
+  const { nums, strs } = b;
+  let s = 0;
+  for (let i = 0; i < nums.length;) {
+    if (nums[i] === DATA) {
+      to.data(data.subarray(nums[i + 1], nums[i + 1] + nums[i + 2]));
+      i += 3;
+      continue;
+    }
+    const type = TYPES[nums[i + 2]];
+    const rel = strs[s++];
+    const link = hasLink(type) ? strs[s++] : "";
+    const implicit = nums[i + 8];
+    to.entry({
+      index: nums[i + 1],
+      rel,
+      type,
+      mode: nums[i + 3],
+      uid: nums[i + 4],
+      gid: nums[i + 5],
+      mtimeMs: nums[i + 6],
+      size: nums[i + 7],
+      link,
+      implicitDirs: strs.slice(s, s + implicit),
+    });
+    s += implicit;
+    i += 9;
+  }
+}

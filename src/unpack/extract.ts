@@ -1,0 +1,266 @@
+/**
+ * Untrusted-archive extractor: stages each volume of an archive into a fresh
+ * directory. Everything the archive says is validated by ArchiveWalker (on
+ * the archive worker, see walk_worker.ts) before it reaches this thread; this
+ * module only writes inside the staging dirs it created, and removes them all
+ * again if anything fails.
+ *
+ * Why writes cannot escape: a staging dir is created fresh (mkdir fails if it
+ * exists); entries are unique and every parent of an entry is a directory we
+ * created ourselves (the walker tracks kinds), so no path component can be a
+ * symlink; files are created with O_EXCL|O_NOFOLLOW; symlinks are created as
+ * links and never followed; metadata calls use the l* variants.
+ *
+ * setuid/setgid policy: those bits are stripped from regular files (with a
+ * warning in the stats), because a restored volume is mounted into containers
+ * that may run untrusted code. Directory setgid and sticky bits are kept.
+ */
+import fs from "node:fs";
+import { join } from "node:path";
+import { AppError } from "../core/errors.ts";
+import type { ArchiveStats, Manifest, ManifestVolume } from "../core/model.ts";
+import type { ArchiveLimits } from "../tar/limits.ts";
+import type { VolumeEntry } from "./reader.ts";
+import { progressThrottle } from "./read_progress.ts";
+import { OffThreadWalk, type RawSource, walkStats } from "./walk_thread.ts";
+import { type BatchVisitor, decodeBatch } from "./batch_codec.ts";
+
+export interface ExtractOptions {
+  /**
+   * The stored archive file. Preferred over `source`: the archive worker
+   * (and zstd) read it directly, so no raw bytes pass through this thread.
+   */
+  sourcePath?: string;
+  /** Raw stored bytes (compressed), e.g. an upload; used when `sourcePath` is not given. */
+  source?: ReadableStream<Uint8Array>;
+  /**
+   * Hex sha256 of the raw bytes; a mismatch fails with integrity_error at the
+   * end. Without it a `sourcePath` is not hashed (stats.sha256 is ""): for a
+   * file the caller verified already; zstd's frame checksum still covers it.
+   */
+  expectedSha256?: string;
+  /** Staging dir to create (must not exist; its parent must), or null to skip the volume. */
+  targetDirFor: (index: number, vol: ManifestVolume) => string | null;
+  limits: ArchiveLimits;
+  onProgress?: (expandedBytesDone: number) => void;
+  signal?: AbortSignal;
+}
+
+const O_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL |
+  fs.constants.O_NOFOLLOW;
+const SPECIAL_BITS = 0o6000;
+const IS_ROOT = Deno.uid() === 0;
+
+interface DirMeta {
+  path: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+export async function extractArchive(
+  opts: ExtractOptions,
+): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
+  opts.signal?.throwIfAborted();
+  const progress = progressThrottle(opts.onProgress);
+  const walk = new OffThreadWalk(rawSource(opts), {
+    limits: opts.limits,
+    withData: true,
+    onExpanded: progress.update,
+    signal: opts.signal,
+  });
+  const created: string[] = [];
+  let manifest: Manifest | undefined;
+  let stager: Stager | undefined;
+  try {
+    for await (const m of walk.messages()) {
+      opts.signal?.throwIfAborted();
+      if (m.type === "manifest") {
+        manifest = m.manifest;
+        stager = new Stager(manifest, opts.targetDirFor, created, currentUmask());
+      } else decodeBatch(m.events, m.data, stager!);
+    }
+    progress.flush();
+    const { sha256 } = walk.result;
+    if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256.toLowerCase()) {
+      throw new AppError(
+        "integrity_error",
+        `archive sha256 is ${sha256}, expected ${opts.expectedSha256}: the stored file is damaged`,
+      );
+    }
+    stager!.finishDirs();
+    await syncStaged(created);
+    return { manifest: manifest!, stats: walkStats(walk.result, stager!.warnings) };
+  } catch (err) {
+    stager?.abort();
+    for (const dir of created) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+function rawSource(opts: ExtractOptions): RawSource {
+  if (opts.sourcePath !== undefined) {
+    return { path: opts.sourcePath, hash: opts.expectedSha256 !== undefined };
+  }
+  if (opts.source) return { stream: opts.source };
+  throw new AppError("internal", "extractArchive needs sourcePath or source");
+}
+
+/** Writes validated entries below the staging dirs. All fs calls are sync: they are fast (stack.md §2). */
+class Stager implements BatchVisitor {
+  readonly warnings: string[] = [];
+  readonly #roots = new Map<number, string>();
+  /** Owner a new file gets below each root (so fchown can be skipped when it matches). */
+  readonly #owners = new Map<number, { uid: number; gid: number }>();
+  readonly #dirs: DirMeta[] = [];
+  readonly #umask: number;
+  /** The regular file whose data is being written. */
+  #open?: { fd: number; path: string; entry: VolumeEntry; mode: number; left: number };
+
+  constructor(
+    manifest: Manifest,
+    targetDirFor: ExtractOptions["targetDirFor"],
+    created: string[],
+    umask: number,
+  ) {
+    this.#umask = umask;
+    for (const v of manifest.volumes) {
+      const dir = targetDirFor(v.index, v);
+      if (dir === null) continue;
+      Deno.mkdirSync(dir, { mode: 0o700 }); // throws AlreadyExists: never reuse a dir
+      created.push(dir);
+      this.#roots.set(v.index, dir);
+      // Files created below get our euid, and the root's gid: it is either our
+      // egid, or (setgid parent) a gid that every dir we mkdir below inherits.
+      const st = Deno.lstatSync(dir);
+      this.#owners.set(v.index, { uid: st.uid!, gid: st.gid! });
+      // The manifest's root; replaced by the archive's own root entry if present.
+      this.#dirs.push({ path: dir, ...v.root, mtimeMs: NaN });
+    }
+  }
+
+  /** Closes a file left open by a failed extraction (its dir is removed next). */
+  abort() {
+    if (this.#open) fs.closeSync(this.#open.fd);
+    this.#open = undefined;
+  }
+
+  entry(e: VolumeEntry) {
+    if (this.#open) {
+      throw new AppError("internal", `archive worker skipped data of ${this.#open.path}`);
+    }
+    const root = this.#roots.get(e.index);
+    if (root === undefined) return; // skipped volume: the worker sent no data for it
+    if (e.rel === "") {
+      const meta = this.#dirs.find((d) => d.path === root)!;
+      Object.assign(meta, { uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
+      return;
+    }
+    for (const d of e.implicitDirs) Deno.mkdirSync(join(root, d), { mode: 0o755 });
+    const path = join(root, e.rel);
+    switch (e.type) {
+      case "dir":
+        Deno.mkdirSync(path, { mode: 0o700 });
+        this.#dirs.push({ path, uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
+        return;
+      case "symlink":
+        Deno.symlinkSync(e.link, path);
+        if (IS_ROOT) fs.lchownSync(path, e.uid, e.gid);
+        fs.lutimesSync(path, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
+        return;
+      case "hardlink":
+        // linkat without AT_SYMLINK_FOLLOW; the target is a file we wrote.
+        Deno.linkSync(join(root, e.link), path);
+        return;
+      case "file": {
+        let mode = e.mode;
+        if (mode & SPECIAL_BITS) {
+          mode &= ~SPECIAL_BITS;
+          this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${e.rel}`);
+        }
+        // Created with its final mode: the staging dir (0700) hides it meanwhile.
+        const fd = fs.openSync(path, O_NEW, mode);
+        this.#open = { fd, path, entry: e, mode, left: e.size };
+        if (e.size === 0) this.#closeFile();
+        return;
+      }
+    }
+  }
+
+  data(piece: Uint8Array) {
+    const f = this.#open;
+    if (!f) return; // data of a file in a skipped volume
+    if (piece.length > f.left) {
+      throw new AppError("internal", `archive worker sent too much data for ${f.path}`);
+    }
+    let off = 0;
+    while (off < piece.length) off += fs.writeSync(f.fd, piece, off, piece.length - off);
+    f.left -= piece.length;
+    if (f.left === 0) this.#closeFile();
+  }
+
+  /** fd-based metadata (no path lookup); each call only when the created file differs. */
+  #closeFile() {
+    const { fd, entry: e, mode } = this.#open!;
+    this.#open = undefined;
+    try {
+      // chown clears only setuid/setgid, which `mode` never has here.
+      if (IS_ROOT) {
+        const own = this.#owners.get(e.index)!;
+        if (e.uid !== own.uid || e.gid !== own.gid) fs.fchownSync(fd, e.uid, e.gid);
+      }
+      if (mode & this.#umask) fs.fchmodSync(fd, mode);
+      fs.futimesSync(fd, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Directory metadata last: children change a dir's mtime, and modes like 0500 must not block writes. */
+  finishDirs() {
+    for (let i = this.#dirs.length - 1; i >= 0; i--) {
+      const d = this.#dirs[i];
+      if (IS_ROOT) fs.lchownSync(d.path, d.uid, d.gid);
+      fs.chmodSync(d.path, d.mode);
+      if (!Number.isNaN(d.mtimeMs)) {
+        fs.lutimesSync(d.path, toSeconds(d.mtimeMs), toSeconds(d.mtimeMs));
+      }
+    }
+  }
+}
+
+/**
+ * The process umask, read without changing it (umask(2) can only swap it,
+ * which would race with other threads creating files).
+ */
+function currentUmask(): number {
+  const m = /^Umask:\s*([0-7]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+  return m ? parseInt(m[1], 8) : 0o7777; // unknown: always chmod
+}
+
+/**
+ * The caller swaps staged dirs in right after this returns, so the whole
+ * staged tree must be durable first. `sync -f` is syncfs(2): one call per
+ * filesystem instead of an fsync per file.
+ */
+async function syncStaged(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const out = await new Deno.Command("sync", { args: ["-f", dir], stderr: "piped" }).output();
+    if (!out.success) {
+      throw new AppError(
+        "internal",
+        `sync -f ${dir} failed: ${new TextDecoder().decode(out.stderr)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Seconds for utimes from a millisecond time. ms/1000 is not exact in binary
+ * floating point and the kernel truncates to ns, so 1.123 s could land as
+ * 1.122999999 s; half a microsecond above the millisecond keeps the ms exact.
+ */
+function toSeconds(ms: number): number {
+  return (Math.round(ms) + 0.0005) / 1000;
+}

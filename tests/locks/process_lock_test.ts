@@ -1,0 +1,15 @@
+import { join } from "node:path";
+import { assertRejects } from "../_helpers/assert.ts";
+import { acquireProcessLock } from "../../src/locks/workload_locks.ts";
+import { AppError } from "../../src/core/errors.ts";
+
+Deno.test("acquireProcessLock() refuses a second holder of the same data dir and frees on close", async () => {
+  const dir = await Deno.makeTempDir();
+  const first = await acquireProcessLock(join(dir, "daemon.lock"));
+  await assertRejects(
+    () => acquireProcessLock(join(dir, "daemon.lock")),
+    (e) => e instanceof AppError && /another volsnap process/.test(e.message),
+  );
+  first.close();
+  (await acquireProcessLock(join(dir, "daemon.lock"))).close();
+});
