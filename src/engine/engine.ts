@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { archiveExtension } from "../pack/writer.ts";
+import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { importArchive } from "../unpack/import.ts";
 import { verifyArchiveFile } from "../unpack/verify.ts";
 import { AppError, errMessage, notFound } from "../core/errors.ts";
@@ -51,17 +52,9 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     async openArchive(sid) {
       const row = await snapshotOrThrow(ctx, sid);
-      const path = join(ctx.paths.archives, row.file);
-      let file: Deno.FsFile;
-      try {
-        file = await Deno.open(path, { read: true });
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) throw notFound(`archive file of snapshot ${sid}`);
-        throw err;
-      }
-      const size = (await file.stat()).size;
+      const { size, stream } = await openSnapshotStream(ctx, row);
       return {
-        stream: file.readable,
+        stream,
         sizeBytes: size,
         sha256: row.sha256,
         fileName: `${row.workload}-${row.id}${archiveExtension(row.compression as "zstd")}`,
