@@ -3,14 +3,15 @@
  * connections are pooled and a second writer would hit SQLITE_BUSY while
  * blocking the event loop (stack.md §4).
  */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { CatalogDb } from "./client.ts";
-import { events, operations, snapshots, workloadBlocks } from "./schema.ts";
+import { events, leftovers, operations, snapshots, workloadBlocks } from "./schema.ts";
 
 export type SnapshotRow = typeof snapshots.$inferSelect;
 export type NewSnapshotRow = typeof snapshots.$inferInsert;
 export type OperationRow = typeof operations.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
+export type LeftoverRow = typeof leftovers.$inferSelect;
 
 /**
  * Snapshots and operations are scoped to this host: many hosts may share one
@@ -102,35 +103,75 @@ export class Catalog {
     });
   }
 
-  // ---- events
+  setPinned(id: string, pinned: boolean): Promise<void> {
+    return this.#write(async (db) => {
+      await db.update(snapshots).set({ pinned }).where(this.#mine(id));
+    });
+  }
+
+  // ---- events (this host's, and those recorded before events carried a host)
   addEvent(e: { time: string; workload?: string; kind: string; message: string; data?: unknown }) {
     return this.#write(async (db) => {
-      await db.insert(events).values({ ...e, workload: e.workload ?? null, data: e.data ?? null });
+      await db.insert(events).values({
+        ...e,
+        host: this.host,
+        workload: e.workload ?? null,
+        data: e.data ?? null,
+      });
     });
   }
   listEvents(opts: { workload?: string; limit: number; before?: number }): Promise<EventRow[]> {
-    const conds = [];
+    const conds = [or(eq(events.host, this.host), eq(events.host, ""))];
     if (opts.workload) conds.push(eq(events.workload, opts.workload));
     if (opts.before) conds.push(lt(events.id, opts.before));
     return this.#db.select().from(events).where(conds.length ? and(...conds) : undefined)
       .orderBy(desc(events.id)).limit(opts.limit);
   }
 
-  // ---- workloads whose recovery failed
+  // ---- workloads whose recovery failed, per host
+  #block(workload: string) {
+    return and(eq(workloadBlocks.host, this.host), eq(workloadBlocks.workload, workload));
+  }
   async getBlock(workload: string) {
-    return (await this.#db.select().from(workloadBlocks).where(
-      eq(workloadBlocks.workload, workload),
-    ))[0];
+    return (await this.#db.select().from(workloadBlocks).where(this.#block(workload)))[0];
+  }
+  listBlocks() {
+    return this.#db.select().from(workloadBlocks).where(eq(workloadBlocks.host, this.host));
   }
   setBlock(workload: string, reason: string, since: string): Promise<void> {
     return this.#write(async (db) => {
-      await db.insert(workloadBlocks).values({ workload, reason, since })
-        .onConflictDoUpdate({ target: workloadBlocks.workload, set: { reason, since } });
+      await db.insert(workloadBlocks).values({ host: this.host, workload, reason, since })
+        .onConflictDoUpdate({
+          target: [workloadBlocks.host, workloadBlocks.workload],
+          set: { reason, since },
+        });
     });
   }
   clearBlock(workload: string): Promise<void> {
     return this.#write(async (db) => {
-      await db.delete(workloadBlocks).where(eq(workloadBlocks.workload, workload));
+      await db.delete(workloadBlocks).where(this.#block(workload));
+    });
+  }
+
+  // ---- old dirs a restore had to keep (this host's)
+  insertLeftover(row: Omit<LeftoverRow, "host">): Promise<void> {
+    return this.#write(async (db) => {
+      await db.insert(leftovers).values({ ...row, host: this.host });
+    });
+  }
+  listLeftovers(workload?: string): Promise<LeftoverRow[]> {
+    const mine = eq(leftovers.host, this.host);
+    return this.#db.select().from(leftovers)
+      .where(workload ? and(mine, eq(leftovers.workload, workload)) : mine)
+      .orderBy(desc(leftovers.createdAt), desc(leftovers.id));
+  }
+  async getLeftover(id: string): Promise<LeftoverRow | undefined> {
+    return (await this.#db.select().from(leftovers)
+      .where(and(eq(leftovers.id, id), eq(leftovers.host, this.host))).limit(1))[0];
+  }
+  deleteLeftover(id: string): Promise<void> {
+    return this.#write(async (db) => {
+      await db.delete(leftovers).where(and(eq(leftovers.id, id), eq(leftovers.host, this.host)));
     });
   }
 }

@@ -7,6 +7,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import * as schema from "./schema.ts";
 import initSql from "./migrations/0000_init.sql" with { type: "text" };
 import hostScopeSql from "./migrations/0001_host_scope.sql" with { type: "text" };
+import guardsSql from "./migrations/0002_guards.sql" with { type: "text" };
 import journal from "./migrations/meta/_journal.json" with { type: "json" };
 
 export type CatalogDb = ReturnType<typeof drizzle<typeof schema>>;
@@ -14,6 +15,7 @@ export type CatalogDb = ReturnType<typeof drizzle<typeof schema>>;
 const MIGRATIONS: Record<string, string> = {
   "0000_init": initSql,
   "0001_host_scope": hostScopeSql,
+  "0002_guards": guardsSql,
 };
 
 export async function openCatalogDb(url: string): Promise<{ db: CatalogDb; close(): void }> {

@@ -1,5 +1,5 @@
 /** Catalog tables (Drizzle, SQLite/libsql). Migrations live in db/migrations. */
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** One archive file in <data>/archives. */
 export const snapshots = sqliteTable("snapshots", {
@@ -29,6 +29,8 @@ export const snapshots = sqliteTable("snapshots", {
   lastVerifiedAt: text("last_verified_at"),
   lastVerifyOk: integer("last_verify_ok", { mode: "boolean" }),
   lastVerifyError: text("last_verify_error"),
+  /** Pinned snapshots are never pruned (SPEC §4.5, §17). */
+  pinned: integer("pinned", { mode: "boolean" }).notNull().default(false),
 }, (t) => [index("snapshots_workload_created").on(t.workload, t.createdAt)]);
 
 /** Long operations: capture, restore, import, verify. */
@@ -52,6 +54,8 @@ export const operations = sqliteTable("operations", {
 /** Audit log. */
 export const events = sqliteTable("events", {
   id: integer("id").primaryKey({ autoIncrement: true }),
+  /** The host that recorded it ("" for rows older than host scoping). */
+  host: text("host").notNull().default(""),
   time: text("time").notNull(),
   workload: text("workload"),
   kind: text("kind").notNull(),
@@ -59,9 +63,32 @@ export const events = sqliteTable("events", {
   data: text("data", { mode: "json" }).$type<unknown>(),
 }, (t) => [index("events_workload_time").on(t.workload, t.id)]);
 
-/** Workloads whose crash recovery failed: mutations are refused until resolved. */
+/**
+ * Workloads whose crash recovery failed: mutations are refused until resolved.
+ * Per host: hosts sharing one catalog never clear each other's blocks.
+ */
 export const workloadBlocks = sqliteTable("workload_blocks", {
-  workload: text("workload").primaryKey(),
+  host: text("host").notNull(),
+  workload: text("workload").notNull(),
   reason: text("reason").notNull(),
   since: text("since").notNull(),
-});
+}, (t) => [primaryKey({ columns: [t.host, t.workload] })]);
+
+/**
+ * Old dirs of a restore that the pre-restore snapshot could not hold entirely
+ * (SPEC §5 Guards): kept on disk until an operator deletes them.
+ */
+export const leftovers = sqliteTable("leftovers", {
+  id: text("id").primaryKey(),
+  host: text("host").notNull(),
+  workload: text("workload").notNull(),
+  /** The kept old dir on this host. */
+  path: text("path").notNull(),
+  volumeKey: text("volume_key").notNull(),
+  /** Why it was kept: what the pre-restore snapshot skipped. */
+  reason: text("reason").notNull(),
+  /** The pre-restore snapshot that holds the rest, if any. */
+  snapshotId: text("snapshot_id"),
+  restoreOp: text("restore_op"),
+  createdAt: text("created_at").notNull(),
+}, (t) => [index("leftovers_host_workload").on(t.host, t.workload)]);

@@ -36,6 +36,7 @@ export function workloadJson(w: Workload) {
       name: s.name ?? null,
       reason: s.reason,
     })),
+    retention: { error: w.retentionError ?? null },
   };
 }
 
@@ -71,6 +72,7 @@ export function snapshotJson(s: SnapshotRow, opts: { manifest?: boolean } = {}) 
     lastVerifiedAt: s.lastVerifiedAt,
     lastVerifyOk: s.lastVerifyOk,
     lastVerifyError: s.lastVerifyError,
+    pinned: s.pinned,
     ...(opts.manifest ? { manifest: s.manifest } : {}),
   };
 }

@@ -59,6 +59,8 @@ export interface Workload {
   containers: ContainerInfo[];
   volumes: VolumeTarget[];
   skipped: SkippedMount[];
+  /** Why retention prunes nothing for this workload (a label that does not parse). */
+  retentionError?: string;
 }
 
 /** One volume as recorded in an archive's manifest. */

@@ -16,7 +16,7 @@ import { createContext, type EngineContext, type EngineDeps } from "./context.ts
 import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
 import { newId } from "./paths.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
-import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
+import { applyRetention, removeArchiveFile, retentionPolicy } from "../retention/prune.ts";
 import type { Engine, PreparedOperation, VerifyResult } from "./types.ts";
 
 export type { EngineDeps };
@@ -33,7 +33,11 @@ export function createEngine(deps: EngineDeps): Engine {
       }
     },
     listWorkloads: () => discoverWorkloads(ctx.docker, ctx.discovery),
-    getWorkload: (wid) => findWorkload(ctx.docker, wid, ctx.discovery),
+    async getWorkload(wid) {
+      const w = await findWorkload(ctx.docker, wid, ctx.discovery);
+      const { error } = retentionPolicy(ctx.config, w.containers);
+      return error ? { ...w, retentionError: error } : w;
+    },
     listSnapshots: (wid) => ctx.catalog.listSnapshots(wid),
     getSnapshot: (sid) => snapshotOrThrow(ctx, sid),
     async deleteSnapshot(sid) {

@@ -111,5 +111,6 @@ export function snapshotRow(ctx: EngineContext, p: {
     lastVerifiedAt: p.verifiedAt ?? null,
     lastVerifyOk: p.verifiedAt ? true : null,
     lastVerifyError: null,
+    pinned: false,
   };
 }

@@ -3,48 +3,49 @@
  * in between leaves a row without file, which the sweep removes).
  * The policy is the config's, overridden per workload by container labels
  * `volsnap.keep-last`, `volsnap.keep-daily`, `volsnap.keep-weekly`,
- * `volsnap.keep-monthly`.
+ * `volsnap.keep-monthly`. When the labels cannot be read for sure (Docker
+ * unreachable, a label that does not parse) nothing is pruned: the reason is
+ * recorded as an event and shown on the workload (`retentionError`).
  */
 import { join } from "node:path";
 import { errMessage } from "../core/errors.ts";
 import type { ContainerInfo } from "../core/model.ts";
 import { findWorkload } from "../workloads/discover.ts";
 import type { EngineContext } from "../engine/context.ts";
-import { planPrune, type RetentionPolicy } from "./policy.ts";
+import { parseRetentionPolicy, planPrune, type PolicyResult } from "./policy.ts";
 
-const LABELS = {
-  keepLast: "volsnap.keep-last",
-  keepDaily: "volsnap.keep-daily",
-  keepWeekly: "volsnap.keep-weekly",
-  keepMonthly: "volsnap.keep-monthly",
-} as const;
-
+/** The workload's policy from its containers' labels, or why it cannot be used. */
 export function retentionPolicy(
   defaults: { keepLast: number; preRestoreKeepLast: number },
   containers: Pick<ContainerInfo, "labels">[],
-): RetentionPolicy {
-  const policy: RetentionPolicy = { ...defaults };
-  for (const [key, label] of Object.entries(LABELS) as [keyof typeof LABELS, string][]) {
-    const raw = containers.map((c) => c.labels[label]).find((v) => v !== undefined);
-    const n = raw === undefined ? NaN : Number(raw);
-    if (Number.isInteger(n) && n >= 0 && n <= 100_000) {
-      policy[key] = key === "keepLast" ? Math.max(n, 1) : n;
-    }
-  }
-  return policy;
+): PolicyResult {
+  return parseRetentionPolicy(defaults, containers.map((c) => c.labels));
 }
 
+/**
+ * Prunes `workload`'s snapshots. Without `containers` it asks Docker for
+ * them; when Docker cannot answer, it prunes nothing. Returns the pruned ids.
+ */
 export async function applyRetention(
   ctx: EngineContext,
   workload: string,
   containers?: ContainerInfo[],
 ): Promise<string[]> {
   if (!containers) {
-    containers = await findWorkload(ctx.docker, workload, ctx.discovery).then((w) => w.containers)
-      .catch(() => []);
+    try {
+      containers = (await findWorkload(ctx.docker, workload, ctx.discovery)).containers;
+    } catch (err) {
+      await skipped(ctx, workload, `cannot read the retention labels: ${errMessage(err)}`);
+      return [];
+    }
+  }
+  const { policy, error } = retentionPolicy(ctx.config, containers);
+  if (!policy) {
+    await skipped(ctx, workload, error);
+    return [];
   }
   const rows = await ctx.catalog.listSnapshots(workload);
-  const doomed = planPrune(rows, retentionPolicy(ctx.config, containers));
+  const doomed = planPrune(rows, policy);
   for (const id of doomed) {
     const row = rows.find((r) => r.id === id)!;
     try {
@@ -61,6 +62,12 @@ export async function applyRetention(
     }
   }
   return doomed;
+}
+
+async function skipped(ctx: EngineContext, workload: string, reason: string) {
+  await ctx.event("retention_skipped", `retention of ${workload} skipped: ${reason}`, workload, {
+    reason,
+  });
 }
 
 export async function removeArchiveFile(path: string): Promise<void> {

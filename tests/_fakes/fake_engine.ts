@@ -64,6 +64,7 @@ export function fakeSnapshot(id: string, over: Partial<SnapshotRow> = {}): Snaps
     lastVerifiedAt: null,
     lastVerifyOk: null,
     lastVerifyError: null,
+    pinned: false,
     ...over,
   };
 }
