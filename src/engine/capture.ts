@@ -122,6 +122,7 @@ async function runCapture(
         volumes: workload.volumes,
         onProgress: (n) => op.progress({ bytesDone: n }),
         onWarning: (w) => warnings.push(w),
+        limits: ctx.limits,
       }));
       await ctx.fault("capture.archived");
     } finally {

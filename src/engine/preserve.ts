@@ -47,6 +47,7 @@ export async function preserveOldDirs(
         compression,
         volumes: present.map((v) => ({ ...v, hostPath: v.old })),
         onWarning: (w) => warnings.push(w),
+        limits: ctx.limits,
       });
       await ctx.catalog.insertSnapshot(snapshotRow(ctx, {
         id,

@@ -9,6 +9,7 @@ import { archiveExtension, writeSnapshotArchive } from "../pack/writer.ts";
 import type { ArchiveStats, Compression, Manifest, MountRef, QuiesceMode } from "../core/model.ts";
 import { TOOL_NAME, VERSION } from "../core/version.ts";
 import type { EngineContext } from "./context.ts";
+import type { ArchiveLimits } from "../tar/limits.ts";
 
 /** `file` is relative to the archives dir (what the catalog stores). */
 export async function archiveLocation(
@@ -44,6 +45,8 @@ export function writeVolumesArchive(p: {
   volumes: VolumeSource[];
   onProgress?: (bytes: number) => void;
   onWarning: (w: string) => void;
+  /** The reader's limits (ctx.limits): a capture beyond one fails instead of storing. */
+  limits?: ArchiveLimits;
 }): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
   return writeSnapshotArchive({
     finalPath: p.finalPath,
@@ -68,6 +71,7 @@ export function writeVolumesArchive(p: {
     sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
     onProgress: p.onProgress,
     onWarning: p.onWarning,
+    limits: p.limits,
   });
 }
 

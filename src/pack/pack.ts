@@ -27,6 +27,8 @@ import {
   type VolumeFs,
   volumeFs,
 } from "./volume_fs.ts";
+import { type ArchiveLimits, checkEntryLimits } from "../tar/limits.ts";
+import { printable } from "../fs/raw_names.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
@@ -45,6 +47,8 @@ export interface PackVolumeOptions {
   stats: PackStats;
   warn: (message: string) => void;
   signal?: AbortSignal;
+  /** The reader's limits (one table for both sides). */
+  limits: ArchiveLimits;
   /** The file system calls to walk with; tests inject failures here. */
   vfs?: VolumeFs;
 }
@@ -111,8 +115,36 @@ class Walker {
     this.#o.stats.fileCount++;
     if (sink.room < MAX_FAST_HEADER) await sink.flush();
     const n = encodeHeaderInto(h, sink.buf, sink.pos);
-    if (n > 0) await sink.commit(n);
-    else await sink.put(encodeHeader(h));
+    const header = n > 0 ? undefined : encodeHeader(h);
+    this.#checkLimits(h, n || header!.length);
+    if (header) await sink.put(header);
+    else await sink.commit(n);
+  }
+
+  /** The reader's limits, checked exactly only when a cheap bound says it could matter. */
+  #checkLimits(h: TarEntryHeader, headerLen: number) {
+    const l = this.#o.limits;
+    const p = h.path;
+    // Extended header bodies, as the reader counts them: all but the ustar blocks.
+    const ext = headerLen > BLOCK ? headerLen - 2 * BLOCK : 0;
+    const entries = this.#o.stats.fileCount;
+    // Everything so far, this entry, and the end-of-archive marker.
+    const expanded = this.#o.sink.bytes + headerLen + h.size + padding(h.size) + 2 * BLOCK;
+    if (
+      p.length * 3 > l.maxPathBytes || p.length + 1 > 2 * l.maxDepth ||
+      (h.linkTarget !== undefined && h.linkTarget.length * 3 > l.maxPathBytes) ||
+      ext > l.maxHeaderBytes || entries > l.maxEntries || expanded > l.maxExpandedBytes
+    ) {
+      const label = printable(p.length > 120 ? `${p.slice(0, 120)}…` : p);
+      checkEntryLimits(l, {
+        path: p,
+        linkTarget: h.linkTarget,
+        headerBytes: ext,
+        entries,
+        expandedBytes: expanded,
+        label,
+      });
+    }
   }
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */

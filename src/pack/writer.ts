@@ -24,6 +24,7 @@ import {
 import { TarSink } from "./pack_sink.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
 import { encodeHeader, padding } from "../tar/write_header.ts";
+import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 
 export interface ArchiveVolumeSource {
   index: number;
@@ -47,6 +48,8 @@ export interface WriteArchiveOptions {
   /** A file changed/vanished while read, was unreadable, … */
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
+  /** The reader's limits; an entry beyond one fails the capture (LimitExceededError). */
+  limits?: ArchiveLimits;
   /** zstd engine: "auto" (default: the zstd CLI when installed), "cli" or "node" (node:zlib worker). */
   zstdEngine?: "auto" | "cli" | "node";
 }
@@ -151,6 +154,7 @@ export async function writeSnapshotArchive(
           stats,
           warn,
           signal: opts.signal,
+          limits: opts.limits ?? DEFAULT_LIMITS,
         },
         r.fd,
         r.root,

@@ -5,15 +5,9 @@
  */
 import { BadArchiveError } from "../core/errors.ts";
 import { MANIFEST_NAME } from "../core/manifest_names.ts";
-import type { ArchiveLimits } from "../tar/limits.ts";
+import { type ArchiveLimits, pathDepth, storedBytes } from "../tar/limits.ts";
+import { printable } from "../fs/raw_names.ts";
 
-const enc = new TextEncoder();
-
-/** Exact UTF-8 byte length; ASCII (nearly every name) needs no encoding. */
-function utf8Length(s: string): number {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return enc.encode(s).length;
-  return s.length;
-}
 const INDEX = /^(0|[1-9][0-9]{0,3})$/;
 
 export type ArchivePath =
@@ -41,15 +35,17 @@ export function classifyPath(raw: string, limits: ArchiveLimits, what = "entry")
 function splitChecked(raw: string, limits: ArchiveLimits, what: string): string[] {
   const bad = (why: string) => new BadArchiveError(`${what} '${show(raw)}' ${why}`);
   if (raw.includes("\0")) throw bad("contains a NUL byte");
-  if (utf8Length(raw) > limits.maxPathBytes) {
-    throw bad(`is longer than ${limits.maxPathBytes} bytes`);
+  if (storedBytes(raw) > limits.maxPathBytes) {
+    throw bad(`is longer than ${limits.maxPathBytes} bytes (maxPathBytes)`);
   }
   if (raw.startsWith("/")) throw bad("is an absolute path");
   let p = raw.startsWith("./") ? raw.slice(2) : raw;
   if (p.endsWith("/")) p = p.slice(0, -1);
   if (p === "") throw bad("is empty");
+  if (pathDepth(raw) > limits.maxDepth) {
+    throw bad(`is deeper than ${limits.maxDepth} levels (maxDepth)`);
+  }
   const parts = p.split("/");
-  if (parts.length > limits.maxDepth) throw bad(`is deeper than ${limits.maxDepth} levels`);
   for (const c of parts) {
     if (c === "..") throw bad("contains a '..' component");
     if (c === "" || c === ".") throw bad("has an empty or '.' component");
@@ -74,8 +70,10 @@ export function checkSymlinkTarget(
   const where = `symlink 'volumes/${index}/${rel}'`;
   if (target === "") throw new BadArchiveError(`${where} has an empty target`);
   if (target.includes("\0")) throw new BadArchiveError(`${where} target contains a NUL byte`);
-  if (utf8Length(target) > limits.maxPathBytes) {
-    throw new BadArchiveError(`${where} target is longer than ${limits.maxPathBytes} bytes`);
+  if (storedBytes(target) > limits.maxPathBytes) {
+    throw new BadArchiveError(
+      `${where} target is longer than ${limits.maxPathBytes} bytes (maxPathBytes)`,
+    );
   }
   if (target.startsWith("/")) return;
   let depth = rel.split("/").length - 1;
@@ -128,7 +126,7 @@ function escapes(links: Map<string, string>, path: string, target: string): bool
 
 /** Keeps error messages printable and short. */
 export function show(s: string): string {
-  const clean = s.replace(
+  const clean = printable(s).replace(
     // deno-lint-ignore no-control-regex
     /[\x00-\x1f\x7f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,

@@ -10,6 +10,7 @@ import { createFrameCompressor } from "../../src/compression/compress.ts";
 import { type PackStats, packVolume } from "../../src/pack/pack.ts";
 import { TarSink } from "../../src/pack/pack_sink.ts";
 import { libc } from "../../src/fs/libc.ts";
+import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 import { AppError } from "../../src/core/errors.ts";
 import {
   AT_FDCWD,
@@ -34,7 +35,15 @@ async function packWith(vfs: VolumeFs, dir: string) {
   const root = vfs.openDirAt(AT_FDCWD, dir);
   const st = vfs.fstat(root);
   await packVolume(
-    { index: 0, hostPath: dir, sink, stats, warn: (m) => warnings.push(m), vfs },
+    {
+      index: 0,
+      hostPath: dir,
+      sink,
+      stats,
+      warn: (m) => warnings.push(m),
+      vfs,
+      limits: DEFAULT_LIMITS,
+    },
     root,
     { uid: st.uid, gid: st.gid, mode: st.mode, mtimeMs: st.mtimeMs },
   );
