@@ -1,0 +1,242 @@
+/**
+ * S3-compatible backend: aws4fetch signs plain `fetch` requests (SigV4), the
+ * multipart calls are the S3 REST API as documented (CreateMultipartUpload,
+ * UploadPart with Content-MD5, CompleteMultipartUpload, AbortMultipartUpload).
+ * Bodies are always sent plain with a hex sha256 payload hash (never
+ * `aws-chunked`), which every S3 implementation accepts.
+ *
+ * Error texts carry the S3 error `Code`/`Message` only: S3 error bodies may
+ * echo the access key id, so they are never passed on whole.
+ */
+import { AwsClient } from "aws4fetch";
+import { createHash } from "node:crypto";
+import {
+  checkKey,
+  type CompletedPart,
+  type ObjectInfo,
+  type ObjectStore,
+  StorageError,
+} from "./store.ts";
+
+export interface S3Options {
+  bucket: string;
+  /** e.g. `http://127.0.0.1:9000`; absent: AWS (`https://s3.<region>.amazonaws.com`). */
+  endpoint?: string;
+  region: string;
+  pathStyle: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+export function md5Hex(bytes: Uint8Array): string {
+  return createHash("md5").update(bytes).digest("hex");
+}
+
+export class S3Store implements ObjectStore {
+  readonly describe: string;
+  readonly #aws: AwsClient;
+  readonly #base: string;
+  readonly #timeoutMs: number;
+
+  constructor(o: S3Options) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.bucket)) {
+      throw new StorageError("invalid", `invalid S3 bucket name "${o.bucket}"`);
+    }
+    const endpoint = (o.endpoint ?? `https://s3.${o.region}.amazonaws.com`).replace(/\/+$/, "");
+    const u = new URL(endpoint);
+    this.#base = o.pathStyle
+      ? `${u.origin}${u.pathname.replace(/\/$/, "")}/${o.bucket}`
+      : `${u.protocol}//${o.bucket}.${u.host}${u.pathname.replace(/\/$/, "")}`;
+    this.describe = `s3://${o.bucket} at ${u.origin}`;
+    this.#timeoutMs = o.timeoutMs ?? 120_000;
+    this.#aws = new AwsClient({
+      accessKeyId: o.accessKeyId,
+      secretAccessKey: o.secretAccessKey,
+      sessionToken: o.sessionToken,
+      region: o.region,
+      service: "s3",
+      retries: 0, // the uploader owns retries and backoff
+    });
+  }
+
+  #url(key: string, query = ""): string {
+    const path = key ? "/" + checkKey(key).split("/").map(encodeURIComponent).join("/") : "/";
+    return this.#base + path + (query ? "?" + query : "");
+  }
+
+  async #call(
+    what: string,
+    url: string,
+    init: RequestInit & { ok?: number[] },
+  ): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.#aws.fetch(url, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (err) {
+      throw new StorageError(
+        "unavailable",
+        `${what}: ${this.describe} unreachable (${errName(err)})`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (res.ok || init.ok?.includes(res.status)) return res;
+    const text = await res.text().catch(() => "");
+    const code = /<Code>([^<]{0,100})<\/Code>/.exec(text)?.[1];
+    const msg = /<Message>([^<]{0,300})<\/Message>/.exec(text)?.[1];
+    const detail = `${what}: HTTP ${res.status}${code ? ` ${code}` : ""}${
+      msg ? `: ${xmlText(msg)}` : ""
+    }`;
+    const kind = res.status === 404
+      ? "not_found"
+      : res.status === 401 || res.status === 403
+      ? "unauthorized"
+      : res.status >= 500 || res.status === 429 || res.status === 408
+      ? "unavailable"
+      : "invalid";
+    throw new StorageError(kind, detail, { status: res.status });
+  }
+
+  async put(key: string, body: Uint8Array): Promise<ObjectInfo> {
+    const res = await this.#call(`put ${key}`, this.#url(key), {
+      method: "PUT",
+      body: body as BufferSource,
+      headers: { "content-md5": md5Base64(body), "content-length": String(body.length) },
+    });
+    await res.body?.cancel();
+    return { key, size: body.length, etag: unquote(res.headers.get("etag")) };
+  }
+
+  async get(key: string, range?: { start: number; end?: number }) {
+    const headers: Record<string, string> = {};
+    if (range) {
+      headers.range = `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ""}`;
+    }
+    const res = await this.#call(`get ${key}`, this.#url(key), { method: "GET", headers });
+    if (range && res.status !== 206) {
+      await res.body?.cancel();
+      throw new StorageError("failed", `get ${key}: server ignored the byte range`);
+    }
+    return res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const res = await this.#call(`stat ${key}`, this.#url(key), { method: "HEAD", ok: [404] });
+    await res.body?.cancel();
+    if (res.status === 404) return undefined;
+    return {
+      key,
+      size: Number(res.headers.get("content-length") ?? 0),
+      etag: unquote(res.headers.get("etag")),
+    };
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const q = new URLSearchParams({ "list-type": "2", prefix, "max-keys": "1000" });
+      if (token) q.set("continuation-token", token);
+      const res = await this.#call(`list ${prefix}`, this.#url("", q.toString()), {
+        method: "GET",
+      });
+      const xml = await res.text();
+      for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+        const key = xmlText(/<Key>([\s\S]*?)<\/Key>/.exec(m[1])?.[1] ?? "");
+        const size = Number(/<Size>(\d+)<\/Size>/.exec(m[1])?.[1] ?? 0);
+        const etag = unquote(xmlText(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? ""));
+        if (key.startsWith(prefix)) out.push({ key, size, etag });
+      }
+      token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
+        ? xmlText(/<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml)?.[1] ?? "")
+        : undefined;
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    const res = await this.#call(`delete ${key}`, this.#url(key), { method: "DELETE", ok: [404] });
+    await res.body?.cancel();
+  }
+
+  async createMultipart(key: string): Promise<string> {
+    const res = await this.#call(`create upload ${key}`, this.#url(key, "uploads="), {
+      method: "POST",
+    });
+    const id = /<UploadId>([\s\S]*?)<\/UploadId>/.exec(await res.text())?.[1];
+    if (!id) throw new StorageError("failed", `create upload ${key}: no UploadId in the answer`);
+    return xmlText(id);
+  }
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array) {
+    const q = `partNumber=${partNumber}&uploadId=${encodeURIComponent(uploadId)}`;
+    const res = await this.#call(`upload part ${partNumber} of ${key}`, this.#url(key, q), {
+      method: "PUT",
+      body: body as BufferSource,
+      headers: { "content-md5": md5Base64(body), "content-length": String(body.length) },
+    });
+    await res.body?.cancel();
+    const etag = unquote(res.headers.get("etag"));
+    if (!etag) throw new StorageError("failed", `upload part ${partNumber} of ${key}: no ETag`);
+    return etag;
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: CompletedPart[]) {
+    const xml = "<CompleteMultipartUpload>" +
+      parts.map((p) =>
+        `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>"${p.etag}"</ETag></Part>`
+      )
+        .join("") +
+      "</CompleteMultipartUpload>";
+    const res = await this.#call(
+      `complete upload ${key}`,
+      this.#url(key, `uploadId=${encodeURIComponent(uploadId)}`),
+      { method: "POST", body: xml, headers: { "content-type": "application/xml" } },
+    );
+    // S3 may answer 200 with an <Error> body when completion fails late.
+    const text = await res.text();
+    if (/<Error>/.test(text)) {
+      const code = /<Code>([^<]{0,100})<\/Code>/.exec(text)?.[1] ?? "error";
+      throw new StorageError("unavailable", `complete upload ${key}: ${code}`);
+    }
+    const info = await this.stat(key);
+    if (!info) {
+      throw new StorageError("failed", `complete upload ${key}: object missing afterwards`);
+    }
+    return info;
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    const res = await this.#call(
+      `abort upload ${key}`,
+      this.#url(key, `uploadId=${encodeURIComponent(uploadId)}`),
+      { method: "DELETE", ok: [404] },
+    );
+    await res.body?.cancel();
+  }
+}
+
+function md5Base64(bytes: Uint8Array): string {
+  return createHash("md5").update(bytes).digest("base64");
+}
+
+function unquote(etag: string | null | undefined): string | undefined {
+  if (!etag) return undefined;
+  return etag.replace(/^W\//, "").replace(/^"|"$/g, "").replace(/^&quot;|&quot;$/g, "");
+}
+
+function xmlText(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">").replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)))
+    .replace(/&amp;/g, "&");
+}
+
+function errName(err: unknown): string {
+  const e = err as { name?: string; message?: string };
+  if (e?.name === "TimeoutError") return "timed out";
+  return (e?.message ?? String(err)).split("\n")[0].slice(0, 200);
+}
