@@ -13,7 +13,10 @@ import { loadOrCreateToken } from "./src/auth/token.ts";
 import { systemClock } from "./src/core/clock.ts";
 import { type Config, ConfigError, listenUrl, parseConfig } from "./src/config/config.ts";
 import { createDockerClient } from "./src/docker/http_client.ts";
-import { createEngine, type EngineDeps } from "./src/engine/engine.ts";
+import { createEngine } from "./src/engine/engine.ts";
+import { createContext } from "./src/engine/context.ts";
+import { dataPaths, ensureDataDirs } from "./src/engine/paths.ts";
+import { acquireProcessLock } from "./src/locks/process_lock.ts";
 import { retryBlockedRecoveries, runRecoverySweep } from "./src/journal/recovery.ts";
 import { errMessage } from "./src/core/errors.ts";
 import { createLogger, type Logger } from "./src/core/log.ts";
@@ -56,26 +59,32 @@ function killAtFault(point: string | undefined, log: Logger) {
   };
 }
 
+/**
+ * The composition root, in this order: data dir → process lock → token →
+ * catalog → Docker → the one engine context → recovery sweep → app → listen.
+ */
 async function runServer(config: Config, log: Logger, killAt?: string): Promise<number> {
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const processLock = await acquireProcessLock(dataPaths(config.dataDir).lockFile);
   const token = await loadOrCreateToken(config.dataDir, config.token, log);
   const { db, close: closeDb } = await openCatalogDb(config.dbUrl);
   const catalog = new Catalog(db, await loadOrCreateHostId(config.dataDir));
   const docker = createDockerClient(config.dockerHost);
-  const deps: EngineDeps = {
+  const ctx = createContext({
     config,
     catalog,
     docker,
     log,
     clock: systemClock,
     faultPoint: killAtFault(killAt, log),
-  };
+  });
+  await ensureDataDirs(ctx.paths);
 
   // Nothing may be served before every crash leftover is resolved (SPEC §6).
-  await runRecoverySweep(deps);
+  await runRecoverySweep(ctx);
   // A workload whose recovery failed (e.g. Docker was down) is retried in the background.
-  const stopRetries = retryBlockedRecoveries(deps);
-  const engine = createEngine(deps);
+  const stopRetries = retryBlockedRecoveries(ctx);
+  const engine = createEngine(ctx);
   const runner = new OperationRunner(catalog, systemClock, log.child({ component: "operations" }));
   const app = createApp({ engine, runner, catalog, token: token.token, log, version: VERSION });
 
@@ -99,6 +108,7 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     stopRetries();
     docker.close();
     closeDb();
+    processLock.close();
     Deno.exit(0);
   };
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop(sig));

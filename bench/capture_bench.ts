@@ -7,7 +7,7 @@
  */
 import { makeDataset } from "./dataset.ts";
 import { writeSnapshotArchive } from "../src/pack/writer.ts";
-import type { Compression } from "../src/core/model.ts";
+import { type Compression, MANIFEST_FORMAT } from "../src/core/model.ts";
 
 const MiB = 1024 * 1024;
 
@@ -35,7 +35,7 @@ async function child(dir: string, out: string, compression: Compression, engine:
     compression,
     zstdEngine: engine,
     manifest: {
-      format: "volsnap/1",
+      format: MANIFEST_FORMAT,
       snapshotId: "bench",
       workload: "bench",
       createdAt: new Date().toISOString(),

@@ -18,6 +18,7 @@
 import { extractArchive } from "../src/unpack/extract.ts";
 import { DEFAULT_LIMITS } from "../src/tar/limits.ts";
 import { scanArchive } from "../src/unpack/verify.ts";
+import { MANIFEST_FORMAT } from "../src/core/model.ts";
 import { makeDataset } from "./dataset.ts";
 
 /**
@@ -89,7 +90,7 @@ else await Deno.stat(dataset);
 await Deno.mkdir(WORK, { recursive: true });
 const archive = `${WORK}/bench.tar.zst`;
 const manifest = {
-  format: "volsnap/1",
+  format: MANIFEST_FORMAT,
   snapshotId: "bench",
   workload: "bench",
   createdAt: new Date().toISOString(),

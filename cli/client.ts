@@ -8,6 +8,7 @@ import { createReadStream } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { openDurableWriter } from "../src/fs/durable.ts";
+import { concatBytes } from "../src/core/bytes.ts";
 
 /** An error to print as one line; `status` is the HTTP status when there was one. */
 export class CliError extends Error {
@@ -144,7 +145,7 @@ export class ApiClient {
         res.on("data", (c: Uint8Array) => chunks.push(c));
         res.on("error", reject);
         res.on("end", () => {
-          const text = new TextDecoder().decode(concat(chunks));
+          const text = new TextDecoder().decode(concatBytes(chunks));
           const status = res.statusCode ?? 0;
           if (status < 200 || status > 299) return reject(errorLine(status, text));
           try {
@@ -215,14 +216,4 @@ export class ApiClient {
       throw err;
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

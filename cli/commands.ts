@@ -5,6 +5,7 @@
 import { basename, resolve } from "node:path";
 import { readTokenFile, tokenPath } from "../src/auth/token.ts";
 import { ConfigError, DEFAULTS, listenUrl, parseFlags, parseListen } from "../src/config/config.ts";
+import { archiveExtension, CompressionSchema } from "../src/core/model.ts";
 import { type ApiClient, CliError, type OperationJson } from "./client.ts";
 import {
   formatBytes,
@@ -380,7 +381,7 @@ async function defaultFileName(client: ApiClient, sid: string): Promise<string> 
     "GET",
     `/api/v1/snapshots/${enc(sid)}`,
   );
-  const ext = { zstd: ".tar.zst", gzip: ".tar.gz", none: ".tar" }[body.snapshot.compression] ??
-    ".tar";
+  const parsed = CompressionSchema.safeParse(body.snapshot.compression);
+  const ext = parsed.success ? archiveExtension(parsed.data) : ".tar";
   return `${sid}${ext}`;
 }

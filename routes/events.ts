@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { WorkloadIdSchema } from "../src/core/model.ts";
-import type { AppDeps } from "./app.ts";
+import type { Catalog } from "../db/catalog.ts";
 import { parseInput } from "./errors.ts";
 import { eventJson } from "./json.ts";
 
@@ -14,7 +14,7 @@ const EventsQuerySchema = z.strictObject({
     .pipe(z.number().int().min(1)).optional(),
 });
 
-export function eventRoutes(deps: AppDeps): Hono {
+export function eventRoutes(deps: { catalog: Catalog }): Hono {
   const app = new Hono();
   app.get("/", async (c) => {
     const q = parseInput(EventsQuerySchema, c.req.query(), "query");

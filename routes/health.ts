@@ -1,9 +1,10 @@
 /** GET /healthz: no auth; says whether volsnap and its Docker engine answer. */
 import { Hono } from "hono";
-import type { AppDeps } from "./app.ts";
+import type { Engine } from "../src/engine/types.ts";
+import type { Logger } from "../src/core/log.ts";
 import { errMessage } from "../src/core/errors.ts";
 
-export function healthRoutes(deps: AppDeps): Hono {
+export function healthRoutes(deps: { engine: Engine; log: Logger; version: string }): Hono {
   const app = new Hono();
   app.get("/healthz", async (c) => {
     let docker: { reachable: boolean; version: string | null } = {

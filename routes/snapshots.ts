@@ -1,21 +1,17 @@
 /** /api/v1/snapshots/{sid}: metadata, archive download, verify, delete. */
 import { Hono } from "hono";
-import { z } from "zod";
-import type { AppDeps } from "./app.ts";
+import { ARCHIVE_FORMATS, CompressionSchema } from "../src/core/model.ts";
+import type { Engine } from "../src/engine/types.ts";
+import type { OperationRunner } from "../src/operations/runner.ts";
 import { parseInput } from "./errors.ts";
 import { snapshotJson } from "./json.ts";
-import { respondWithOperation, WaitQuerySchema } from "./operations.ts";
+import { respondWithOperation } from "./operation_response.ts";
+import { SnapshotIdSchema, WaitQuerySchema } from "./schemas.ts";
 import { pullStream } from "./streams.ts";
 
-export const SnapshotIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
-  message: "snapshot id must be 1-64 chars of letters, digits, '_', '-'",
-});
-
-export function contentTypeFor(fileName: string): string {
-  if (fileName.endsWith(".zst")) return "application/zstd";
-  if (fileName.endsWith(".gz")) return "application/gzip";
-  if (fileName.endsWith(".tar")) return "application/x-tar";
-  return "application/octet-stream";
+function contentTypeFor(compression: string): string {
+  const parsed = CompressionSchema.safeParse(compression);
+  return parsed.success ? ARCHIVE_FORMATS[parsed.data].contentType : "application/octet-stream";
 }
 
 /** A file name safe inside a quoted Content-Disposition parameter. */
@@ -32,7 +28,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   return header.split(",").map((t) => t.trim().replace(/^W\//, "")).includes(etag);
 }
 
-export function snapshotRoutes(deps: AppDeps): Hono {
+export function snapshotRoutes(deps: { engine: Engine; runner: OperationRunner }): Hono {
   const { engine, runner } = deps;
   const app = new Hono();
   const sid = (raw: string) => parseInput(SnapshotIdSchema, raw, "snapshot id");
@@ -51,7 +47,7 @@ export function snapshotRoutes(deps: AppDeps): Hono {
     }
     const dl = await engine.openArchive(id);
     const headers = {
-      "Content-Type": contentTypeFor(dl.fileName),
+      "Content-Type": contentTypeFor(row.compression),
       "Content-Length": String(dl.sizeBytes),
       ETag: `"${dl.sha256}"`,
       "Content-Disposition": `attachment; filename="${safeFileName(dl.fileName)}"`,

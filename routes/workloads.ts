@@ -3,11 +3,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../src/core/errors.ts";
 import { CompressionSchema, QuiesceModeSchema, WorkloadIdSchema } from "../src/core/model.ts";
-import type { AppDeps } from "./app.ts";
+import type { Engine } from "../src/engine/types.ts";
+import type { OperationRunner } from "../src/operations/runner.ts";
 import { parseInput, parseJsonBody } from "./errors.ts";
 import { snapshotJson, workloadJson, workloadSummaryJson } from "./json.ts";
-import { mapOperation, respondWithOperation, WaitQuerySchema } from "./operations.ts";
-import { SnapshotIdSchema } from "./snapshots.ts";
+import { mapOperation, respondWithOperation } from "./operation_response.ts";
+import { SnapshotIdSchema, WaitQuerySchema } from "./schemas.ts";
 import { withIdleTimeout } from "./streams.ts";
 
 const CaptureBodySchema = z.strictObject({
@@ -31,7 +32,7 @@ export const UPLOAD_IDLE_TIMEOUT_MS = 60_000;
 const NOT_AN_ARCHIVE =
   /^(application\/json|multipart\/|application\/x-www-form-urlencoded|text\/)/i;
 
-export function workloadRoutes(deps: AppDeps): Hono {
+export function workloadRoutes(deps: { engine: Engine; runner: OperationRunner }): Hono {
   const { engine, runner } = deps;
   const app = new Hono();
   const wid = (raw: string) => parseInput(WorkloadIdSchema, raw, "workload id");

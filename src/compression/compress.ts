@@ -50,10 +50,6 @@ export interface FrameCompressor {
   spliceFile?(fd: number, length: number, signal?: AbortSignal): Promise<number>;
 }
 
-export function archiveExtensionFor(c: Compression): string {
-  return c === "zstd" ? ".tar.zst" : c === "gzip" ? ".tar.gz" : ".tar";
-}
-
 /** Whether these options compress through the zstd CLI. */
 export function usesZstdCli(
   opts: Pick<FrameCompressorOptions, "compression" | "zstdEngine">,

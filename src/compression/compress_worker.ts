@@ -6,6 +6,11 @@
  * allocates nothing: the one-shot `zstdCompressSync` left ~70 MiB of garbage
  * per worker. A batch with `end: true` ends the frame (zstd) or member (gzip)
  * and resets the context for the next one.
+ *
+ * `_handle` is node:zlib's internal binding, not a public API: every new
+ * context round-trips a probe through it first and fails with a clear message
+ * (naming the way out) instead of writing a corrupt archive if a Deno upgrade
+ * changed it.
  */
 import zlib from "node:zlib";
 
@@ -58,10 +63,46 @@ function context(kind: CompressKind, level: number) {
       })
       : zlib.createGzip({ level });
     const s = stream as unknown as { _handle?: ZHandle; _writeState?: Uint32Array };
-    if (!s._handle || !s._writeState) throw new Error("zlib handle API not available");
+    if (
+      typeof s._handle?.writeSync !== "function" || typeof s._handle.reset !== "function" ||
+      !(s._writeState instanceof Uint32Array)
+    ) throw new Error(HANDLE_CHANGED);
     ctx = { handle: s._handle, state: s._writeState, kind };
+    selfTest(kind);
   }
   return ctx;
+}
+
+const HANDLE_CHANGED = "node:zlib's internal handle API is not what this build expects; " +
+  "the in-process compression fallback cannot run (install the zstd program, or use " +
+  "compression=none)";
+
+/** Compresses a probe through the handle and checks that the public decoder gets it back. */
+function selfTest(kind: CompressKind) {
+  const probe = new TextEncoder().encode("volsnap compression self-test ".repeat(64));
+  const out = new ArrayBuffer(probe.length + (1 << 16));
+  let back: Uint8Array | undefined;
+  try {
+    const r = compress({
+      id: -1,
+      kind,
+      level: 1,
+      buf: probe.slice().buffer,
+      len: probe.length,
+      out,
+      end: true,
+    });
+    const packed = new Uint8Array(out, 0, r.outLen);
+    back = new Uint8Array(
+      kind === "zstd" ? zlib.zstdDecompressSync(packed) : zlib.gunzipSync(packed),
+    );
+  } catch {
+    // falls through to the mismatch below
+  }
+  if (!back || back.length !== probe.length || back.some((b, i) => b !== probe[i])) {
+    ctx = undefined;
+    throw new Error(HANDLE_CHANGED);
+  }
 }
 
 /**

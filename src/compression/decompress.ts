@@ -10,6 +10,7 @@ import { AppError, BadArchiveError } from "../core/errors.ts";
 import type { Compression } from "../core/model.ts";
 import { growChildPipe } from "./pipe_size.ts";
 import { ZSTD_BIN, zstdCliAvailable } from "./zstd_cli.ts";
+import { concatBytes } from "../core/bytes.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -127,7 +128,7 @@ export class DecodedStream {
         head.push(r.value);
         headLen += r.value.length;
       }
-      const first = concat(head);
+      const first = concatBytes(head);
       this.compression = detectCompression(first);
       const raw = this.#rawRest(reader, first);
       yield* this.compression === "none"
@@ -316,15 +317,4 @@ async function readCapped(s: ReadableStream<Uint8Array>, max: number): Promise<s
 
 function isAbort(err: unknown): boolean {
   return err instanceof DOMException && err.name === "AbortError";
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

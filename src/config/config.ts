@@ -4,8 +4,10 @@
  * rest of the program can trust it; a bad value fails start-up with one line.
  */
 import { isAbsolute, normalize, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type Compression, CompressionSchema } from "../core/model.ts";
+import { DEFAULT_DOCKER_HOST, DOCKER_HOST_PATTERN } from "../docker/docker_host.ts";
 
 export interface Config {
   dataDir: string;
@@ -71,7 +73,7 @@ export const SETTINGS: readonly Setting[] = [
 export const DEFAULTS = {
   dataDir: "/var/lib/volsnap",
   listen: "127.0.0.1:7780",
-  dockerHost: "unix:///var/run/docker.sock",
+  dockerHost: DEFAULT_DOCKER_HOST,
   compression: "zstd" as Compression,
   maxRestoreBytes: 2 ** 40,
   keepLast: 7,
@@ -129,7 +131,7 @@ const schema = z.object({
     "must start with file:, libsql://, http:// or https://",
   ).optional(),
   dockerHost: z.string().regex(
-    /^unix:\/\/\/\S+$/,
+    DOCKER_HOST_PATTERN,
     "must be unix:///path/to/docker.sock (only unix sockets are supported)",
   ),
   compression: z.string().pipe(CompressionSchema),
@@ -160,42 +162,46 @@ const schema = z.object({
 
 /**
  * Splits `--name value` / `--name=value` / `--switch` flags from positional
- * arguments. `switches` names flags that take no value; a repeated flag keeps
- * all values in order.
+ * arguments with node:util's parseArgs. `switches` names flags that take no
+ * value; `known`, when given, is every accepted name (switches included). A
+ * repeated flag keeps all values in order. Errors are one ConfigError line.
  */
 export function parseFlags(
   args: string[],
   switches: ReadonlySet<string> = new Set(),
   known?: ReadonlySet<string>,
 ): { flags: Map<string, string[]>; positional: string[] } {
+  const valueNames = known
+    ? [...known].filter((n) => !switches.has(n))
+    : SETTINGS.map((s) => s.flag);
+  const options: Record<string, { type: "string" | "boolean"; multiple: true }> = {};
+  for (const n of valueNames) options[n] = { type: "string", multiple: true };
+  for (const n of switches) options[n] = { type: "boolean", multiple: true };
+  const { tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const flags = new Map<string, string[]>();
   const positional: string[] = [];
   const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--") {
-      positional.push(...args.slice(i + 1));
-      break;
-    }
-    const m = /^--?([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/s.exec(a);
-    if (!m || a === "-") {
-      positional.push(a);
-      continue;
-    }
-    const name = m[1];
-    if (known && !known.has(name) && !switches.has(name)) {
-      throw new ConfigError(`unknown option --${name}`);
-    }
-    if (switches.has(name)) {
-      if (m[2] !== undefined && !/^(true|false)$/.test(m[2])) {
-        throw new ConfigError(`--${name} takes no value`);
+  for (const t of tokens) {
+    if (t.kind === "positional") positional.push(t.value);
+    if (t.kind !== "option") continue;
+    if (known && !known.has(t.name)) throw new ConfigError(`unknown option --${t.name}`);
+    if (switches.has(t.name)) {
+      if (t.inlineValue && !/^(true|false)$/.test(t.value ?? "")) {
+        throw new ConfigError(`--${t.name} takes no value`);
       }
-      add(name, m[2] ?? "true");
-    } else if (m[2] !== undefined) {
-      add(name, m[2]);
+      add(t.name, t.value ?? "true");
+    } else if (!(t.name in options)) {
+      throw new ConfigError(`unknown option --${t.name}`);
+    } else if (t.value === undefined) {
+      throw new ConfigError(`--${t.name} needs a value`);
     } else {
-      if (i + 1 >= args.length) throw new ConfigError(`--${name} needs a value`);
-      add(name, args[++i]);
+      add(t.name, t.value);
     }
   }
   return { flags, positional };

@@ -10,6 +10,17 @@ export const QuiesceModeSchema = z.enum(["stop", "pause", "none"]);
 export type Compression = "zstd" | "gzip" | "none";
 export const CompressionSchema = z.enum(["zstd", "gzip", "none"]);
 
+/** The one table of archive file endings and media types, per compression. */
+export const ARCHIVE_FORMATS: Record<Compression, { extension: string; contentType: string }> = {
+  zstd: { extension: ".tar.zst", contentType: "application/zstd" },
+  gzip: { extension: ".tar.gz", contentType: "application/gzip" },
+  none: { extension: ".tar", contentType: "application/x-tar" },
+};
+
+export function archiveExtension(c: Compression): string {
+  return ARCHIVE_FORMATS[c].extension;
+}
+
 /** Workload ids are label values or container names; this keeps them path-safe. */
 export const WorkloadIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, {
   message: "workload id must be 1-128 chars of letters, digits, '_', '.', '-'",

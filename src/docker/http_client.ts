@@ -12,6 +12,9 @@
  */
 import type { z } from "zod";
 import { AppError, errMessage } from "../core/errors.ts";
+import { DEFAULT_DOCKER_HOST, parseDockerHost } from "./docker_host.ts";
+
+export { DEFAULT_DOCKER_HOST, parseDockerHost };
 import type {
   ContainerDetails,
   ContainerSummary,
@@ -30,7 +33,6 @@ import {
   VolumeInspectSchema,
 } from "./schemas.ts";
 
-export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 /** 1.41 = Docker 20.10; newer engines still accept it. */
 export const DOCKER_API_PREFIX = "/v1.41";
 /** Exec output kept per command; the rest is drained and dropped. */
@@ -49,22 +51,6 @@ export interface DockerHttpClient extends DockerApi {
   readonly socketPath: string;
   /** Releases the pooled connections. The client must not be used afterwards. */
   close(): void;
-}
-
-/**
- * Validates DOCKER_HOST and returns the socket path.
- * @throws AppError invalid_input for anything but `unix:///absolute/path`.
- */
-export function parseDockerHost(dockerHost: string): string {
-  const m = /^unix:\/\/(\/.*)$/.exec(dockerHost.trim());
-  if (!m || m[1].length < 2) {
-    throw new AppError(
-      "invalid_input",
-      `DOCKER_HOST "${dockerHost}" is not supported: only unix:///path/to/docker.sock is`,
-      { hint: "Set DOCKER_HOST to the engine's unix socket, e.g. unix:///var/run/docker.sock" },
-    );
-  }
-  return m[1];
 }
 
 interface CallInit {

@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS } from "../tar/limits.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Config } from "../config/config.ts";
 import type { DockerApi } from "../docker/api.ts";
+import { parseDockerHost } from "../docker/docker_host.ts";
 import { AppError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { Workload } from "../core/model.ts";
@@ -35,9 +36,7 @@ export interface EngineContext extends EngineDeps {
 
 export function createContext(deps: EngineDeps): EngineContext {
   const paths = dataPaths(deps.config.dataDir);
-  const dockerSocketPath = deps.config.dockerHost.startsWith("unix://")
-    ? deps.config.dockerHost.slice("unix://".length)
-    : undefined;
+  const dockerSocketPath = parseDockerHost(deps.config.dockerHost);
   return {
     ...deps,
     paths,

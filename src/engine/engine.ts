@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { archiveExtension } from "../pack/writer.ts";
+import { archiveExtension } from "../core/model.ts";
 import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { importArchive } from "../unpack/import.ts";
 import { verifyArchiveFile } from "../unpack/verify.ts";
@@ -12,17 +12,15 @@ import { AppError, errMessage, notFound } from "../core/errors.ts";
 import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
 import { prepareCapture } from "./capture.ts";
-import { createContext, type EngineContext, type EngineDeps } from "./context.ts";
+import type { EngineContext } from "./context.ts";
 import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
 import { newId } from "./paths.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
 import { applyRetention, removeArchiveFile, retentionPolicy } from "../retention/prune.ts";
 import type { Engine, PreparedOperation, VerifyResult } from "./types.ts";
 
-export type { EngineDeps };
-
-export function createEngine(deps: EngineDeps): Engine {
-  const ctx = createContext(deps);
+/** The engine over the process's one context (built once by the composition root). */
+export function createEngine(ctx: EngineContext): Engine {
   return {
     async health() {
       try {

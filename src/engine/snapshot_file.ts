@@ -5,8 +5,16 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { archiveExtension, writeSnapshotArchive } from "../pack/writer.ts";
-import type { ArchiveStats, Compression, Manifest, MountRef, QuiesceMode } from "../core/model.ts";
+import { writeSnapshotArchive } from "../pack/writer.ts";
+import {
+  archiveExtension,
+  type ArchiveStats,
+  type Compression,
+  type Manifest,
+  MANIFEST_FORMAT,
+  type MountRef,
+  type QuiesceMode,
+} from "../core/model.ts";
 import { TOOL_NAME, VERSION } from "../core/version.ts";
 import type { EngineContext } from "./context.ts";
 import type { ArchiveLimits } from "../tar/limits.ts";
@@ -52,7 +60,7 @@ export function writeVolumesArchive(p: {
     finalPath: p.finalPath,
     compression: p.compression,
     manifest: {
-      format: "volsnap/1",
+      format: MANIFEST_FORMAT,
       snapshotId: p.id,
       workload: p.workload,
       createdAt: p.createdAt,

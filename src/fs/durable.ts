@@ -4,6 +4,7 @@
  * TEMP_MARK in their name so the recovery sweep can recognise and delete them.
  */
 import { basename, dirname, join } from "node:path";
+import { AppError, errMessage } from "../core/errors.ts";
 
 export const TEMP_MARK = ".volsnap-tmp";
 
@@ -18,6 +19,26 @@ export async function syncDir(dir: string): Promise<void> {
     await f.sync();
   } finally {
     f.close();
+  }
+}
+
+/**
+ * Flushes the whole filesystem that holds `path` (syncfs(2) through coreutils'
+ * `sync -f`): after a bulk extraction one call replaces an fsync per file.
+ */
+export async function syncFs(path: string): Promise<void> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("sync", { args: ["-f", path], stdout: "null", stderr: "piped" })
+      .output();
+  } catch (err) {
+    throw new AppError("internal", `cannot run sync -f for ${path}: ${errMessage(err)}`, {
+      hint: "volsnap needs coreutils' sync on PATH",
+    });
+  }
+  if (!out.success) {
+    const why = new TextDecoder().decode(out.stderr).trim();
+    throw new AppError("internal", `syncfs of ${path} failed: ${why || `exit ${out.code}`}`);
   }
 }
 

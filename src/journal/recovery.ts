@@ -14,8 +14,7 @@
 import { basename, join, relative } from "node:path";
 import { AppError, errMessage } from "../core/errors.ts";
 import { exists, isTempName } from "../fs/durable.ts";
-import { createContext, type EngineContext, type EngineDeps } from "../engine/context.ts";
-import { acquireProcessLock } from "../locks/workload_locks.ts";
+import type { EngineContext } from "../engine/context.ts";
 import type { CaptureJournal, RestoreJournal } from "./journal.ts";
 import { ensureDataDirs } from "../engine/paths.ts";
 import { preserveOldDirs } from "../engine/preserve.ts";
@@ -43,7 +42,7 @@ function emptyReport(): RecoveryReport {
   };
 }
 
-export async function recover(ctx: EngineContext): Promise<RecoveryReport> {
+export async function runRecoverySweep(ctx: EngineContext): Promise<RecoveryReport> {
   const report = emptyReport();
   await ensureDataDirs(ctx.paths);
   report.tempFilesRemoved += await removeTempFiles(ctx.paths.archives);
@@ -281,25 +280,11 @@ async function reconcile(ctx: EngineContext, report: RecoveryReport) {
 }
 
 /**
- * Composition-root entry: takes the data dir's process lock (held for the
- * process lifetime) and runs the sweep. Must finish before the server listens.
- */
-export async function runRecoverySweep(deps: EngineDeps): Promise<RecoveryReport> {
-  const ctx = createContext(deps);
-  await ensureDataDirs(ctx.paths);
-  processLock ??= await acquireProcessLock(ctx.paths.lockFile);
-  return await recover(ctx);
-}
-
-let processLock: Deno.FsFile | undefined;
-
-/**
  * While some workload is blocked because its recovery failed (typically the
  * Docker engine was down at start), retry its journals every `intervalMs`.
  * Blocked workloads refuse mutations, so nothing else touches them meanwhile.
  */
-export function retryBlockedRecoveries(deps: EngineDeps, intervalMs = 30_000): () => void {
-  const ctx = createContext(deps);
+export function retryBlockedRecoveries(ctx: EngineContext, intervalMs = 30_000): () => void {
   let busy = false;
   const timer = setInterval(async () => {
     if (busy) return;

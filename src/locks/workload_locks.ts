@@ -1,7 +1,4 @@
-/**
- * Locks: one volsnap process per data dir (flock, released by the kernel if we
- * die), and one mutating operation per workload inside the process.
- */
+/** One mutating operation per workload inside the process (409 workload_busy otherwise). */
 import { AppError } from "../core/errors.ts";
 
 export class WorkloadLocks {
@@ -28,27 +25,4 @@ export class WorkloadLocks {
   isHeld(workload: string): boolean {
     return this.#held.has(workload);
   }
-}
-
-/** Holds an exclusive flock on the data dir's lock file for the process lifetime. */
-export async function acquireProcessLock(lockFile: string): Promise<Deno.FsFile> {
-  const f = await Deno.open(lockFile, { read: true, write: true, create: true, mode: 0o600 });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      f.lock(true),
-      new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), 3000)),
-    ]);
-  } catch {
-    f.close();
-    throw new AppError(
-      "internal",
-      `another volsnap process holds ${lockFile}; only one may use a data dir at a time`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  await f.truncate(0);
-  await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
-  return f;
 }

@@ -40,7 +40,8 @@ export function newOperationId(): string {
   return "op_" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-export const OperationIdSchemaPattern = /^op_[0-9a-f]{16}$/;
+/** What newOperationId() makes; the API refuses anything else as an operation id. */
+export const OPERATION_ID_PATTERN = /^op_[0-9a-f]{16}$/;
 
 export class OperationRunner {
   #catalog: Catalog;

@@ -242,7 +242,7 @@ class Walker {
     const linkKey = st.nlink > 1 ? inodeKey(st) : undefined;
     const first = linkKey && this.#links.get(linkKey);
     if (first) {
-      return await this.entry({ ...common, path: arch, type: "link", linkTarget: first });
+      return await this.entry({ ...common, path: arch, type: "hardlink", linkTarget: first });
     }
     // O_NOFOLLOW: a symlink swapped in after lstat is refused, and dev+ino
     // are compared before a single byte is read (another file swapped in).

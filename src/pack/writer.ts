@@ -9,7 +9,6 @@ import { MANIFEST_NAME, ManifestSchema } from "../core/model.ts";
 import { AppError, errMessage, isNoSpace } from "../core/errors.ts";
 import { openDurableWriter } from "../fs/durable.ts";
 import {
-  archiveExtensionFor,
   createFrameCompressor,
   type FrameCompressor,
   usesZstdCli,
@@ -59,10 +58,6 @@ const BATCH_SIZE = 4 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 /** A volume churning under quiesce=none could otherwise yield millions. */
 const MAX_WARNINGS = 1000;
-
-export function archiveExtension(c: Compression): string {
-  return archiveExtensionFor(c);
-}
 
 export async function writeSnapshotArchive(
   opts: WriteArchiveOptions,

@@ -6,8 +6,9 @@
  */
 import { AppError, BadArchiveError } from "../core/errors.ts";
 import type { ArchiveLimits } from "./limits.ts";
+import { BLOCK, padding, type TarEntryType } from "./entry.ts";
 
-export type TarEntryType = "file" | "dir" | "symlink" | "hardlink";
+export type { TarEntryType };
 
 export interface TarEntry {
   /** Path as stored (PAX/GNU long name applied), not yet validated. */
@@ -24,7 +25,6 @@ export interface TarEntry {
 }
 
 const EMPTY = new Uint8Array(0);
-const BLOCK = 512;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Pull-based byte reader over an async iterator of chunks, zero-copy where possible. */
@@ -189,13 +189,13 @@ export class TarParser {
         else if (flag === "g") parsePax(data, this.#global, true);
         else if (flag === "L") pending.path = cString(data, "GNU long name");
         else pending.linkpath = cString(data, "GNU long link name");
-        await this.#skipRaw(pad(h.size));
+        await this.#skipRaw(padding(h.size));
         continue;
       }
       const entry = this.#resolve(h, flag, pending);
       this.#current = entry.name;
       this.#bodyLeft = entry.size;
-      this.#padLeft = pad(entry.size);
+      this.#padLeft = padding(entry.size);
       return entry;
     }
   }
@@ -476,8 +476,6 @@ function isZero(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
 }
-
-const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 
 /** Thrown for entry-count overflow; kept here so all caps live with the parser. */
 export function tooManyEntries(limit: number): AppError {

@@ -5,7 +5,9 @@
  * result with every field intact.
  */
 
-export type TarEntryType = "file" | "dir" | "symlink" | "link";
+import { BLOCK, padding, type TarEntryType } from "./entry.ts";
+
+export { BLOCK, padding, type TarEntryType };
 
 export interface TarEntryHeader {
   /** Path inside the archive; directories end with "/". */
@@ -22,7 +24,6 @@ export interface TarEntryHeader {
   linkTarget?: string;
 }
 
-export const BLOCK = 512;
 const MAX_OCT7 = 0o7777777; // 8-byte numeric fields
 const MAX_OCT11 = 0o77777777777; // 12-byte numeric fields
 
@@ -31,16 +32,10 @@ const MAGIC = new Uint8Array([0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30]); 
 const MAGIC_SUM = MAGIC.reduce((a, b) => a + b, 0);
 const TYPEFLAG: Record<TarEntryType, number> = {
   file: 0x30,
-  link: 0x31,
+  hardlink: 0x31,
   symlink: 0x32,
   dir: 0x35,
 };
-
-/** Bytes to add after `n` data bytes to reach a block boundary. */
-export function padding(n: number): number {
-  const r = n % BLOCK;
-  return r === 0 ? 0 : BLOCK - r;
-}
 
 /** Encodes the header block(s) for one entry: [PAX header + data] + ustar header. */
 export function encodeHeader(h: TarEntryHeader): Uint8Array {

@@ -18,6 +18,7 @@
 import fs from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../core/errors.ts";
+import { syncFs } from "../fs/durable.ts";
 import type { ArchiveStats, Manifest, ManifestVolume } from "../core/model.ts";
 import type { ArchiveLimits } from "../tar/limits.ts";
 import type { VolumeEntry } from "./reader.ts";
@@ -241,19 +242,11 @@ function currentUmask(): number {
 
 /**
  * The caller swaps staged dirs in right after this returns, so the whole
- * staged tree must be durable first. `sync -f` is syncfs(2): one call per
- * filesystem instead of an fsync per file.
+ * staged tree must be durable first: one syncfs per filesystem instead of an
+ * fsync per file.
  */
 async function syncStaged(dirs: string[]): Promise<void> {
-  for (const dir of dirs) {
-    const out = await new Deno.Command("sync", { args: ["-f", dir], stderr: "piped" }).output();
-    if (!out.success) {
-      throw new AppError(
-        "internal",
-        `sync -f ${dir} failed: ${new TextDecoder().decode(out.stderr)}`,
-      );
-    }
-  }
+  for (const dir of dirs) await syncFs(dir);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import type { Manifest } from "../../src/core/model.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -83,17 +84,7 @@ export function craftTar(entries: CraftEntry[], opts: { eof?: boolean } = {}): U
     if (data.length) parts.push(...padded(data));
   }
   if (opts.eof !== false) parts.push(new Uint8Array(1024));
-  return concat(parts);
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A valid manifest with the given volume indexes. */

@@ -11,6 +11,9 @@ import { type Config, parseConfig } from "../../src/config/config.ts";
 import type { DockerApi } from "../../src/docker/api.ts";
 import { createDockerClient } from "../../src/docker/http_client.ts";
 import { createEngine } from "../../src/engine/engine.ts";
+import { createContext } from "../../src/engine/context.ts";
+import { ensureDataDirs } from "../../src/engine/paths.ts";
+import { acquireProcessLock } from "../../src/locks/process_lock.ts";
 import { runRecoverySweep } from "../../src/journal/recovery.ts";
 import type { Engine, OpContext, PreparedOperation } from "../../src/engine/types.ts";
 import { silentLogger } from "../../src/core/log.ts";
@@ -57,22 +60,25 @@ export async function engineEnv(env: Record<string, string> = {}): Promise<Engin
     dockerFaults,
     onFault: () => {},
     engine: undefined as unknown as Engine,
-    recover: () => runRecoverySweep(deps),
+    recover: () => runRecoverySweep(ctx),
     close() {
       close();
       real.close();
+      lock.close();
     },
   };
-  const deps = {
+  const ctx = createContext({
     config,
     catalog,
     docker,
     log: silentLogger,
     clock: systemClock,
     faultPoint: (name: string) => holder.onFault(name),
-  };
-  await runRecoverySweep(deps);
-  holder.engine = createEngine(deps);
+  });
+  await ensureDataDirs(ctx.paths);
+  const lock = await acquireProcessLock(ctx.paths.lockFile);
+  await runRecoverySweep(ctx);
+  holder.engine = createEngine(ctx);
   return holder;
 }
 

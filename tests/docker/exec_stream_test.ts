@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { demuxRawStream } from "../../src/docker/exec.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
 
 function frame(stream: number, text: string): Uint8Array {
   const payload = new TextEncoder().encode(text);
@@ -7,16 +8,6 @@ function frame(stream: number, text: string): Uint8Array {
   out[0] = stream;
   new DataView(out.buffer).setUint32(4, payload.length);
   out.set(payload, 8);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 }
 
@@ -35,7 +26,12 @@ function streamOf(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 Deno.test("demuxRawStream() joins stdout and stderr frames in order at any chunking", async (t) => {
-  const bytes = concat([frame(1, "hello "), frame(2, "warn "), frame(1, ""), frame(1, "world")]);
+  const bytes = concatBytes([
+    frame(1, "hello "),
+    frame(2, "warn "),
+    frame(1, ""),
+    frame(1, "world"),
+  ]);
   for (const size of [1, 3, 7, 8, 9, 64, 4096]) {
     await t.step(`chunks of ${size} bytes`, async () => {
       const r = await demuxRawStream(streamOf(bytes, size), 1024);
@@ -49,7 +45,7 @@ Deno.test("demuxRawStream() joins stdout and stderr frames in order at any chunk
 Deno.test("demuxRawStream() keeps at most maxBytes and still drains the rest", async () => {
   const big = "y".repeat(10_000);
   let pulled = 0;
-  const src = streamOf(concat([frame(1, big), frame(2, big)]), 1000);
+  const src = streamOf(concatBytes([frame(1, big), frame(2, big)]), 1000);
   const counted = src.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(c, ctl) {
@@ -66,7 +62,7 @@ Deno.test("demuxRawStream() keeps at most maxBytes and still drains the rest", a
 });
 
 Deno.test("demuxRawStream() rejects a stream cut inside a frame header", async () => {
-  const bytes = concat([frame(1, "ok"), frame(1, "next").slice(0, 5)]);
+  const bytes = concatBytes([frame(1, "ok"), frame(1, "next").slice(0, 5)]);
   const err = await assertRejects(() => demuxRawStream(streamOf(bytes, 4), 100));
   assert(String(err).includes("frame header"));
 });

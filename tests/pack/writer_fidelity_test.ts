@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import fs from "node:fs";
-import { archiveExtension, writeSnapshotArchive } from "../../src/pack/writer.ts";
+import { writeSnapshotArchive } from "../../src/pack/writer.ts";
+import { archiveExtension } from "../../src/core/model.ts";
 import { zstdFrameChecksummed } from "../../src/compression/decompress.ts";
 import { MANIFEST_NAME, ManifestSchema } from "../../src/core/model.ts";
 import type { Compression } from "../../src/core/model.ts";

@@ -4,7 +4,8 @@
  * every compression and zstd engine.
  */
 import { assertEquals } from "../_helpers/assert.ts";
-import { archiveExtension, writeSnapshotArchive } from "../../src/pack/writer.ts";
+import { writeSnapshotArchive } from "../../src/pack/writer.ts";
+import { archiveExtension } from "../../src/core/model.ts";
 import { verifyArchiveFile } from "../../src/unpack/verify.ts";
 import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 import type { Compression } from "../../src/core/model.ts";

@@ -114,7 +114,7 @@ Deno.test("encodeHeaderInto writes the same bytes as encodeHeader, or declines t
     { ...base, mtimeMs: 0 },
     { ...base, path: "volumes/0/dir/", type: "dir", size: 0, mtimeMs: 1_234_567_890_001 },
     { ...base, path: "volumes/0/s", type: "symlink", size: 0, linkTarget: "../x".repeat(25) },
-    { ...base, path: "volumes/0/h", type: "link", size: 0, linkTarget: "volumes/0/a.txt" },
+    { ...base, path: "volumes/0/h", type: "hardlink", size: 0, linkTarget: "volumes/0/a.txt" },
     { ...base, path: `volumes/0/${"n".repeat(90)}`, mtimeMs: 1_700_000_000_010 },
     { ...base, uid: 0o7777777, gid: 0, mode: 0o7777, size: 0o77777777777 },
   ];
