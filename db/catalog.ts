@@ -35,6 +35,14 @@ export class Catalog {
     return run;
   }
 
+  /** For the stores of other concepts (db/*_store.ts): the one write queue, and reads. */
+  write<T>(fn: (db: CatalogDb) => Promise<T>): Promise<T> {
+    return this.#write(fn);
+  }
+  get db(): CatalogDb {
+    return this.#db;
+  }
+
   // ---- snapshots
   insertSnapshot(row: Omit<NewSnapshotRow, "host">): Promise<void> {
     return this.#write(async (db) => {

@@ -8,6 +8,7 @@ import * as schema from "./schema.ts";
 import initSql from "./migrations/0000_init.sql" with { type: "text" };
 import hostScopeSql from "./migrations/0001_host_scope.sql" with { type: "text" };
 import guardsSql from "./migrations/0002_guards.sql" with { type: "text" };
+import opsSql from "./migrations/0003_ops.sql" with { type: "text" };
 import journal from "./migrations/meta/_journal.json" with { type: "json" };
 
 export type CatalogDb = ReturnType<typeof drizzle<typeof schema>>;
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, string> = {
   "0000_init": initSql,
   "0001_host_scope": hostScopeSql,
   "0002_guards": guardsSql,
+  "0003_ops": opsSql,
 };
 
 export async function openCatalogDb(url: string): Promise<{ db: CatalogDb; close(): void }> {

@@ -31,6 +31,13 @@ export const snapshots = sqliteTable("snapshots", {
   lastVerifyError: text("last_verify_error"),
   /** Pinned snapshots are never pruned (SPEC §4.5, §17). */
   pinned: integer("pinned", { mode: "boolean" }).notNull().default(false),
+  /** How long the capture took, start to durable archive (captures only). */
+  durationMs: integer("duration_ms"),
+  /** Per-volume content digest recorded at capture: manifest volume index → hex. */
+  contentDigest: text("content_digest", { mode: "json" }).$type<Record<string, string>>(),
+  lastDrillAt: text("last_drill_at"),
+  lastDrillOk: integer("last_drill_ok", { mode: "boolean" }),
+  lastDrillError: text("last_drill_error"),
 }, (t) => [index("snapshots_workload_created").on(t.workload, t.createdAt)]);
 
 /** Long operations: capture, restore, import, verify. */
@@ -92,3 +99,29 @@ export const leftovers = sqliteTable("leftovers", {
   restoreOp: text("restore_op"),
   createdAt: text("created_at").notNull(),
 }, (t) => [index("leftovers_host_workload").on(t.host, t.workload)]);
+
+/** Next and last run per workload and kind (snapshot | drill), per host. */
+export const schedules = sqliteTable("schedules", {
+  host: text("host").notNull(),
+  workload: text("workload").notNull(),
+  kind: text("kind").notNull(),
+  expression: text("expression").notNull(),
+  nextRunAt: text("next_run_at"),
+  lastRunAt: text("last_run_at"),
+  lastResult: text("last_result"),
+}, (t) => [primaryKey({ columns: [t.host, t.workload, t.kind] })]);
+
+/** Notifications waiting for delivery (SPEC §11); `target` is a target id, never its URL. */
+export const notifyOutbox = sqliteTable("notify_outbox", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  host: text("host").notNull(),
+  target: text("target").notNull(),
+  message: text("message", { mode: "json" }).$type<unknown>().notNull(),
+  createdAt: text("created_at").notNull(),
+  attempts: integer("attempts").notNull().default(0),
+  nextAttemptAt: text("next_attempt_at").notNull(),
+  /** pending | delivered | failed */
+  state: text("state").notNull().default("pending"),
+  deliveredAt: text("delivered_at"),
+  lastError: text("last_error"),
+}, (t) => [index("notify_outbox_due").on(t.host, t.state, t.nextAttemptAt)]);

@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type Compression, CompressionSchema } from "../core/model.ts";
 import { DEFAULT_DOCKER_HOST, DOCKER_HOST_PATTERN } from "../docker/docker_host.ts";
+import { type NotifyTarget, parseTargets } from "../notify/targets.ts";
+import { parseSchedule } from "../schedule/spec.ts";
 
 export interface Config {
   dataDir: string;
@@ -21,6 +23,12 @@ export interface Config {
   keepLast: number;
   preRestoreKeepLast: number;
   stopTimeoutSeconds: number;
+  /** Default schedule of workloads without a `volsnap.schedule` label (SPEC §10). */
+  schedule?: string;
+  notify: NotifyTarget[];
+  notifySecret?: string;
+  notifyOn: "failure" | "all";
+  metricsPublic: boolean;
 }
 
 /** Invalid configuration; `message` is the one line shown to the operator. */
@@ -50,6 +58,11 @@ type RawConfig = {
   keepLast?: string;
   preRestoreKeepLast?: string;
   stopTimeoutSeconds?: string;
+  schedule?: string;
+  notify?: string;
+  notifySecret?: string;
+  notifyOn?: string;
+  metricsPublic?: string;
 };
 
 export const SETTINGS: readonly Setting[] = [
@@ -68,6 +81,11 @@ export const SETTINGS: readonly Setting[] = [
     flag: "pre-restore-keep-last",
   },
   { key: "stopTimeoutSeconds", env: "VOLSNAP_STOP_TIMEOUT", flag: "stop-timeout" },
+  { key: "schedule", env: "VOLSNAP_SCHEDULE", flag: "schedule" },
+  { key: "notify", env: "VOLSNAP_NOTIFY", flag: "notify" },
+  { key: "notifySecret", env: "VOLSNAP_NOTIFY_SECRET", flag: "notify-secret" },
+  { key: "notifyOn", env: "VOLSNAP_NOTIFY_ON", flag: "notify-on" },
+  { key: "metricsPublic", env: "VOLSNAP_METRICS_PUBLIC", flag: "metrics-public" },
 ];
 
 export const DEFAULTS = {
@@ -158,6 +176,27 @@ const schema = z.object({
   // One pre-restore snapshot is never enough: a second restore would prune the only way back.
   preRestoreKeepLast: intIn(2, 100_000, "pre-restore keep-last"),
   stopTimeoutSeconds: intIn(0, 3600, "stop timeout"),
+  schedule: z.string().transform((s, ctx) => {
+    try {
+      return parseSchedule(s) ? s.trim() : undefined;
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
+  notify: z.string().transform((s, ctx) => {
+    try {
+      return parseTargets(s);
+    } catch (err) {
+      // The message names the target's position, never its URL (it may hold a secret).
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  notifySecret: z.string().min(8, "the notify secret must be at least 8 characters").optional(),
+  notifyOn: z.enum(["failure", "all"], { message: 'must be "failure" or "all"' }),
+  metricsPublic: z.enum(["true", "false"], { message: 'must be "true" or "false"' })
+    .transform((v) => v === "true"),
 });
 
 /**
@@ -242,6 +281,11 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     keepLast: raw.keepLast ?? String(DEFAULTS.keepLast),
     preRestoreKeepLast: raw.preRestoreKeepLast ?? String(DEFAULTS.preRestoreKeepLast),
     stopTimeoutSeconds: raw.stopTimeoutSeconds ?? String(DEFAULTS.stopTimeoutSeconds),
+    schedule: raw.schedule,
+    notify: raw.notify ?? "",
+    notifySecret: raw.notifySecret,
+    notifyOn: raw.notifyOn ?? "failure",
+    metricsPublic: raw.metricsPublic ?? "false",
   };
   const parsed = schema.safeParse(withDefaults);
   if (!parsed.success) {
@@ -264,6 +308,11 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     keepLast: c.keepLast,
     preRestoreKeepLast: c.preRestoreKeepLast,
     stopTimeoutSeconds: c.stopTimeoutSeconds,
+    schedule: c.schedule,
+    notify: c.notify,
+    notifySecret: c.notifySecret,
+    notifyOn: c.notifyOn,
+    metricsPublic: c.metricsPublic,
   };
 }
 

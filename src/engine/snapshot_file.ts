@@ -88,7 +88,7 @@ export function snapshotRow(ctx: EngineContext, p: {
   id: string;
   workload: string;
   createdAt: string;
-  origin: "capture" | "pre-restore" | "imported";
+  origin: "capture" | "scheduled" | "pre-restore" | "imported";
   label: string | null;
   compression: Compression;
   file: string;
@@ -99,6 +99,8 @@ export function snapshotRow(ctx: EngineContext, p: {
   consistent: boolean;
   warnings: string[];
   verifiedAt?: string;
+  durationMs?: number;
+  contentDigest?: Record<string, string>;
 }): SnapshotRow {
   return {
     id: p.id,
@@ -124,5 +126,10 @@ export function snapshotRow(ctx: EngineContext, p: {
     lastVerifyOk: p.verifiedAt ? true : null,
     lastVerifyError: null,
     pinned: false,
+    durationMs: p.durationMs ?? null,
+    contentDigest: p.contentDigest ?? null,
+    lastDrillAt: null,
+    lastDrillOk: null,
+    lastDrillError: null,
   };
 }

@@ -65,6 +65,11 @@ export function fakeSnapshot(id: string, over: Partial<SnapshotRow> = {}): Snaps
     lastVerifyOk: null,
     lastVerifyError: null,
     pinned: false,
+    durationMs: null,
+    contentDigest: null,
+    lastDrillAt: null,
+    lastDrillOk: null,
+    lastDrillError: null,
     ...over,
   };
 }

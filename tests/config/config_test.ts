@@ -25,7 +25,38 @@ Deno.test("config defaults match SPEC §8", () => {
     keepLast: 7,
     preRestoreKeepLast: 3,
     stopTimeoutSeconds: 10,
+    schedule: undefined,
+    notify: [],
+    notifySecret: undefined,
+    notifyOn: "failure",
+    metricsPublic: false,
   });
+});
+
+Deno.test("schedule, notify and metrics settings: env and flags, one line when invalid", () => {
+  const c = parseConfig({
+    VOLSNAP_SCHEDULE: "@every 15m",
+    VOLSNAP_NOTIFY: "https://hooks.example.test/x,ntfy://ntfy.example.test/t",
+    VOLSNAP_NOTIFY_SECRET: "0123456789",
+    VOLSNAP_NOTIFY_ON: "all",
+  }, ["--metrics-public", "true", "--schedule", "CRON_TZ=UTC 0 3 * * *"]);
+  assertEquals(c.schedule, "CRON_TZ=UTC 0 3 * * *");
+  assertEquals(c.notify.map((t) => t.type), ["webhook", "ntfy"]);
+  assertEquals([c.notifySecret, c.notifyOn, c.metricsPublic], ["0123456789", "all", true]);
+  assertEquals(parseConfig({ VOLSNAP_SCHEDULE: "off" }, []).schedule, undefined);
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ VOLSNAP_SCHEDULE: "@every 5s" }, /VOLSNAP_SCHEDULE.*at least 10s/],
+    [{ VOLSNAP_SCHEDULE: "0 3 * *" }, /VOLSNAP_SCHEDULE.*5 fields/],
+    [{ VOLSNAP_NOTIFY: "https://ok.test/,gopher://tok3n@x/" }, /VOLSNAP_NOTIFY.*target 2/],
+    [{ VOLSNAP_NOTIFY_ON: "sometimes" }, /VOLSNAP_NOTIFY_ON/],
+    [{ VOLSNAP_METRICS_PUBLIC: "yes" }, /VOLSNAP_METRICS_PUBLIC/],
+    [{ VOLSNAP_NOTIFY_SECRET: "short" }, /VOLSNAP_NOTIFY_SECRET/],
+  ];
+  for (const [env, re] of cases) {
+    const msg = configError(env);
+    assert(re.test(msg), `${JSON.stringify(env)}: ${msg}`);
+    assert(!msg.includes("tok3n") && !msg.includes('short"'), `secret in message: ${msg}`);
+  }
 });
 
 Deno.test("env sets every value and flags override env", () => {
