@@ -5,12 +5,12 @@ import { checkBearer } from "../src/auth/token.ts";
 import type { Engine } from "../src/engine/types.ts";
 import type { Logger } from "../src/core/log.ts";
 import type { OperationRunner } from "../src/operations/runner.ts";
+import { consoleRoutes } from "./console.ts";
 import { errorResponse } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { operationRoutes } from "./operations.ts";
 import { snapshotRoutes } from "./snapshots.ts";
-import { uiRoutes } from "./ui.ts";
 import { workloadRoutes } from "./workloads.ts";
 
 export interface AppDeps {
@@ -47,7 +47,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.route("/", healthRoutes(deps));
-  app.route("/", uiRoutes());
+  app.route("/", consoleRoutes());
 
   app.use("/api/v1/*", async (c, next) => {
     checkBearer(c.req.header("Authorization"), deps.token);

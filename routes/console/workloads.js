@@ -1,0 +1,98 @@
+/**
+ * The workloads view: each workload with its running state, schedule and
+ * coverage (snapshotable volumes, and skipped mounts with their reasons).
+ */
+import { api, paths } from "./api.js";
+import { h, table } from "./dom.js";
+import { fmtDate, t } from "./i18n.js";
+
+/** Builds the view (nodes for <main>). */
+export async function renderWorkloads() {
+  const { workloads } = await api("GET", paths.workloads());
+  const details = await Promise.all(
+    workloads.map((w) => api("GET", paths.workload(w.id)).then((r) => r.workload)),
+  );
+  return [
+    h("h2", {}, t("workloads.heading")),
+    details.length ? null : h("p", {}, t("workloads.empty")),
+    details.map((w) =>
+      h(
+        "section",
+        { class: "card", "aria-labelledby": `wl-${w.id}` },
+        h("h3", { id: `wl-${w.id}` }, h("a", { href: `#/w/${encodeURIComponent(w.id)}` }, w.id)),
+        stateLine(w),
+        coverage(w),
+      )
+    ),
+  ];
+}
+
+/** Running state and schedule of a workload, as a definition list. */
+export function stateLine(w) {
+  const running = w.containers.filter((c) => c.state === "running").length;
+  return h(
+    "dl",
+    { class: "facts" },
+    h("dt", {}, t("workload.state")),
+    h("dd", {}, t("workload.running", { count: running, total: w.containers.length })),
+    h("dt", {}, t("workload.containers")),
+    h(
+      "dd",
+      {},
+      w.containers.map((c, i) => [
+        i ? ", " : "",
+        h("span", { class: `state-${c.state}` }, `${c.name} (${c.state})`),
+        c.health ? ` ${t("workload.health", { health: c.health })}` : "",
+      ]),
+    ),
+    h("dt", {}, t("workload.schedule")),
+    h("dd", {}, schedule(w)),
+  );
+}
+
+/**
+ * The schedule from the API when it reports one (`schedule` on the workload,
+ * with next/last run), else the `volsnap.schedule` label, else "none".
+ */
+function schedule(w) {
+  const s = w.schedule;
+  if (s && typeof s === "object") {
+    return [
+      s.expression ?? t("common.none"),
+      s.nextRunAt ? ` · ${t("workload.nextRun", { time: fmtDate(s.nextRunAt) })}` : "",
+      s.lastRunAt ? ` · ${t("workload.lastRun", { time: fmtDate(s.lastRunAt) })}` : "",
+    ];
+  }
+  if (typeof s === "string" && s) return s;
+  const label = w.containers.map((c) => c.labels?.["volsnap.schedule"]).find((v) => v);
+  return label ?? t("workload.noSchedule");
+}
+
+/** Snapshotable volumes and skipped mounts (with reasons) as two tables. */
+export function coverage(w) {
+  const dests = (v) =>
+    v.destinations.map((d) =>
+      `${d.container}:${d.destination}${d.readOnly ? ` (${t("coverage.readOnly")})` : ""}`
+    ).join(", ");
+  return h(
+    "div",
+    { class: "coverage" },
+    table(
+      t("coverage.volumes", { count: w.volumes.length }),
+      [t("coverage.key"), t("coverage.mountedAt"), t("coverage.hostPath")],
+      w.volumes.map((v) => [v.key, dests(v), h("code", {}, v.hostPath)]),
+    ),
+    w.skipped.length
+      ? table(
+        t("coverage.skipped", { count: w.skipped.length }),
+        [t("coverage.mount"), t("coverage.type"), t("coverage.reason")],
+        w.skipped.map((s) => [
+          `${s.container}:${s.destination}`,
+          s.type,
+          s.reason,
+        ]),
+        { class: "skipped" },
+      )
+      : h("p", { class: "muted" }, t("coverage.skipped", { count: 0 })),
+  );
+}
