@@ -9,6 +9,7 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] || command -v busybox >/dev/null 2>&1 || need_pkgs+=(busybox-static)
 command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "docker_env: installing ${need_pkgs[*]} from Debian" >&2
   export DEBIAN_FRONTEND=noninteractive

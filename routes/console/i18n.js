@@ -105,5 +105,9 @@ export function errorWords(err) {
   const main = `error.${code}` in MESSAGES[LANGUAGES[0]]
     ? t(`error.${code}`)
     : t("error.unknown", { code });
-  return { main, detail: err?.message ? t("error.detail", { message: err.message }) : "" };
+  return {
+    main,
+    detail: err?.message ? t("error.detail", { message: err.message }) : "",
+    hint: err?.hint ? t("error.hint", { hint: err.hint }) : "",
+  };
 }

@@ -119,7 +119,15 @@ async function render() {
       : hash === "/events"
       ? await renderEvents()
       : await renderWorkloads();
-    if (seq === renderSeq) fill(main, view);
+    if (seq !== renderSeq) return;
+    const focused = document.activeElement;
+    const label = main.contains(focused) ? focused.getAttribute("aria-label") : null;
+    fill(main, view);
+    // Keep the keyboard user's place: the same button in the redrawn view gets focus back.
+    if (label) {
+      [...main.querySelectorAll("button[aria-label]")]
+        .find((b) => b.getAttribute("aria-label") === label)?.focus();
+    }
   } catch (err) {
     if (seq !== renderSeq) return;
     if (err instanceof ApiError && err.status === 401) {

@@ -52,6 +52,13 @@ export const MESSAGES = {
     "workload.noSchedule": "none",
     "workload.containers": "Containers",
     "workload.health": "health: {health}",
+    "state.running": "running",
+    "state.exited": "stopped",
+    "state.created": "never started",
+    "state.paused": "paused",
+    "state.restarting": "restarting",
+    "state.dead": "dead",
+    "workload.blocked": "Blocked: {reason}",
     "coverage.heading": "Coverage",
     "coverage.volumes": {
       one: "{count} snapshotable volume",
@@ -200,6 +207,7 @@ export const MESSAGES = {
     "error.network": "The server cannot be reached.",
     "error.unknown": "The request failed ({code}).",
     "error.detail": "Server said: {message}",
+    "error.hint": "What to do: {hint}",
   },
   ru: {
     "app.title": "Консоль volsnap",
@@ -241,6 +249,13 @@ export const MESSAGES = {
     "workload.noSchedule": "нет",
     "workload.containers": "Контейнеры",
     "workload.health": "здоровье: {health}",
+    "state.running": "работает",
+    "state.exited": "остановлен",
+    "state.created": "не запускался",
+    "state.paused": "приостановлен",
+    "state.restarting": "перезапускается",
+    "state.dead": "мёртв",
+    "workload.blocked": "Заблокирована: {reason}",
     "coverage.heading": "Покрытие",
     "coverage.volumes": {
       one: "{count} том для снимков",
@@ -401,5 +416,6 @@ export const MESSAGES = {
     "error.network": "Сервер недоступен.",
     "error.unknown": "Запрос не выполнен ({code}).",
     "error.detail": "Ответ сервера: {message}",
+    "error.hint": "Что сделать: {hint}",
   },
 };

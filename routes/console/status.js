@@ -14,9 +14,14 @@ export function say(text) {
 }
 
 export function sayError(err) {
-  const { main, detail } = errorWords(err);
+  const { main, detail, hint } = errorWords(err);
   fill($("status"));
-  fill($("alert"), h("p", { class: "err" }, main), detail ? h("p", {}, detail) : null);
+  fill(
+    $("alert"),
+    h("p", { class: "err" }, main),
+    detail ? h("p", {}, detail) : null,
+    hint ? h("p", {}, hint) : null,
+  );
 }
 
 export function clearMessages() {

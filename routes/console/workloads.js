@@ -4,7 +4,7 @@
  */
 import { api, paths } from "./api.js";
 import { h, table } from "./dom.js";
-import { fmtDate, t } from "./i18n.js";
+import { fmtDate, t, tOr } from "./i18n.js";
 
 /** Builds the view (nodes for <main>). */
 export async function renderWorkloads() {
@@ -30,9 +30,12 @@ export async function renderWorkloads() {
 /** Running state and schedule of a workload, as a definition list. */
 export function stateLine(w) {
   const running = w.containers.filter((c) => c.state === "running").length;
+  const blocked = typeof w.blocked === "string" ? w.blocked : w.blocked?.reason;
   return h(
     "dl",
     { class: "facts" },
+    blocked ? h("dt", {}, t("workload.state")) : null,
+    blocked ? h("dd", { class: "err" }, t("workload.blocked", { reason: blocked })) : null,
     h("dt", {}, t("workload.state")),
     h("dd", {}, t("workload.running", { count: running, total: w.containers.length })),
     h("dt", {}, t("workload.containers")),
@@ -41,7 +44,7 @@ export function stateLine(w) {
       {},
       w.containers.map((c, i) => [
         i ? ", " : "",
-        h("span", { class: `state-${c.state}` }, `${c.name} (${c.state})`),
+        h("span", { class: `state-${c.state}` }, `${c.name} (${tOr(`state.${c.state}`, c.state)})`),
         c.health ? ` ${t("workload.health", { health: c.health })}` : "",
       ]),
     ),
