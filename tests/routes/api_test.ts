@@ -382,14 +382,16 @@ Deno.test("unknown routes are a JSON 404", async () => {
   }
 });
 
-Deno.test("GET / serves the status page without auth, with a restrictive CSP", async () => {
+Deno.test("GET / serves the console without auth, with a strict CSP", async () => {
   const h = await makeHarness();
   try {
     const res = await h.request("/", { headers: {} });
     assertEquals(res.status, 200);
     assertStringIncludes(res.headers.get("content-type") ?? "", "text/html");
-    assertStringIncludes(res.headers.get("content-security-policy") ?? "", "default-src 'self'");
-    assertStringIncludes(await res.text(), "/api/v1/workloads");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assertStringIncludes(csp, "default-src 'none'");
+    assertEquals(csp.includes("unsafe-inline"), false);
+    assertStringIncludes(await res.text(), "/console/main.js");
   } finally {
     await h.close();
   }
