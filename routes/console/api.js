@@ -69,6 +69,7 @@ export const paths = {
   drill: (sid) => `/api/v1/snapshots/${enc(sid)}/drill`,
   pin: (sid) => `/api/v1/snapshots/${enc(sid)}/pin`,
   operationEvents: (oid) => `/api/v1/operations/${enc(oid)}/events`,
+  schedules: () => "/api/v1/schedules",
   events: (q) => `/api/v1/events?${new URLSearchParams(q)}`,
 };
 

@@ -18,7 +18,7 @@ import {
 } from "./actions.js";
 import { snapshotChart } from "./chart.js";
 import { restore } from "./restore.js";
-import { coverage, stateLine } from "./workloads.js";
+import { coverage, loadSchedules, stateLine } from "./workloads.js";
 
 /** Builds the view (nodes for <main>); `refresh()` redraws after an action. */
 export async function renderWorkload(wid, refresh) {
@@ -26,6 +26,7 @@ export async function renderWorkload(wid, refresh) {
     api("GET", paths.workload(wid)),
     api("GET", paths.snapshots(wid)),
   ]);
+  const schedules = await loadSchedules([w]);
   const again = () => refresh();
   const has = (field) => snapshots.some((s) => field in s);
   const cols = [
@@ -70,7 +71,7 @@ export async function renderWorkload(wid, refresh) {
         t("action.import"),
       ),
     ),
-    stateLine(w),
+    stateLine(w, schedules.get(w.id)),
     h("h3", {}, t("coverage.heading")),
     coverage(w),
     h("h3", {}, t("snapshots.heading")),

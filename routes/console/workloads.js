@@ -12,6 +12,7 @@ export async function renderWorkloads() {
   const details = await Promise.all(
     workloads.map((w) => api("GET", paths.workload(w.id)).then((r) => r.workload)),
   );
+  const schedules = await loadSchedules(details);
   return [
     h("h2", {}, t("workloads.heading")),
     details.length ? null : h("p", {}, t("workloads.empty")),
@@ -20,15 +21,30 @@ export async function renderWorkloads() {
         "section",
         { class: "card", "aria-labelledby": `wl-${w.id}` },
         h("h3", { id: `wl-${w.id}` }, h("a", { href: `#/w/${encodeURIComponent(w.id)}` }, w.id)),
-        stateLine(w),
+        stateLine(w, schedules.get(w.id)),
         coverage(w),
       )
     ),
   ];
 }
 
-/** Running state and schedule of a workload, as a definition list. */
-export function stateLine(w) {
+/**
+ * Schedules by workload from GET /api/v1/schedules. Servers without
+ * schedules report no `lastVerifiedRestorable` on workloads either; they are
+ * not asked (a 404 would be an error in the browser for nothing).
+ */
+export async function loadSchedules(workloads) {
+  const byWorkload = new Map();
+  if (!workloads.some((w) => "lastVerifiedRestorable" in w)) return byWorkload;
+  const { schedules } = await api("GET", paths.schedules());
+  for (const s of schedules ?? []) {
+    byWorkload.set(s.workload, [...(byWorkload.get(s.workload) ?? []), s]);
+  }
+  return byWorkload;
+}
+
+/** Running state, schedule and last verified restorable snapshot, as a definition list. */
+export function stateLine(w, schedules) {
   const running = w.containers.filter((c) => c.state === "running").length;
   const blocked = typeof w.blocked === "string" ? w.blocked : w.blocked?.reason;
   return h(
@@ -49,24 +65,40 @@ export function stateLine(w) {
       ]),
     ),
     h("dt", {}, t("workload.schedule")),
-    h("dd", {}, schedule(w)),
+    h("dd", {}, schedule(w, schedules)),
+    w.lastVerifiedRestorable !== undefined ? h("dt", {}, t("workload.restorable")) : null,
+    w.lastVerifiedRestorable !== undefined
+      ? h(
+        "dd",
+        {},
+        w.lastVerifiedRestorable
+          ? t("workload.restorableAt", {
+            id: w.lastVerifiedRestorable.id,
+            time: fmtDate(w.lastVerifiedRestorable.lastDrillAt),
+          })
+          : t("common.none"),
+      )
+      : null,
   );
 }
 
 /**
- * The schedule from the API when it reports one (`schedule` on the workload,
- * with next/last run), else the `volsnap.schedule` label, else "none".
+ * The schedules the API reports (snapshot and drill, with next and last
+ * run), else the `volsnap.schedule` label, else "none".
  */
-function schedule(w) {
-  const s = w.schedule;
-  if (s && typeof s === "object") {
-    return [
-      s.expression ?? t("common.none"),
-      s.nextRunAt ? ` · ${t("workload.nextRun", { time: fmtDate(s.nextRunAt) })}` : "",
-      s.lastRunAt ? ` · ${t("workload.lastRun", { time: fmtDate(s.lastRunAt) })}` : "",
-    ];
+function schedule(w, schedules) {
+  if (schedules?.length) {
+    return schedules.map((s) =>
+      h(
+        "div",
+        {},
+        `${tOr(`schedule.${s.kind}`, s.kind)}: ${s.expression}`,
+        s.nextRunAt ? ` · ${t("workload.nextRun", { time: fmtDate(s.nextRunAt) })}` : "",
+        s.lastRunAt ? ` · ${t("workload.lastRun", { time: fmtDate(s.lastRunAt) })}` : "",
+        s.lastResult ? ` (${s.lastResult})` : "",
+      )
+    );
   }
-  if (typeof s === "string" && s) return s;
   const label = w.containers.map((c) => c.labels?.["volsnap.schedule"]).find((v) => v);
   return label ?? t("workload.noSchedule");
 }

@@ -134,8 +134,20 @@ Deno.test("web console: coverage, snapshot, guarded restore with progress, 409 i
     // Change the live data, then restore.
     Deno.writeTextFileSync(join(volDir, "hello.txt"), "changed\n");
     Deno.writeTextFileSync(join(volDir, "extra.txt"), "must vanish\n");
-    await page.getByRole("button", { name: `Restore snapshot ${snap.id}` }).click();
+    // Keyboard: the dialog takes focus, Escape closes it and gives focus back to the button,
+    // Enter on that button opens it again.
+    const restoreButton = page.getByRole("button", { name: `Restore snapshot ${snap.id}` });
+    await restoreButton.click();
     const plan = page.getByRole("dialog", { name: `Restore plan for snapshot ${snap.id}` });
+    await plan.waitFor();
+    assert(
+      await plan.evaluate(containsFocus),
+      "focus is in the dialog",
+    );
+    await page.keyboard.press("Escape");
+    await plan.waitFor({ state: "detached" });
+    assert(await restoreButton.evaluate(hasFocus), "focus is back");
+    await page.keyboard.press("Enter");
     await plan.getByRole("table", { name: "Volume mapping" }).getByText(`volume:${vol}`).first()
       .waitFor();
     await plan.getByRole("table", { name: "Disk space per filesystem" }).getByRole("row").nth(1)
@@ -146,6 +158,7 @@ Deno.test("web console: coverage, snapshot, guarded restore with progress, 409 i
     const danger = page.getByRole("dialog", { name: `Replace the live data of ${wid}?` });
     const typed = danger.getByLabel("Type the snapshot id to confirm");
     const go = danger.getByRole("button", { name: "Restore now" });
+    assert(await typed.evaluate(hasFocus), "focus is on the id field");
     await typed.fill(`x${snap.id}`);
     assert(await go.isDisabled(), "a wrong id leaves the button disabled");
     await typed.press("Enter");
@@ -266,11 +279,21 @@ Deno.test("web console: coverage, snapshot, guarded restore with progress, 409 i
     console.error("page problems:", JSON.stringify(problems, null, 1));
     throw err;
   } finally {
+    // Screenshots stay as artifacts; downloaded archives do not pile up.
+    for (const e of Deno.readDirSync(ARTIFACTS)) {
+      if (e.name.includes(".tar")) Deno.removeSync(join(ARTIFACTS, e.name));
+    }
     await browser.close();
     await server.stop();
     await scratch.cleanup();
   }
 });
+
+// Run inside the page (DOM types are not part of this program's libs).
+// deno-lint-ignore no-explicit-any
+const hasFocus = (el: any) => el.ownerDocument.activeElement === el;
+// deno-lint-ignore no-explicit-any
+const containsFocus = (el: any) => el.contains(el.ownerDocument.activeElement);
 
 async function exists(p: string): Promise<boolean> {
   try {
