@@ -21,6 +21,13 @@ import { retryBlockedRecoveries, runRecoverySweep } from "./src/journal/recovery
 import { errMessage } from "./src/core/errors.ts";
 import { createLogger, type Logger } from "./src/core/log.ts";
 import { OperationRunner } from "./src/operations/runner.ts";
+import { lastVerifiedRestorable, outboxStore, scheduleStore, setPinned } from "./db/ops_store.ts";
+import { prepareDrill, sweepScratch } from "./src/drill/drill.ts";
+import { createMetrics } from "./src/metrics/collect.ts";
+import { messageForEvent } from "./src/notify/from_event.ts";
+import { Outbox } from "./src/notify/outbox.ts";
+import { createScheduler } from "./src/schedule/wiring.ts";
+import type { OpsDeps } from "./routes/ops_deps.ts";
 import { VERSION } from "./src/core/version.ts";
 
 /** How long a SIGTERM waits for running operations before exiting. */
@@ -70,6 +77,16 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
   const { db, close: closeDb } = await openCatalogDb(config.dbUrl);
   const catalog = new Catalog(db, await loadOrCreateHostId(config.dataDir));
   const docker = createDockerClient(config.dockerHost);
+  // Notifications and metrics see every audit event, the recovery sweep's included.
+  const outbox = new Outbox({
+    targets: config.notify,
+    secret: config.notifySecret,
+    on: config.notifyOn,
+    store: outboxStore(catalog),
+    now: () => systemClock.now(),
+    log: log.child({ component: "notify" }),
+  });
+  const metrics = createMetrics({ catalog, version: VERSION });
   const ctx = createContext({
     config,
     catalog,
@@ -77,8 +94,15 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     log,
     clock: systemClock,
     faultPoint: killAtFault(killAt, log),
+    onEvent: (e) => {
+      metrics.observe(e);
+      const m = outbox.enabled &&
+        messageForEvent(e.kind, e.message, e.workload, e.data, systemClock.now());
+      if (m) void outbox.enqueue(m);
+    },
   });
   await ensureDataDirs(ctx.paths);
+  await sweepScratch(config.dataDir);
 
   // Nothing may be served before every crash leftover is resolved (SPEC §6).
   await runRecoverySweep(ctx);
@@ -86,7 +110,43 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
   const stopRetries = retryBlockedRecoveries(ctx);
   const engine = createEngine(ctx);
   const runner = new OperationRunner(catalog, systemClock, log.child({ component: "operations" }));
-  const app = createApp({ engine, runner, catalog, token: token.token, log, version: VERSION });
+  const schedules = scheduleStore(catalog);
+  const ops: OpsDeps = {
+    schedules: () => schedules.list(),
+    prepareDrill: (sid) => prepareDrill(ctx, sid),
+    async setPinned(sid, pinned) {
+      const row = await engine.getSnapshot(sid);
+      await setPinned(catalog, sid, pinned);
+      await ctx.event(
+        pinned ? "snapshot_pinned" : "snapshot_unpinned",
+        `snapshot ${sid} ${pinned ? "pinned" : "unpinned"}`,
+        row.workload,
+        { snapshotId: sid },
+      );
+    },
+    lastVerifiedRestorable: (wid) => lastVerifiedRestorable(catalog, wid),
+    metrics: () => metrics.render(),
+    metricsPublic: config.metricsPublic,
+  };
+  const app = createApp({
+    engine,
+    runner,
+    catalog,
+    token: token.token,
+    log,
+    version: VERSION,
+    ops,
+  });
+  // After the sweep: a run missed while volsnap was down is caught up once, now.
+  const scheduler = createScheduler({
+    ctx,
+    engine,
+    runner,
+    store: schedules,
+    prepareDrill: ops.prepareDrill,
+  });
+  scheduler.start();
+  outbox.start();
 
   const url = listenUrl(config.listen);
   const server = Deno.serve({
@@ -102,10 +162,12 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     log.info("shutting down", { signal, runningOperations: runner.running });
     // Stop accepting at once; open downloads are cut when the grace period ends.
     const closed = server.shutdown();
+    await scheduler.stop().catch(() => {});
     const settled = await runner.settle(SHUTDOWN_GRACE_MS);
     if (!settled) log.warn("operations still running at exit; the next start recovers them");
     await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     stopRetries();
+    await outbox.stop();
     docker.close();
     closeDb();
     processLock.close();

@@ -2,6 +2,7 @@
  * The client subcommands of the volsnap binary. Each is a thin call to the
  * HTTP API; humans get tables, scripts get `--json`. Errors are one line.
  */
+import { OPS_COMMAND_FNS, OPS_COMMANDS, OPS_USAGE } from "./ops_commands.ts";
 import { basename, resolve } from "node:path";
 import { readTokenFile, tokenPath } from "../src/auth/token.ts";
 import { ConfigError, DEFAULTS, listenUrl, parseFlags, parseListen } from "../src/config/config.ts";
@@ -49,7 +50,7 @@ usage:
   volsnap download <sid> [-o FILE|-]
   volsnap events [--workload W] [--limit N]
   volsnap delete <sid>
-
+${OPS_USAGE}
 client options: --url URL (VOLSNAP_URL), --token T (VOLSNAP_TOKEN, else <data dir>/token),
                 --data-dir D, --listen H:P, --json
 `;
@@ -63,6 +64,7 @@ interface CommandSpec {
 }
 
 const COMMANDS: Record<string, CommandSpec> = {
+  ...OPS_COMMANDS,
   workloads: { args: [], flags: [] },
   workload: { args: ["wid"], flags: [] },
   snapshot: { args: ["wid"], flags: ["quiesce", "label", "compression"] },
@@ -195,6 +197,7 @@ function progressPrinter(io: CliIo) {
 type CommandFn = (client: ApiClient, cmd: ParsedCommand, io: CliIo) => Promise<void>;
 
 const COMMAND_FNS: Record<string, CommandFn> = {
+  ...OPS_COMMAND_FNS,
   async workloads(client, cmd, io) {
     const { body } = await client.json<{ workloads: never[] }>("GET", "/api/v1/workloads");
     cmd.json ? printJson(io, body) : io.out(renderWorkloads(body.workloads));

@@ -66,6 +66,7 @@ interface WorkloadDetail {
     destinations: { container: string; destination: string }[];
   }[];
   skipped: { container: string; destination: string; type: string; reason: string }[];
+  lastVerifiedRestorable?: { id: string; createdAt: string; lastDrillAt: string } | null;
 }
 
 export function renderWorkload(w: WorkloadDetail): string {
@@ -90,6 +91,12 @@ export function renderWorkload(w: WorkloadDetail): string {
       w.skipped.map((s) => [`${s.container}:${s.destination}`, s.type, s.reason]),
     );
   }
+  const v = w.lastVerifiedRestorable;
+  out += v
+    ? `\nlast verified restorable: ${clean(v.id)} (taken ${clean(v.createdAt)}, drill passed ${
+      clean(v.lastDrillAt)
+    })\n`
+    : "\nlast verified restorable: none (no drill passed yet)\n";
   return out;
 }
 

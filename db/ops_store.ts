@@ -5,7 +5,7 @@
  */
 import { and, asc, eq, lte, sql } from "drizzle-orm";
 import type { Catalog } from "./catalog.ts";
-import { notifyOutbox, schedules, snapshots, workloadBlocks } from "./schema.ts";
+import { notifyOutbox, schedules, snapshots } from "./schema.ts";
 import type { ScheduleKind, ScheduleState, ScheduleStore } from "../src/schedule/scheduler.ts";
 import type { OutboxRow, OutboxStore } from "../src/notify/outbox.ts";
 import type { NotifyMessage } from "../src/notify/targets.ts";
@@ -175,7 +175,7 @@ export async function metricsFromCatalog(catalog: Catalog) {
       FROM snapshots s WHERE host = ? AND last_drill_at IS NOT NULL GROUP BY workload`,
     args: [host],
   });
-  const blocked = await catalog.db.select().from(workloadBlocks);
+  const blocked = await catalog.listBlocks();
   const snapshotsOut: WorkloadSnapshotStats[] = [];
   const seen = new Set<string>();
   for (const r of newest.rows) {

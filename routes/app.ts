@@ -12,6 +12,10 @@ import { healthRoutes } from "./health.ts";
 import { operationRoutes } from "./operations.ts";
 import { snapshotRoutes } from "./snapshots.ts";
 import { workloadRoutes } from "./workloads.ts";
+import { metricsRoutes } from "./metrics.ts";
+import type { OpsDeps } from "./ops_deps.ts";
+import { scheduleRoutes } from "./schedules.ts";
+import { snapshotActionRoutes } from "./snapshot_actions.ts";
 
 export interface AppDeps {
   engine: Engine;
@@ -20,6 +24,7 @@ export interface AppDeps {
   token: string;
   log: Logger;
   version: string;
+  ops: OpsDeps;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -48,6 +53,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.route("/", healthRoutes(deps));
   app.route("/", consoleRoutes());
+  app.route("/", metricsRoutes(deps));
 
   app.use("/api/v1/*", async (c, next) => {
     checkBearer(c.req.header("Authorization"), deps.token);
@@ -55,6 +61,8 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.route("/api/v1/workloads", workloadRoutes(deps));
   app.route("/api/v1/snapshots", snapshotRoutes(deps));
+  app.route("/api/v1/snapshots", snapshotActionRoutes(deps));
+  app.route("/api/v1/schedules", scheduleRoutes(deps));
   app.route("/api/v1/operations", operationRoutes(deps));
   app.route("/api/v1/events", eventRoutes(deps));
   return app;

@@ -73,6 +73,10 @@ export function snapshotJson(s: SnapshotRow, opts: { manifest?: boolean } = {}) 
     lastVerifyOk: s.lastVerifyOk,
     lastVerifyError: s.lastVerifyError,
     pinned: s.pinned,
+    durationMs: s.durationMs,
+    lastDrillAt: s.lastDrillAt,
+    lastDrillOk: s.lastDrillOk,
+    lastDrillError: s.lastDrillError,
     ...(opts.manifest ? { manifest: s.manifest } : {}),
   };
 }

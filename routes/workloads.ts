@@ -6,6 +6,7 @@ import { CompressionSchema, QuiesceModeSchema, WorkloadIdSchema } from "../src/c
 import type { Engine } from "../src/engine/types.ts";
 import type { OperationRunner } from "../src/operations/runner.ts";
 import { parseInput, parseJsonBody } from "./errors.ts";
+import type { OpsDeps } from "./ops_deps.ts";
 import { snapshotJson, workloadJson, workloadSummaryJson } from "./json.ts";
 import { mapOperation, respondWithOperation } from "./operation_response.ts";
 import { SnapshotIdSchema, WaitQuerySchema } from "./schemas.ts";
@@ -32,7 +33,13 @@ export const UPLOAD_IDLE_TIMEOUT_MS = 60_000;
 const NOT_AN_ARCHIVE =
   /^(application\/json|multipart\/|application\/x-www-form-urlencoded|text\/)/i;
 
-export function workloadRoutes(deps: { engine: Engine; runner: OperationRunner }): Hono {
+export function workloadRoutes(
+  deps: {
+    engine: Engine;
+    runner: OperationRunner;
+    ops?: Pick<OpsDeps, "lastVerifiedRestorable">;
+  },
+): Hono {
   const { engine, runner } = deps;
   const app = new Hono();
   const wid = (raw: string) => parseInput(WorkloadIdSchema, raw, "workload id");
@@ -43,8 +50,12 @@ export function workloadRoutes(deps: { engine: Engine; runner: OperationRunner }
   });
 
   app.get("/:wid", async (c) => {
-    const workload = await engine.getWorkload(wid(c.req.param("wid")));
-    return c.json({ workload: workloadJson(workload) });
+    const id = wid(c.req.param("wid"));
+    const workload = await engine.getWorkload(id);
+    const verified = await deps.ops?.lastVerifiedRestorable(id);
+    return c.json({
+      workload: { ...workloadJson(workload), lastVerifiedRestorable: verified ?? null },
+    });
   });
 
   app.get("/:wid/snapshots", async (c) => {

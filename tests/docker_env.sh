@@ -10,10 +10,11 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 command -v sqlite3 >/dev/null 2>&1 || need_pkgs+=(sqlite3)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "docker_env: installing ${need_pkgs[*]} from Debian" >&2
   export DEBIAN_FRONTEND=noninteractive
-  (apt-get update -qq && apt-get install -y -qq "${need_pkgs[@]}") >&2 ||
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}") >&2 ||
     { echo "docker_env: FAILED to install ${need_pkgs[*]}" >&2; return 1 2>/dev/null || exit 1; }
 fi
 

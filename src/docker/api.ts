@@ -58,4 +58,16 @@ export interface DockerApi {
   /** Idempotent: a container not paused is fine. */
   unpauseContainer(id: string): Promise<void>;
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /**
+   * Runs `command` (with /bin/sh -c) in a new container from the image of
+   * `fromContainer`: no network, `binds` (host:dest) mounted, labelled
+   * `volsnap.exclude=true`; waits, collects its output and removes it on
+   * every path.
+   */
+  runThrowaway(spec: {
+    fromContainer: string;
+    command: string;
+    binds: string[];
+    timeoutMs: number;
+  }): Promise<ExecResult>;
 }

@@ -10,7 +10,7 @@
  * Transport failures (socket missing, connection refused, no answer in time)
  * become docker_unavailable (503): the engine, not the request, is the problem.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { AppError, errMessage } from "../core/errors.ts";
 import { DEFAULT_DOCKER_HOST, parseDockerHost } from "./docker_host.ts";
 
@@ -307,8 +307,76 @@ export function createDockerClient(
         throw err;
       }
     },
+
+    async runThrowaway(spec): Promise<ExecResult> {
+      const signal = AbortSignal.timeout(spec.timeoutMs);
+      const src = spec.fromContainer;
+      const info = await json(
+        await call("inspect container", src, `/containers/${enc(src)}/json`),
+        ImageRefSchema,
+        "inspect container",
+        src,
+      );
+      const created = await json(
+        await call("create container", "", "/containers/create", {
+          method: "POST",
+          body: {
+            Image: info.Image,
+            Entrypoint: ["/bin/sh", "-c"],
+            Cmd: [spec.command],
+            Labels: { "volsnap.exclude": "true", "volsnap.throwaway": "drill" },
+            NetworkDisabled: true,
+            HostConfig: { NetworkMode: "none", Binds: spec.binds },
+          },
+        }),
+        ExecCreateSchema,
+        "create container",
+        "",
+      );
+      const id = created.Id;
+      try {
+        await call("start container", id, `/containers/${id}/start`, { method: "POST", signal })
+          .then(done);
+        const waited = await json(
+          await call("wait for container", id, `/containers/${id}/wait`, {
+            method: "POST",
+            signal,
+            timeoutMs: spec.timeoutMs,
+          }),
+          WaitResultSchema,
+          "wait for container",
+          id,
+        );
+        const logs = await call(
+          "logs of container",
+          id,
+          `/containers/${id}/logs?stdout=1&stderr=1`,
+        );
+        const out = logs.body
+          ? await demuxRawStream(logs.body, EXEC_OUTPUT_CAP)
+          : { output: new Uint8Array(), truncated: false, totalBytes: 0 };
+        return { exitCode: waited.StatusCode, output: new TextDecoder().decode(out.output) };
+      } catch (err) {
+        if (signal.aborted) {
+          throw new AppError(
+            "docker_error",
+            `throwaway container did not finish within ${spec.timeoutMs} ms`,
+            { cause: err },
+          );
+        }
+        throw err;
+      } finally {
+        await call("remove container", id, `/containers/${id}?force=1&v=1`, {
+          method: "DELETE",
+          accept: [404],
+        }).then(done, () => {});
+      }
+    },
   };
 }
+
+const ImageRefSchema = z.object({ Image: z.string().min(1) });
+const WaitResultSchema = z.object({ StatusCode: z.number().int() });
 
 /** `/name` of the container itself; other entries are link aliases like `/a/b`. */
 function primaryName(names: string[]): string | undefined {

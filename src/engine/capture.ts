@@ -27,6 +27,7 @@ import { lockWorkload } from "./context.ts";
 import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";
 import { newId } from "./paths.ts";
 import { applyRetention } from "../retention/prune.ts";
+import { archiveDigests } from "../drill/digest.ts";
 import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
 
 export async function prepareCapture(
@@ -46,9 +47,19 @@ export async function prepareCapture(
     workload: wid,
     cancel: release,
     run: async (op) => {
+      const origin = req.origin ?? "capture";
+      await ctx.event("capture_started", `capture of ${wid} started`, wid, {
+        operationId: op.id,
+        origin,
+      });
       try {
         return await runCapture(ctx, workload, req, op);
       } catch (err) {
+        // Every failure, a pre hook's included, is one capture_failed event (and notification).
+        await ctx.event("capture_failed", `capture of ${wid} failed: ${errMessage(err)}`, wid, {
+          operationId: op.id,
+          origin,
+        });
         throw toAppError(err); // e.g. ENOSPC → insufficient_space (507)
       } finally {
         release();
@@ -67,6 +78,7 @@ async function runCapture(
   const mode: QuiesceMode = req.quiesce ?? quiesceModeFromLabels(workload.containers) ?? "stop";
   const compression: Compression = req.compression ?? ctx.config.compression;
   const now = ctx.clock.now();
+  const started = ctx.clock.monotonicMs();
   const snapshotId = newId("", now);
   const { file, finalPath } = await archiveLocation(ctx, workload.id, snapshotId, compression);
   const ordered = startOrder(workload.containers);
@@ -144,11 +156,6 @@ async function runCapture(
     if (!resumeFailed && !leftContainersDown(err)) await ctx.journals.remove(op.id);
     const hookError = await postHooks();
     if (hookError) log.warn("post hook failed after a failed capture", { error: hookError });
-    await ctx.event(
-      "capture_failed",
-      `capture of ${workload.id} failed: ${errMessage(err)}`,
-      workload.id,
-    );
     throw err;
   }
   const hookError = await postHooks();
@@ -158,7 +165,7 @@ async function runCapture(
     id: snapshotId,
     workload: workload.id,
     createdAt: now.toISOString(),
-    origin: "capture",
+    origin: req.origin ?? "capture",
     label: req.label ?? null,
     compression,
     file,
@@ -170,6 +177,12 @@ async function runCapture(
     // the archive may not be a consistent point in time.
     consistent: !(mode === "none" && stats.warnings.length > 0),
     warnings,
+    durationMs: Math.round(ctx.clock.monotonicMs() - started),
+    // Read back from the durable archive after the workload runs again: no downtime.
+    contentDigest: await archiveDigests(finalPath, ctx.limits).catch((err) => {
+      warnings.push(`no content digest recorded (drills check decode only): ${errMessage(err)}`);
+      return undefined;
+    }),
   });
   await ctx.catalog.insertSnapshot(row);
   // A container we could not bring back stays in the journal: the sweep retries it.
@@ -180,6 +193,8 @@ async function runCapture(
     workload.id,
     {
       snapshotId,
+      operationId: op.id,
+      origin: row.origin,
       sizeBytes: row.sizeBytes,
       downtimeMs,
       warnings: warnings.length,

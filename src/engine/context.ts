@@ -22,6 +22,11 @@ export interface EngineDeps {
   clock: Clock;
   /** Test seam: named points where crash tests may kill the process. */
   faultPoint?: (name: string) => Promise<void> | void;
+  /**
+   * Sees every audit event after it is recorded (notifications, metrics).
+   * Must not block or throw: it runs inside the operation that caused it.
+   */
+  onEvent?: (e: { kind: string; message: string; workload?: string; data?: unknown }) => void;
 }
 
 export interface EngineContext extends EngineDeps {
@@ -63,6 +68,11 @@ export function createContext(deps: EngineDeps): EngineContext {
         });
       } catch (err) {
         deps.log.error("cannot record event", { kind, error: String(err) });
+      }
+      try {
+        deps.onEvent?.({ kind, message, workload, data });
+      } catch (err) {
+        deps.log.error("event listener failed", { kind, error: String(err) });
       }
     },
   };

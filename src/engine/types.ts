@@ -9,6 +9,8 @@ export interface CaptureRequest {
   quiesce?: QuiesceMode;
   label?: string;
   compression?: Compression;
+  /** Internal (not in the API body): the scheduler captures with origin `scheduled`. */
+  origin?: "capture" | "scheduled";
 }
 
 export interface RestoreRequest {
@@ -70,7 +72,7 @@ export interface OpContext {
  * called exactly once; it releases the lock when it settles.
  */
 export interface PreparedOperation<T> {
-  kind: "capture" | "restore" | "import" | "verify";
+  kind: "capture" | "restore" | "import" | "verify" | "drill";
   workload?: string;
   snapshotId?: string;
   run(ctx: OpContext): Promise<T>;

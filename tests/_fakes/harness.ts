@@ -6,6 +6,10 @@ import { silentLogger } from "../../src/core/log.ts";
 import { OperationRunner } from "../../src/operations/runner.ts";
 import { createApp } from "../../routes/app.ts";
 import { FakeEngine } from "./fake_engine.ts";
+import { AppError } from "../../src/core/errors.ts";
+import { createMetrics } from "../../src/metrics/collect.ts";
+import { lastVerifiedRestorable, scheduleStore, setPinned } from "../../db/ops_store.ts";
+import type { OpsDeps } from "../../routes/ops_deps.ts";
 
 export const TEST_TOKEN = "test-token-0123456789abcdef";
 
@@ -26,7 +30,19 @@ export async function makeHarness() {
       return log;
     },
   };
-  const app = createApp({ engine, runner, catalog, token: TEST_TOKEN, log, version: "9.9.9" });
+  const metrics = createMetrics({ catalog, version: "9.9.9" });
+  const ops: OpsDeps = {
+    schedules: () => scheduleStore(catalog).list(),
+    prepareDrill: () => Promise.reject(new AppError("not_found", "drills need the real engine")),
+    async setPinned(sid, pinned) {
+      await engine.getSnapshot(sid);
+      await setPinned(catalog, sid, pinned);
+    },
+    lastVerifiedRestorable: (wid) => lastVerifiedRestorable(catalog, wid),
+    metrics: () => metrics.render(),
+    metricsPublic: false,
+  };
+  const app = createApp({ engine, runner, catalog, token: TEST_TOKEN, log, version: "9.9.9", ops });
   const request = (path: string, init: RequestInit = {}, token: string | null = TEST_TOKEN) => {
     const headers = new Headers(init.headers);
     if (token !== null) headers.set("Authorization", `Bearer ${token}`);

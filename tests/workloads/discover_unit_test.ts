@@ -33,6 +33,7 @@ function fakeDocker(containers: ContainerDetails[], volumes: VolumeDetails[]): D
       return v ? Promise.resolve(v) : Promise.reject(new AppError("not_found", `no ${name}`));
     },
     stopContainer: fail,
+    runThrowaway: fail,
     startContainer: fail,
     pauseContainer: fail,
     unpauseContainer: fail,
