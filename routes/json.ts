@@ -13,6 +13,7 @@ export function workloadJson(w: Workload) {
       name: c.name,
       state: c.state,
       service: c.service ?? null,
+      swarmService: c.swarmService ?? null,
       dependsOn: c.dependsOn,
       labels: c.labels,
     })),
@@ -37,6 +38,13 @@ export function workloadJson(w: Workload) {
       reason: s.reason,
     })),
     retention: { error: w.retentionError ?? null },
+    services: (w.services ?? []).map((s) => ({
+      id: s.id,
+      name: s.name,
+      mode: s.mode,
+      replicas: s.replicas ?? null,
+      labels: s.labels,
+    })),
   };
 }
 
@@ -45,6 +53,7 @@ export function workloadSummaryJson(w: Workload) {
   return {
     id: w.id,
     containers: w.containers.map((c) => ({ id: c.id, name: c.name, state: c.state })),
+    services: (w.services ?? []).map((s) => s.name),
     running: w.containers.filter((c) => c.state === "running").length,
     volumes: w.volumes.map((v) => v.key),
     skipped: w.skipped.length,

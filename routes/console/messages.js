@@ -206,6 +206,8 @@ export const MESSAGES = {
     "error.docker_unavailable": "Docker cannot be reached.",
     "error.docker_error": "Docker refused the request.",
     "error.quiesce_failed": "The containers could not be stopped or paused.",
+    "error.quiesce_refused":
+      "This workload cannot be stopped (a global Swarm service): use pause or none.",
     "error.no_volumes": "This workload has no volume that can be snapshotted.",
     "error.internal": "The server failed; details are in its log.",
     "error.network": "The server cannot be reached.",
@@ -419,6 +421,8 @@ export const MESSAGES = {
     "error.docker_unavailable": "Docker недоступен.",
     "error.docker_error": "Docker отклонил запрос.",
     "error.quiesce_failed": "Не удалось остановить или приостановить контейнеры.",
+    "error.quiesce_refused":
+      "Эту нагрузку нельзя остановить (глобальный сервис Swarm): выберите pause или none.",
     "error.no_volumes": "У этой нагрузки нет томов, которые можно снять.",
     "error.internal": "Ошибка сервера; подробности в его журнале.",
     "error.network": "Сервер недоступен.",

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "docker_error"
   | "insufficient_space"
   | "quiesce_failed"
+  | "quiesce_refused"
   | "no_volumes"
   | "internal";
 
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   docker_error: 502,
   insufficient_space: 507,
   quiesce_failed: 500,
+  quiesce_refused: 409,
   internal: 500,
 };
 

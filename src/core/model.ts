@@ -36,6 +36,23 @@ export interface ContainerInfo {
   service?: string;
   /** Names (service or container) this container must start after. */
   dependsOn: string[];
+  /**
+   * Id of the Swarm service whose task this container is. Such a container is
+   * never stopped by itself (Swarm would start a replacement): its service is
+   * scaled instead (SPEC §2).
+   */
+  swarmService?: string;
+}
+
+/** A Swarm service of a workload (SPEC §2), quiesced at the service level. */
+export interface ServiceInfo {
+  id: string;
+  name: string;
+  mode: "replicated" | "global" | "replicated-job" | "global-job";
+  /** Desired replicas of a replicated service (what a stop scales back to). */
+  replicas?: number;
+  /** Service labels that count like container labels (volsnap.*, stack namespace). */
+  labels: Record<string, string>;
 }
 
 export interface MountRef {
@@ -72,6 +89,8 @@ export interface Workload {
   skipped: SkippedMount[];
   /** Why retention prunes nothing for this workload (a label that does not parse). */
   retentionError?: string;
+  /** Swarm services of the workload (absent or empty: none). */
+  services?: ServiceInfo[];
 }
 
 /** One volume as recorded in an archive's manifest. */

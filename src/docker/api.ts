@@ -44,6 +44,36 @@ export interface ExecResult {
   output: string; // stdout+stderr, truncated to a sane size
 }
 
+/** A Swarm service as volsnap needs it (API v1.41 `GET /services`). */
+export interface ServiceSummary {
+  id: string;
+  name: string;
+  /** Spec.Version.Index: an update must name it (optimistic concurrency). */
+  version: number;
+  /** Service labels (Spec.Labels). */
+  labels: Record<string, string>;
+  /** Labels its task containers get (ContainerSpec.Labels). */
+  containerLabels: Record<string, string>;
+  mode: "replicated" | "global" | "replicated-job" | "global-job";
+  /** Desired replicas of a replicated service; undefined for other modes. */
+  replicas?: number;
+  /** The task template's mounts, as a task container would report them. */
+  mounts: ContainerMount[];
+  /** ContainerSpec.StopGracePeriod in ms, when set. */
+  stopGraceMs?: number;
+}
+
+export interface TaskSummary {
+  id: string;
+  serviceId: string;
+  nodeId: string;
+  /** What the orchestrator wants: running, shutdown, remove, ... */
+  desiredState: string;
+  /** What the task is: new, pending, ..., starting, running, complete, shutdown, failed, ... */
+  state: string;
+  containerId?: string;
+}
+
 export interface DockerApi {
   ping(): Promise<void>;
   version(): Promise<{ version: string; apiVersion: string }>;
@@ -70,4 +100,18 @@ export interface DockerApi {
     binds: string[];
     timeoutMs: number;
   }): Promise<ExecResult>;
+  /** Swarm services, or null when this engine is not a swarm manager (no swarm, or a worker). */
+  listServices(): Promise<ServiceSummary[] | null>;
+  /** @throws AppError not_found when the service is gone. */
+  inspectService(id: string): Promise<ServiceSummary>;
+  /**
+   * Sets the replica count of a replicated service through
+   * `POST /services/{id}/update?version=<index>` with the rest of its spec
+   * unchanged; re-reads and retries when the version moved meanwhile.
+   */
+  scaleService(id: string, replicas: number): Promise<void>;
+  /** Tasks of one service, on every node. */
+  listTasks(serviceId: string): Promise<TaskSummary[]>;
+  /** This engine's swarm node id, or undefined outside a swarm. */
+  swarmNodeId(): Promise<string | undefined>;
 }

@@ -22,11 +22,12 @@ import type {
   ExecResult,
   VolumeDetails,
 } from "./api.ts";
+import { type CallInit, engineMessage } from "./caller.ts";
 import { demuxRawStream } from "./exec.ts";
+import { swarmMethods } from "./swarm.ts";
 import {
   ContainerInspectSchema,
   ContainerListSchema,
-  EngineErrorSchema,
   ExecCreateSchema,
   ExecInspectSchema,
   VersionSchema,
@@ -51,15 +52,6 @@ export interface DockerHttpClient extends DockerApi {
   readonly socketPath: string;
   /** Releases the pooled connections. The client must not be used afterwards. */
   close(): void;
-}
-
-interface CallInit {
-  method?: "GET" | "POST" | "DELETE";
-  body?: unknown;
-  timeoutMs?: number;
-  /** Statuses (besides 2xx) the caller handles itself, e.g. 304 or 409. */
-  accept?: number[];
-  signal?: AbortSignal;
 }
 
 /**
@@ -206,6 +198,8 @@ export function createDockerClient(
     },
 
     inspectContainer,
+
+    ...swarmMethods({ call, json }),
 
     async inspectVolume(name: string): Promise<VolumeDetails> {
       const res = await call("inspect volume", name, `/volumes/${enc(name)}`);
@@ -382,21 +376,6 @@ const WaitResultSchema = z.object({ StatusCode: z.number().int() });
 function primaryName(names: string[]): string | undefined {
   const plain = names.map((n) => n.replace(/^\//, ""));
   return plain.find((n) => !n.includes("/")) ?? plain[0];
-}
-
-/** The engine's `{"message"}` text, or the raw body, for an error response. */
-async function engineMessage(res: Response): Promise<string> {
-  let text = "";
-  try {
-    text = (await res.text()).trim();
-  } catch (err) {
-    return `HTTP ${res.status} (${errMessage(err)})`;
-  }
-  try {
-    const parsed = EngineErrorSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data.message;
-  } catch { /* not JSON: use the text */ }
-  return text.slice(0, 500) || `HTTP ${res.status}`;
 }
 
 /** A short reason from Deno's fetch error chain ("No such file or directory", ...). */

@@ -58,3 +58,60 @@ export const ExecInspectSchema = z.object({
 
 /** Engine error body: `{"message": "..."}`. */
 export const EngineErrorSchema = z.object({ message: z.string() });
+
+/** A mount of a service's task template (`Spec.TaskTemplate.ContainerSpec.Mounts`). */
+const ServiceMountSchema = z.object({
+  Type: z.string().optional().default("volume"),
+  Source: z.string().optional().default(""),
+  Target: z.string(),
+  ReadOnly: z.boolean().optional(),
+  VolumeOptions: z.object({
+    DriverConfig: z.object({ Name: z.string().optional() }).nullish(),
+  }).nullish(),
+});
+
+/** `GET /services/{id}` (and each entry of `GET /services`). */
+export const ServiceSchema = z.object({
+  ID: z.string().min(1),
+  Version: z.object({ Index: z.number().int() }),
+  Spec: z.object({
+    Name: z.string(),
+    Labels: labels,
+    TaskTemplate: z.object({
+      ContainerSpec: z.object({
+        Labels: labels,
+        Mounts: z.array(ServiceMountSchema).nullish().transform((v) => v ?? []),
+        /** Nanoseconds. */
+        StopGracePeriod: z.number().optional(),
+      }).nullish(),
+    }).nullish(),
+    Mode: z.object({
+      Replicated: z.object({ Replicas: z.number().int().optional() }).nullish(),
+      Global: z.object({}).nullish(),
+      ReplicatedJob: z.object({}).nullish(),
+      GlobalJob: z.object({}).nullish(),
+    }).nullish(),
+  }),
+});
+export const ServiceListSchema = z.array(ServiceSchema);
+
+/** `GET /tasks` entries. */
+export const TaskListSchema = z.array(z.object({
+  ID: z.string(),
+  ServiceID: z.string(),
+  NodeID: z.string().optional().default(""),
+  DesiredState: z.string(),
+  Status: z.object({
+    State: z.string(),
+    ContainerStatus: z.object({ ContainerID: z.string().optional() }).nullish(),
+  }),
+}));
+
+/** The Swarm part of `GET /info`. */
+export const SwarmInfoSchema = z.object({
+  Swarm: z.object({
+    NodeID: z.string().optional().default(""),
+    LocalNodeState: z.string().optional().default(""),
+    ControlAvailable: z.boolean().optional().default(false),
+  }).nullish(),
+});

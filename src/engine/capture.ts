@@ -24,7 +24,7 @@ import {
 import type { CaptureRequest, OpContext, PreparedOperation } from "./types.ts";
 import type { EngineContext } from "./context.ts";
 import { lockWorkload } from "./context.ts";
-import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";
+import { leftContainersDown, quiesce, quiesceTargets, resume, serviceTargets } from "./quiesce.ts";
 import { newId } from "./paths.ts";
 import { applyRetention } from "../retention/prune.ts";
 import { archiveDigests } from "../drill/digest.ts";
@@ -41,6 +41,13 @@ export async function prepareCapture(
     throw new AppError("no_volumes", `workload "${wid}" has no snapshotable volumes`, {
       hint: "GET /api/v1/workloads/" + wid + " lists the skipped mounts and why",
     });
+  }
+  try {
+    // A global Swarm service cannot be stopped: refuse before anything starts.
+    serviceTargets(workload, captureMode(workload, req));
+  } catch (err) {
+    release();
+    throw err;
   }
   return {
     kind: "capture",
@@ -68,6 +75,12 @@ export async function prepareCapture(
   };
 }
 
+function captureMode(workload: Workload, req: CaptureRequest): QuiesceMode {
+  // A service's volsnap.* labels count like its tasks' (SPEC §2).
+  return req.quiesce ??
+    quiesceModeFromLabels([...workload.containers, ...workload.services ?? []]) ?? "stop";
+}
+
 async function runCapture(
   ctx: EngineContext,
   workload: Workload,
@@ -75,7 +88,7 @@ async function runCapture(
   op: OpContext,
 ): Promise<SnapshotRow> {
   const log = ctx.log.child({ op: op.id, workload: workload.id });
-  const mode: QuiesceMode = req.quiesce ?? quiesceModeFromLabels(workload.containers) ?? "stop";
+  const mode = captureMode(workload, req);
   const compression: Compression = req.compression ?? ctx.config.compression;
   const now = ctx.clock.now();
   const started = ctx.clock.monotonicMs();
@@ -83,6 +96,7 @@ async function runCapture(
   const { file, finalPath } = await archiveLocation(ctx, workload.id, snapshotId, compression);
   const ordered = startOrder(workload.containers);
   const targets = quiesceTargets(ordered, mode, false, now);
+  const services = serviceTargets(workload, mode, now);
 
   // Measured before the quiesce: the walk must not add to the downtime.
   const bytesTotal = await estimateBytes(workload.volumes);
@@ -99,6 +113,7 @@ async function runCapture(
     snapshotId,
     finalPath,
     containers: targets,
+    services,
     postHooks: ordered.flatMap((c) => {
       const command = hookCommand(c, "post");
       return command && c.state === "running" ? [{ id: c.id, name: c.name, command }] : [];
@@ -119,7 +134,7 @@ async function runCapture(
   try {
     op.progress({ phase: "quiescing" });
     const downStart = ctx.clock.monotonicMs();
-    await quiesce(ctx.docker, targets, ctx.config.stopTimeoutSeconds, log);
+    await quiesce(ctx.docker, targets, ctx.config.stopTimeoutSeconds, log, services);
     await ctx.fault("capture.quiesced");
     try {
       op.progress({ phase: "archiving", bytesDone: 0, bytesTotal });
@@ -139,9 +154,11 @@ async function runCapture(
       await ctx.fault("capture.archived");
     } finally {
       op.progress({ phase: "resuming" });
-      const failures = await resume(ctx.docker, targets, log);
+      const failures = await resume(ctx.docker, targets, log, services);
       resumeFailed = failures.length > 0;
-      if (targets.length) downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
+      if (targets.length || services.length) {
+        downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
+      }
       for (const f of failures) {
         warnings.push(`container ${f.name} did not come back: ${f.error}`);
         await ctx.event(
@@ -209,7 +226,7 @@ async function runHooks(ctx: EngineContext, containers: ContainerInfo[], which: 
   for (const c of containers) {
     const cmd = hookCommand(c, which);
     if (!cmd) continue;
-    const state = which === "pre" ? c.state : (await ctx.docker.inspectContainer(c.id)).state;
+    const state = which === "pre" ? c.state : await currentState(ctx, c.id);
     if (state !== "running") continue;
     const r = await ctx.docker.exec(c.id, cmd, 5 * 60_000);
     if (r.exitCode !== 0) {
@@ -218,6 +235,16 @@ async function runHooks(ctx: EngineContext, containers: ContainerInfo[], which: 
         `${which}-hook of container "${c.name}" exited ${r.exitCode}: ${r.output.slice(-500)}`,
       );
     }
+  }
+}
+
+/** A Swarm task removed by the scale to 0 is "gone": its replacement never ran the pre hook. */
+async function currentState(ctx: EngineContext, id: string): Promise<string> {
+  try {
+    return (await ctx.docker.inspectContainer(id)).state;
+  } catch (err) {
+    if (err instanceof AppError && err.code === "not_found") return "gone";
+    throw err;
   }
 }
 

@@ -20,7 +20,7 @@ import { lockWorkload } from "./context.ts";
 import type { RestoreJournal } from "../journal/journal.ts";
 import { oldDirFor, STAGING_MARK, stagingDirFor } from "./paths.ts";
 import { preserveOldDirs } from "./preserve.ts";
-import { leftContainersDown, quiesce, quiesceTargets, resume } from "./quiesce.ts";
+import { leftContainersDown, quiesce, quiesceTargets, resume, serviceTargets } from "./quiesce.ts";
 import { checkNoOutsideUsers, preflightRestore, type RestorePreflight } from "./restore_plan.ts";
 import { removeOwnTree, rollbackVolumes, swapVolume } from "./swap.ts";
 import type {
@@ -37,6 +37,7 @@ export async function planRestore(
   req: RestoreRequest,
 ): Promise<RestorePlan> {
   const workload = await findWorkload(ctx.docker, wid, ctx.discovery);
+  serviceTargets(workload, "stop"); // a global Swarm service refuses the stop
   return (await preflightRestore(ctx, workload, req)).plan;
 }
 
@@ -48,6 +49,7 @@ export async function prepareRestore(
   const { workload, release } = await lockWorkload(ctx, wid, "a restore");
   let pre: RestorePreflight;
   try {
+    serviceTargets(workload, "stop"); // a global Swarm service refuses the stop
     pre = await preflightRestore(ctx, workload, req);
   } catch (err) {
     release();
@@ -133,6 +135,7 @@ async function runRestore(
     }
     await checkNoOutsideUsers(ctx, now, pre.volumes.map((v) => v.target));
     journal.containers = quiesceTargets(startOrder(now.containers), "stop", true, ctx.clock.now());
+    journal.services = serviceTargets(now, "stop", ctx.clock.now());
     journal.phase = "quiescing";
     await ctx.journals.write(journal);
   } catch (err) {
@@ -145,7 +148,13 @@ async function runRestore(
   const downStart = ctx.clock.monotonicMs();
   try {
     // quiesce() itself brings back what it stopped when one container refuses.
-    await quiesce(ctx.docker, journal.containers, ctx.config.stopTimeoutSeconds, log);
+    await quiesce(
+      ctx.docker,
+      journal.containers,
+      ctx.config.stopTimeoutSeconds,
+      log,
+      journal.services,
+    );
   } catch (err) {
     await abandonStaging(ctx, journal, leftContainersDown(err));
     throw err;
@@ -156,7 +165,7 @@ async function runRestore(
     await ctx.journals.write(journal);
     await ctx.fault("restore.journaled");
   } catch (err) {
-    const failures = await resume(ctx.docker, journal.containers, log);
+    const failures = await resume(ctx.docker, journal.containers, log, journal.services);
     await abandonStaging(ctx, journal, failures.length > 0);
     throw err;
   }
@@ -194,7 +203,7 @@ async function runRestore(
         `restore failed (${errMessage(err)}) and rollback failed: ${errMessage(rollbackError)}`,
       );
     }
-    await resume(ctx.docker, journal.containers, log);
+    await resume(ctx.docker, journal.containers, log, journal.services);
     await ctx.journals.remove(op.id);
     await ctx.event(
       "restore_rolled_back",
@@ -207,7 +216,7 @@ async function runRestore(
 
   // 4. Start what was running. A failure leaves the data restored and is reported.
   op.progress({ phase: "starting" });
-  const failures = await resume(ctx.docker, journal.containers, log);
+  const failures = await resume(ctx.docker, journal.containers, log, journal.services);
   const downtimeMs = Math.round(ctx.clock.monotonicMs() - downStart);
   const startError = failures.length
     ? failures.map((f) => `${f.name}: ${f.error}`).join("; ")

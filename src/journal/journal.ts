@@ -18,6 +18,18 @@ export interface JournalContainer {
   repause?: boolean;
 }
 
+/**
+ * A Swarm service we scale to 0 and must scale back (SPEC §2), recorded with
+ * its replica count before the scale. Only volsnap ever sets 0, so a sweep
+ * that finds any other count leaves the service alone.
+ */
+export interface JournalService {
+  id: string;
+  name: string;
+  replicas: number;
+  since?: string;
+}
+
 export interface CaptureJournal {
   kind: "capture";
   opId: string;
@@ -26,6 +38,8 @@ export interface CaptureJournal {
   finalPath: string;
   /** Containers we are about to quiesce, recorded before the first is touched. */
   containers: JournalContainer[];
+  /** Services we are about to scale to 0, recorded before the first is touched. */
+  services?: JournalService[];
   /** Post hooks owed once pre hooks ran; the sweep runs them after a crash. */
   postHooks?: { id: string; name: string; command: string[] }[];
 }
@@ -56,6 +70,7 @@ export interface RestoreJournal {
   snapshotId: string;
   phase: RestorePhase;
   containers: JournalContainer[];
+  services?: JournalService[];
   volumes: RestoreJournalVolume[];
   swapped: number;
   /** Set when the pre-restore capture failed; the old dirs are kept. */

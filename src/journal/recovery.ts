@@ -141,7 +141,7 @@ async function stillPresent(ctx: EngineContext, j: CaptureJournal | RestoreJourn
 }
 
 async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
-  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log, j.services);
   if (failures.length) {
     throw new Error(`cannot resume ${failures.map((f) => `${f.name} (${f.error})`).join(", ")}`);
   }
@@ -151,7 +151,10 @@ async function recoverCapture(ctx: EngineContext, j: CaptureJournal) {
   await ctx.event(
     "capture_recovered",
     `interrupted capture ${j.opId} of ${j.workload}: resumed ${
-      j.containers.map((c) => c.name).join(", ") || "no containers"
+      [
+        ...j.containers.map((c) => c.name),
+        ...(j.services ?? []).map((s) => `service ${s.name} (${s.replicas} replicas)`),
+      ].join(", ") || "no containers"
     }, partial archive removed`,
     j.workload,
   );
@@ -184,7 +187,7 @@ async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
   if (j.phase === "staging" || j.phase === "quiescing" || j.phase === "swapping") {
     // Before the commit point: the old state wins.
     await rollbackVolumes(j.volumes);
-    const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+    const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log, j.services);
     // Keep the journal until every container is back: it is the only record of what we stopped.
     if (failures.length) {
       throw new Error(`rolled back, but cannot start ${failures.map((f) => f.name).join(", ")}`);
@@ -201,7 +204,7 @@ async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
   for (const v of j.volumes) {
     if (!(await exists(v.live))) throw new Error(`restored dir ${v.live} is missing after commit`);
   }
-  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log);
+  const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log, j.services);
   const preserved = await preserveOldDirs(ctx, j);
   if (preserved.error) throw new Error(preserved.error);
   if (failures.length) {

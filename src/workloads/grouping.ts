@@ -1,6 +1,11 @@
 /**
  * Which workload a container belongs to (SPEC §2): label `volsnap.workload`
- * › label `com.docker.compose.project` › container name.
+ * › `com.docker.stack.namespace` (a Swarm stack) › `com.docker.swarm.service.name`
+ * (a service outside a stack) › `com.docker.compose.project` › container name.
+ * A Swarm task container is named `<service>.<slot>.<task id>`, which changes
+ * whenever Swarm replaces it; the stack and service labels do not, so a
+ * workload id never changes with a task. A service itself is grouped the same
+ * way (swarm_services.ts gives it the labels its tasks would carry).
  *
  * Ids must be path-safe (WorkloadIdSchema). A grouping value that is not is
  * sanitized rather than dropped, so a labelled container never silently
@@ -11,10 +16,25 @@
  * left out and the reason is returned for logging.
  */
 import { WorkloadIdSchema } from "../core/model.ts";
-import { LABEL_COMPOSE_PROJECT, LABEL_WORKLOAD } from "./labels.ts";
+import {
+  LABEL_COMPOSE_PROJECT,
+  LABEL_STACK_NAMESPACE,
+  LABEL_SWARM_SERVICE_NAME,
+  LABEL_WORKLOAD,
+} from "./labels.ts";
+
+type GroupSource = "label" | "stack" | "service" | "compose" | "name";
+
+/** Grouping labels, most specific choice first. */
+const GROUPING_LABELS: [string, GroupSource][] = [
+  [LABEL_WORKLOAD, "label"],
+  [LABEL_STACK_NAMESPACE, "stack"],
+  [LABEL_SWARM_SERVICE_NAME, "service"],
+  [LABEL_COMPOSE_PROJECT, "compose"],
+];
 
 export type GroupingResult =
-  | { ok: true; id: string; source: "label" | "compose" | "name"; sanitizedFrom?: string }
+  | { ok: true; id: string; source: GroupSource; sanitizedFrom?: string }
   | { ok: false; reason: string };
 
 export function sanitizeWorkloadId(value: string): string | undefined {
@@ -24,13 +44,15 @@ export function sanitizeWorkloadId(value: string): string | undefined {
 }
 
 export function workloadIdFor(c: { name: string; labels: Record<string, string> }): GroupingResult {
-  const label = c.labels[LABEL_WORKLOAD]?.trim();
-  const compose = c.labels[LABEL_COMPOSE_PROJECT]?.trim();
-  const [value, source] = label
-    ? [label, "label" as const]
-    : compose
-    ? [compose, "compose" as const]
-    : [c.name, "name" as const];
+  let value = c.name;
+  let source: GroupSource = "name";
+  for (const [key, from] of GROUPING_LABELS) {
+    const v = c.labels[key]?.trim();
+    if (v) {
+      [value, source] = [v, from];
+      break;
+    }
+  }
   if (WorkloadIdSchema.safeParse(value).success) return { ok: true, id: value, source };
   const id = sanitizeWorkloadId(value);
   if (id) return { ok: true, id, source, sanitizedFrom: value };

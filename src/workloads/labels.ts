@@ -12,6 +12,9 @@ export const LABEL_POST = "volsnap.post";
 export const LABEL_COMPOSE_PROJECT = "com.docker.compose.project";
 export const LABEL_COMPOSE_SERVICE = "com.docker.compose.service";
 export const LABEL_COMPOSE_DEPENDS_ON = "com.docker.compose.depends_on";
+export const LABEL_STACK_NAMESPACE = "com.docker.stack.namespace";
+export const LABEL_SWARM_SERVICE_NAME = "com.docker.swarm.service.name";
+export const LABEL_SWARM_SERVICE_ID = "com.docker.swarm.service.id";
 
 /** Strictest first: when containers of one workload disagree, the safer mode wins. */
 const STRICTNESS: QuiesceMode[] = ["stop", "pause", "none"];

@@ -4,6 +4,7 @@ import type {
   ContainerDetails,
   ContainerSummary,
   DockerApi,
+  ServiceSummary,
   VolumeDetails,
 } from "../../src/docker/api.ts";
 import { AppError } from "../../src/core/errors.ts";
@@ -12,7 +13,11 @@ import { discoverWorkloads, findWorkload } from "../../src/workloads/discover.ts
 import { sanitizeWorkloadId, workloadIdFor } from "../../src/workloads/grouping.ts";
 import { systemPathReason } from "../../src/workloads/mounts.ts";
 
-function fakeDocker(containers: ContainerDetails[], volumes: VolumeDetails[]): DockerApi {
+function fakeDocker(
+  containers: ContainerDetails[],
+  volumes: VolumeDetails[],
+  services: ServiceSummary[] | null = null,
+): DockerApi {
   const fail = () => Promise.reject(new Error("not used by discovery"));
   return {
     ping: () => Promise.resolve(),
@@ -38,6 +43,11 @@ function fakeDocker(containers: ContainerDetails[], volumes: VolumeDetails[]): D
     pauseContainer: fail,
     unpauseContainer: fail,
     exec: fail,
+    listServices: () => Promise.resolve(services), // null: not a swarm manager
+    inspectService: fail,
+    scaleService: fail,
+    listTasks: fail,
+    swarmNodeId: () => Promise.resolve(undefined),
   };
 }
 
@@ -140,9 +150,14 @@ Deno.test("grouping ids that are not path-safe are sanitized; unusable ones are 
   assert(lines.some((l) => /sanitized/.test(l) && /my app/.test(l)));
 });
 
-Deno.test("workloadIdFor() prefers volsnap.workload over compose project over name", () => {
+Deno.test("workloadIdFor() prefers volsnap.workload › stack › swarm service › compose project › name", () => {
+  const stack = "com.docker.stack.namespace";
+  const svc = "com.docker.swarm.service.name";
+  const compose = "com.docker.compose.project";
   const cases: [Record<string, string>, string, string][] = [
-    [{ "volsnap.workload": "w", "com.docker.compose.project": "p" }, "w", "label"],
+    [{ "volsnap.workload": "w", [stack]: "s", [svc]: "v", [compose]: "p" }, "w", "label"],
+    [{ [stack]: "s", [svc]: "s_v", [compose]: "p" }, "s", "stack"],
+    [{ [svc]: "v", [compose]: "p" }, "v", "service"],
     [{ "com.docker.compose.project": "p" }, "p", "compose"],
     [{ "volsnap.workload": "  " }, "name1", "name"],
     [{}, "name1", "name"],
@@ -248,4 +263,79 @@ Deno.test("an unreachable engine fails discovery with docker_unavailable, not an
     err = e;
   }
   assert(err instanceof AppError && err.code === "docker_unavailable");
+});
+
+const service = (name: string, over: Partial<ServiceSummary> = {}): ServiceSummary => ({
+  id: `sid-${name}`,
+  name,
+  version: 1,
+  labels: {},
+  containerLabels: {},
+  mode: "replicated",
+  replicas: 1,
+  mounts: [],
+  ...over,
+});
+
+const task = (svc: ServiceSummary, slot: number, over: Partial<ContainerDetails> = {}) =>
+  container(`${svc.name}.${slot}.t${slot}x`, {
+    labels: {
+      "com.docker.swarm.service.id": svc.id,
+      "com.docker.swarm.service.name": svc.name,
+      ...svc.containerLabels,
+    },
+    ...over,
+  });
+
+Deno.test("Swarm: a service's volsnap labels count for its tasks; a service without a task keeps its workload and its spec's volumes", async () => {
+  const vol = (name: string): VolumeDetails => ({
+    name,
+    driver: "local",
+    mountpoint: `/var/lib/docker/volumes/${name}/_data`,
+    labels: {},
+  });
+  const web = service("web", {
+    labels: { "volsnap.quiesce": "pause", "volsnap.workload": "shop", other: "x" },
+    replicas: 2,
+    mounts: [{ type: "volume", name: "webdata", source: "", destination: "/data", rw: true }],
+  });
+  const idle = service("idle", {
+    labels: { "volsnap.workload": "shop" },
+    replicas: 0,
+    mounts: [{ type: "volume", name: "idledata", source: "", destination: "/idle", rw: true }],
+  });
+  const gone = service("gone", { labels: { "volsnap.exclude": "true" } });
+  const mount = { type: "volume", name: "webdata", source: "", destination: "/data", rw: true };
+  const docker = fakeDocker(
+    [
+      task(web, 1, { mounts: [mount] }),
+      task(web, 2, { mounts: [mount] }),
+      // An ended task of an older spec: a member, but its mounts are not current.
+      task(web, 1, {
+        id: "old",
+        name: "web.1.old",
+        state: "exited",
+        mounts: [{ ...mount, name: "olddata", destination: "/old" }],
+      }),
+      task(gone, 1),
+    ],
+    [vol("webdata"), vol("idledata"), vol("olddata")],
+    [web, idle, gone],
+  );
+  const ws = await discoverWorkloads(docker, { dataDir: "/var/lib/volsnap" });
+  assertEquals(ws.map((w) => w.id), ["shop"], "the excluded service and its task are left out");
+  const w = ws[0];
+  assertEquals(w.services?.map((s) => [s.name, s.mode, s.replicas]), [["idle", "replicated", 0], [
+    "web",
+    "replicated",
+    2,
+  ]]);
+  assertEquals(w.containers.length, 3);
+  assert(w.containers.every((c) => c.swarmService === web.id));
+  assert(w.containers.every((c) => c.labels["volsnap.quiesce"] === "pause"));
+  assertEquals(w.containers[0].labels.other, undefined, "only volsnap.* labels count");
+  assertEquals(
+    w.volumes.map((v) => [v.key, v.destinations.map((d) => `${d.container}:${d.destination}`)]),
+    [["volume:idledata", ["idle:/idle"]], ["volume:webdata", ["web:/data"]]],
+  );
 });
