@@ -120,6 +120,8 @@ async function runRestore(
       expectedSha256: pre.stagingMustHash ? pre.row.sha256 : undefined,
       targetDirFor: (index) => stagedFor.get(index) ?? null,
       limits: ctx.limits,
+      // volsnap's own snapshots keep setuid/setgid and file capabilities; imports do not.
+      keepPrivileges: pre.row.origin !== "imported",
       onProgress: (n) => op.progress({ bytesDone: n }),
     });
     await ctx.fault("restore.staged");

@@ -6,6 +6,8 @@
  * FFI permission is unavailable, so every caller keeps a slower fallback.
  */
 
+import { encodeName } from "./raw_names.ts";
+
 const SYMBOLS = {
   openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
   // Optional: glibc < 2.28 lacks statx, and then only the walker falls back.
@@ -18,6 +20,12 @@ const SYMBOLS = {
   // 64-bit result would come back as a BigInt (an allocation per call).
   readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "i64" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "i64" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  futimens: { parameters: ["i32", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   splice: {
@@ -27,6 +35,24 @@ const SYMBOLS = {
   },
   /** On a thread of Deno's blocking pool: waiting never stalls the event loop. */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  // Raw directory listing (glibc >= 2.30): names as bytes, many per call.
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "i32", optional: true },
+  /** Only for files whose blocks say they may have holes (SEEK_DATA / SEEK_HOLE). */
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  flistxattr: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
+  fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "i32" },
+  fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  // Path calls with byte paths, for names that are not UTF-8 (and mkfifo, which Deno lacks).
+  mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  symlink: { parameters: ["buffer", "buffer"], result: "i32" },
+  link: { parameters: ["buffer", "buffer"], result: "i32" },
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -53,6 +79,7 @@ const ERRNO_NAMES: Record<number, string> = {
   2: "ENOENT",
   4: "EINTR",
   5: "EIO",
+  6: "ENXIO",
   9: "EBADF",
   11: "EAGAIN",
   12: "ENOMEM",
@@ -65,8 +92,11 @@ const ERRNO_NAMES: Record<number, string> = {
   28: "ENOSPC",
   32: "EPIPE",
   36: "ENAMETOOLONG",
+  17: "EEXIST",
   40: "ELOOP",
+  61: "ENODATA",
   75: "EOVERFLOW",
+  95: "EOPNOTSUPP",
 };
 
 /** A failed libc call, with the errno name as `code` (like node:fs errors). */
@@ -95,11 +125,20 @@ export function sizeT(n: number): bigint {
 
 const encoder = new TextEncoder();
 
-/** `s` as a NUL-terminated C string in `scratch` when it fits, else in a new buffer. */
+/**
+ * `s` as a NUL-terminated C string in `scratch` when it fits, else in a new
+ * buffer. A name with escaped raw bytes (raw_names.ts) gets those bytes.
+ */
 export function cString(s: string, scratch: Uint8Array): Uint8Array {
   if (s.includes("\0")) throw new TypeError(`name contains a NUL byte: ${JSON.stringify(s)}`);
   let buf = scratch;
   if (s.length * 3 + 1 > buf.length) buf = new Uint8Array(s.length * 3 + 1);
+  if (!s.isWellFormed()) {
+    const raw = encodeName(s);
+    buf.set(raw);
+    buf[raw.length] = 0;
+    return buf;
+  }
   const { written } = encoder.encodeInto(s, buf);
   buf[written] = 0;
   return buf;

@@ -8,6 +8,12 @@
  * container that swaps a directory or file for a symlink while we read
  * (quiesce=none) cannot make us read anything outside the volume. Symlinks
  * are stored, never followed.
+ *
+ * Fidelity (SPEC §3): names come raw from the libc walker and are stored as
+ * their bytes; fifos are stored (type 6), sockets and devices skipped and
+ * counted; the extended attributes volume_fs.ts keeps go with each entry;
+ * a file with fewer blocks than its size is asked for its holes and, when it
+ * has some, stored as GNU sparse PAX 1.0 (map, then only the data segments).
  */
 import { AppError } from "../core/errors.ts";
 import type { TarSink } from "./pack_sink.ts";
@@ -17,6 +23,7 @@ import {
   encodeHeaderInto,
   MAX_FAST_HEADER,
   padding,
+  sparseMapBlock,
   type TarEntryHeader,
 } from "../tar/write_header.ts";
 import {
@@ -27,8 +34,7 @@ import {
   type VolumeFs,
   volumeFs,
 } from "./volume_fs.ts";
-import { type ArchiveLimits, checkEntryLimits } from "../tar/limits.ts";
-import { printable } from "../fs/raw_names.ts";
+import { type ArchiveLimits, checkWriterLimits } from "../tar/limits.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
@@ -36,7 +42,7 @@ const SMALL_FILE = 1 << 20;
 export interface PackStats {
   /** Entries of all types written. */
   fileCount: number;
-  /** Sockets, fifos and devices: not archived. */
+  /** Sockets and devices: not archived. */
   skippedSpecial: number;
 }
 
@@ -90,7 +96,8 @@ export async function packVolume(
   const vfs = opts.vfs ?? volumeFs();
   const walker = new Walker(opts, vfs);
   try {
-    await walker.entry({ path: prefix, type: "dir", size: 0, ...root });
+    const xattrs = vfs.xattrs(rootFd, vfs.fstat(rootFd).dev);
+    await walker.entry({ path: prefix, type: "dir", size: 0, ...root, xattrs });
     await walker.dir(rootFd, prefix, opts.hostPath, true);
   } finally {
     try {
@@ -116,35 +123,9 @@ class Walker {
     if (sink.room < MAX_FAST_HEADER) await sink.flush();
     const n = encodeHeaderInto(h, sink.buf, sink.pos);
     const header = n > 0 ? undefined : encodeHeader(h);
-    this.#checkLimits(h, n || header!.length);
+    checkWriterLimits(this.#o.limits, h, n || header!.length, this.#o.stats.fileCount, sink.bytes);
     if (header) await sink.put(header);
     else await sink.commit(n);
-  }
-
-  /** The reader's limits, checked exactly only when a cheap bound says it could matter. */
-  #checkLimits(h: TarEntryHeader, headerLen: number) {
-    const l = this.#o.limits;
-    const p = h.path;
-    // Extended header bodies, as the reader counts them: all but the ustar blocks.
-    const ext = headerLen > BLOCK ? headerLen - 2 * BLOCK : 0;
-    const entries = this.#o.stats.fileCount;
-    // Everything so far, this entry, and the end-of-archive marker.
-    const expanded = this.#o.sink.bytes + headerLen + h.size + padding(h.size) + 2 * BLOCK;
-    if (
-      p.length * 3 > l.maxPathBytes || p.length + 1 > 2 * l.maxDepth ||
-      (h.linkTarget !== undefined && h.linkTarget.length * 3 > l.maxPathBytes) ||
-      ext > l.maxHeaderBytes || entries > l.maxEntries || expanded > l.maxExpandedBytes
-    ) {
-      const label = printable(p.length > 120 ? `${p.slice(0, 120)}…` : p);
-      checkEntryLimits(l, {
-        path: p,
-        linkTarget: h.linkTarget,
-        headerBytes: ext,
-        entries,
-        expandedBytes: expanded,
-        label,
-      });
-    }
   }
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
@@ -207,7 +188,17 @@ class Walker {
           this.#o.warn(`cannot read symlink ${label}: ${msg(err)}; skipped`);
           continue;
         }
-        await this.entry({ ...common, path: arch + name, type: "symlink", linkTarget: target });
+        const xattrs = this.#pathXattrs(fd, name, st, label);
+        await this.entry({
+          ...common,
+          path: arch + name,
+          type: "symlink",
+          linkTarget: target,
+          xattrs,
+        });
+      } else if (st.kind === "fifo") {
+        const xattrs = this.#pathXattrs(fd, name, st, label);
+        await this.entry({ ...common, path: arch + name, type: "fifo", xattrs });
       } else {
         this.#o.stats.skippedSpecial++;
       }
@@ -231,7 +222,8 @@ class Walker {
       if (!sameInode(this.#fs.fstat(fd), st)) {
         return this.#o.warn(`directory replaced while reading: ${label}; skipped`);
       }
-      await this.entry({ ...common, path: arch, type: "dir" });
+      const xattrs = this.#fdXattrs(fd, st, label);
+      await this.entry({ ...common, path: arch, type: "dir", xattrs });
       await this.dir(fd, arch, label);
     } finally {
       this.#fs.close(fd);
@@ -266,33 +258,50 @@ class Walker {
       // Changed between lstat and open: the header below still says what lstat saw.
       let changed = before.size !== size || before.mtimeMs !== common.mtimeMs;
       let got: number;
-      const small = size <= SMALL_FILE;
-      if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
-      await this.entry({ ...common, path: arch, type: "file", size });
-      // A long PAX header may have taken the room.
-      if (small && sink.room >= size + BLOCK) {
-        // Data and padding land in the batch in place; reading one byte more
-        // than expected notices a file that grew.
-        got = this.#readSmall(fd, size, label);
-        if (got > size) {
-          changed = true;
-          got = size;
-        }
-        const buf = sink.buf;
-        const end = sink.pos + size + padding(size);
-        if (got < size) {
-          this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
-        }
-        buf.fill(0, sink.pos + got, end);
-        await sink.commit(end - sink.pos);
+      const xattrs = this.#fdXattrs(fd, st, label);
+      // Fewer blocks than bytes: maybe holes (no extra call for any other file).
+      const map = st.blocks * 512 < size ? this.#fs.dataMap(fd, size) : null;
+      if (map) {
+        got = await this.#sparse(
+          fd,
+          { ...common, path: arch, type: "file", size, xattrs },
+          map,
+          label,
+        );
+        changed ||= got !== size;
       } else {
-        got = await sink.spliceFile(fd, size);
-        if (got < size) got += await this.#copy(fd, size - got, label);
-        if (got < size) {
-          this.#o.warn(`file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`);
-          await sink.zeros(size - got);
+        const small = size <= SMALL_FILE;
+        if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
+        await this.entry({ ...common, path: arch, type: "file", size, xattrs });
+        // A long PAX header may have taken the room.
+        if (small && sink.room >= size + BLOCK) {
+          // Data and padding land in the batch in place; reading one byte more
+          // than expected notices a file that grew.
+          got = this.#readSmall(fd, size, label);
+          if (got > size) {
+            changed = true;
+            got = size;
+          }
+          const buf = sink.buf;
+          const end = sink.pos + size + padding(size);
+          if (got < size) {
+            this.#o.warn(
+              `file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`,
+            );
+          }
+          buf.fill(0, sink.pos + got, end);
+          await sink.commit(end - sink.pos);
+        } else {
+          got = await sink.spliceFile(fd, size);
+          if (got < size) got += await this.#copy(fd, size - got, label);
+          if (got < size) {
+            this.#o.warn(
+              `file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`,
+            );
+            await sink.zeros(size - got);
+          }
+          await sink.zeros(padding(size));
         }
-        await sink.zeros(padding(size));
       }
       const after = this.#fs.fstat(fd);
       if (got === size && (changed || after.size !== size || after.mtimeMs !== common.mtimeMs)) {
@@ -301,6 +310,54 @@ class Walker {
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {
       this.#fs.close(fd);
+    }
+  }
+
+  /**
+   * A file with holes as GNU sparse 1.0: the map, then each data segment
+   * (read from its offset). Returns the data bytes read; a segment that
+   * came up short is padded with zeros, as the header promised.
+   */
+  async #sparse(fd: number, h: TarEntryHeader, map: number[], label: string): Promise<number> {
+    const sink = this.#o.sink;
+    const block = sparseMapBlock(map);
+    let data = 0;
+    for (let i = 1; i < map.length; i += 2) data += map[i];
+    await this.entry({ ...h, size: block.length + data, sparse: { realSize: h.size, map } });
+    await sink.put(block);
+    let got = 0;
+    for (let i = 0; i < map.length; i += 2) {
+      const want = map[i + 1];
+      if (want === 0) continue;
+      this.#fs.seek(fd, map[i]);
+      const n = await this.#copy(fd, want, label);
+      got += n;
+      if (n < want) {
+        this.#o.warn(`file shrank while reading: ${label} (data at ${map[i]} short; rest zero)`);
+        await sink.zeros(want - n);
+      }
+    }
+    await sink.zeros(padding(block.length + data));
+    return got === data ? h.size : got;
+  }
+
+  /** Kept xattrs of an open file or dir; a failure is a warning, not a lost entry. */
+  #fdXattrs(fd: number, st: EntryStat, label: string) {
+    try {
+      return this.#fs.xattrs(fd, st.dev);
+    } catch (err) {
+      this.#o.warn(`cannot read extended attributes of ${label}: ${msg(err)}`);
+      return null;
+    }
+  }
+
+  /** Kept xattrs of a symlink or fifo (`name` in the dir open at `dirFd`). */
+  #pathXattrs(dirFd: number, name: string, st: EntryStat, label: string) {
+    try {
+      return this.#fs.xattrs(-1, st.dev, dirFd, name);
+    } catch (err) {
+      this.#o.warn(`cannot read extended attributes of ${label}: ${msg(err)}`);
+      return null;
     }
   }
 

@@ -3,8 +3,8 @@
  * types volsnap knows and the 512-byte block arithmetic.
  */
 
-/** Entry types of volsnap archives (ustar typeflags '0', '5', '2', '1'). */
-export type TarEntryType = "file" | "dir" | "symlink" | "hardlink";
+/** Entry types of volsnap archives (ustar typeflags '0', '5', '2', '1', '6'). */
+export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "fifo";
 
 /** tar's record unit: headers are one block, data is padded to whole blocks. */
 export const BLOCK = 512;

@@ -8,7 +8,7 @@
  * restored.
  */
 import { AppError } from "../core/errors.ts";
-import { nameBytes } from "../fs/raw_names.ts";
+import { nameBytes, printable } from "../fs/raw_names.ts";
 
 export interface ArchiveLimits {
   /** Decompressed tar bytes (headers + data + padding) → too_large beyond it. */
@@ -76,7 +76,40 @@ export class LimitExceededError extends AppError {
 }
 
 /**
- * The writer's check of one entry against the table: path bytes, depth,
+ * The writer's check of one entry whose header is `headerLen` bytes (ustar
+ * block(s) included), the `entries`-th, after `bytesBefore` tar bytes:
+ * exact only when a cheap bound says a limit could be near.
+ */
+export function checkWriterLimits(
+  l: ArchiveLimits,
+  h: { path: string; linkTarget?: string; size: number },
+  headerLen: number,
+  entries: number,
+  bytesBefore: number,
+): void {
+  const p = h.path;
+  // Extended header bodies, as the reader counts them: all but the ustar blocks.
+  const ext = headerLen > 512 ? headerLen - 1024 : 0;
+  // Everything so far, this entry with its padding, and the end-of-archive marker.
+  const expanded = bytesBefore + headerLen + h.size + ((512 - (h.size % 512)) % 512) + 1024;
+  if (
+    p.length * 3 > l.maxPathBytes || p.length + 1 > 2 * l.maxDepth ||
+    (h.linkTarget !== undefined && h.linkTarget.length * 3 > l.maxPathBytes) ||
+    ext > l.maxHeaderBytes || entries > l.maxEntries || expanded > l.maxExpandedBytes
+  ) {
+    checkEntryLimits(l, {
+      path: p,
+      linkTarget: h.linkTarget,
+      headerBytes: ext,
+      entries,
+      expandedBytes: expanded,
+      label: printable(p.length > 120 ? `${p.slice(0, 120)}…` : p),
+    });
+  }
+}
+
+/**
+ * The exact check of one entry against the table: path bytes, depth,
  * link target bytes, extended header bytes, running entry count and size.
  */
 export function checkEntryLimits(

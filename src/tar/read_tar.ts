@@ -1,13 +1,17 @@
 /**
  * A strict, streaming tar parser for untrusted input: ustar + POSIX PAX
- * (x/g) + GNU long names (L/K). It only yields the entry kinds volsnap can
- * restore and refuses everything else with a reason. It knows nothing about
+ * (x/g, pax.ts) + GNU long names (L/K) + GNU sparse PAX 1.0. It only yields
+ * the entry kinds volsnap can restore and refuses everything else with a
+ * reason. Names are bytes: any that are not UTF-8 come out escaped
+ * (raw_names.ts), never refused or mangled. It knows nothing about
  * volsnap's layout; reader.ts applies those rules.
  */
 import { AppError, BadArchiveError } from "../core/errors.ts";
+import { decodeName as rawName } from "../fs/raw_names.ts";
 import type { ArchiveLimits } from "./limits.ts";
 import { BLOCK, padding, type TarEntryType } from "./entry.ts";
 import { ByteSource, EMPTY, truncated } from "./byte_source.ts";
+import { parsePax, type PaxValues, type PaxXattr } from "./pax.ts";
 
 export { ByteSource };
 
@@ -25,17 +29,15 @@ export interface TarEntry {
   size: number;
   /** Symlink target or hard-link target path, as stored. */
   linkname: string;
+  xattrs?: PaxXattr[];
+  /**
+   * A sparse file: `size` data bytes (after the map, which the parser read)
+   * fill the segments [offset, length, …] of a file of `realSize` bytes.
+   */
+  sparse?: { realSize: number; map: number[] };
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-interface Pending {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  mtimeMs?: number;
+interface Pending extends PaxValues {
   headerBytes: number;
 }
 
@@ -43,7 +45,7 @@ interface Pending {
 export class TarParser {
   readonly #src: ByteSource;
   readonly #limits: ArchiveLimits;
-  #global: Omit<Pending, "headerBytes"> = {};
+  #global: PaxValues = {};
   #bodyLeft = 0;
   #padLeft = 0;
   #current = "";
@@ -81,7 +83,7 @@ export class TarParser {
         ) {
           throw new BadArchiveError(
             `extended header of ${pending.headerBytes} bytes before entry near '${
-              field(block, 0, 100, "name")
+              field(block, 0, 100)
             }' exceeds the limit of ${this.#limits.maxHeaderBytes}`,
           );
         }
@@ -92,8 +94,8 @@ export class TarParser {
         const data = body ?? EMPTY;
         if (flag === "x") parsePax(data, pending, false);
         else if (flag === "g") parsePax(data, this.#global, true);
-        else if (flag === "L") pending.path = cString(data, "GNU long name");
-        else pending.linkpath = cString(data, "GNU long link name");
+        else if (flag === "L") pending.path = cString(data);
+        else pending.linkpath = cString(data);
         await this.#skipRaw(padding(h.size));
         continue;
       }
@@ -101,13 +103,14 @@ export class TarParser {
       this.#current = entry.name;
       this.#bodyLeft = entry.size;
       this.#padLeft = padding(entry.size);
+      if (pending.sparseMajor !== undefined) await this.#readSparseMap(entry, pending);
       return entry;
     }
   }
 
   #resolve(h: RawHeader, flag: string, p: Pending): TarEntry {
     const g = this.#global;
-    const name = p.path ?? g.path ?? h.name;
+    const name = p.sparseName ?? p.path ?? g.path ?? h.name;
     const linkname = p.linkpath ?? h.linkname;
     const size = p.size ?? h.size;
     let type: TarEntryType;
@@ -124,6 +127,9 @@ export class TarParser {
         break;
       case "5":
         type = "dir";
+        break;
+      case "6":
+        type = "fifo";
         break;
       default:
         throw new BadArchiveError(`entry '${name}' has a forbidden type: ${describeFlag(flag)}`);
@@ -143,7 +149,62 @@ export class TarParser {
       mtimeMs: p.mtimeMs ?? g.mtimeMs ?? h.mtime * 1000,
       size,
       linkname,
+      xattrs: p.xattrs,
     };
+  }
+
+  /** GNU sparse 1.0: the map of data segments leads the entry's data. */
+  async #readSparseMap(e: TarEntry, p: Pending) {
+    const bad = (why: string) => new BadArchiveError(`sparse entry '${e.name}' ${why}`);
+    if (p.sparseMajor !== 1 || p.sparseMinor !== 0) {
+      throw bad(`is GNU sparse ${p.sparseMajor}.${p.sparseMinor}; only 1.0 is supported`);
+    }
+    if (e.type !== "file") throw bad("is not a regular file");
+    const realSize = p.sparseRealSize;
+    if (realSize === undefined) throw bad("has no GNU.sparse.realsize");
+    if (realSize > this.#limits.maxExpandedBytes) {
+      throw new AppError(
+        "too_large",
+        `sparse file '${e.name}' of ${realSize} bytes exceeds the limit of ${this.#limits.maxExpandedBytes}`,
+      );
+    }
+    const nums: number[] = [];
+    let want = -1;
+    let cur = -1;
+    let read = 0;
+    while (want < 0 || nums.length < want) {
+      if (this.#bodyLeft < BLOCK) throw bad("has a truncated sparse map");
+      read += BLOCK;
+      if (read > this.#limits.maxHeaderBytes) throw bad("has a sparse map beyond the header limit");
+      const b = await this.#src.read(BLOCK, `the sparse map of '${e.name}'`);
+      if (!b) throw truncated(`the sparse map of '${e.name}'`);
+      this.#bodyLeft -= BLOCK;
+      for (let i = 0; i < BLOCK && (want < 0 || nums.length < want); i++) {
+        const c = b[i];
+        if (c >= 0x30 && c <= 0x39) {
+          cur = (cur < 0 ? 0 : cur * 10) + c - 0x30;
+          if (cur > Number.MAX_SAFE_INTEGER / 10) throw bad("has a number too large in its map");
+        } else if (c === 0x0a && cur >= 0) {
+          if (want < 0) want = 2 * cur;
+          else nums.push(cur);
+          cur = -1;
+        } else throw bad("has a malformed sparse map");
+      }
+    }
+    let end = 0;
+    let data = 0;
+    for (let i = 0; i < nums.length; i += 2) {
+      if (nums[i] < end || nums[i] + nums[i + 1] > realSize) {
+        throw bad("has overlapping or out-of-range segments");
+      }
+      end = nums[i] + nums[i + 1];
+      data += nums[i + 1];
+    }
+    if (data !== this.#bodyLeft) {
+      throw bad(`maps ${data} data bytes but carries ${this.#bodyLeft}`);
+    }
+    e.size = this.#bodyLeft;
+    e.sparse = { realSize, map: nums };
   }
 
   /** Reads the whole body of the current file entry into a copy of its own (small files). */
@@ -216,12 +277,12 @@ function parseHeader(b: Uint8Array, names: boolean): RawHeader {
   if (stored !== unsigned && stored !== signed) {
     throw new BadArchiveError("tar header checksum mismatch (corrupt or not a tar archive)");
   }
-  let name = names ? field(b, 0, 100, "name") : "";
+  let name = names ? field(b, 0, 100) : "";
   // POSIX ustar splits long names into prefix + name; GNU ("ustar  ") uses those bytes otherwise.
   const posix = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 &&
     b[261] === 0x72 && b[262] === 0; // "ustar\0"
   if (names && posix) {
-    const prefix = field(b, 345, 155, "prefix");
+    const prefix = field(b, 345, 155);
     if (prefix) name = `${prefix}/${name}`;
   }
   return {
@@ -231,26 +292,14 @@ function parseHeader(b: Uint8Array, names: boolean): RawHeader {
     gid: numeric(b, 116, 8, "gid"),
     size: numeric(b, 124, 12, "size"),
     mtime: numeric(b, 136, 12, "mtime"),
-    linkname: names ? field(b, 157, 100, "linkname") : "",
+    linkname: names ? field(b, 157, 100) : "",
   };
 }
 
-function field(b: Uint8Array, off: number, len: number, what: string): string {
+function field(b: Uint8Array, off: number, len: number): string {
   let end = off;
   while (end < off + len && b[end] !== 0) end++;
-  return decodeName(b.subarray(off, end), what);
-}
-
-function decodeName(bytes: Uint8Array, what: string): string {
-  // Most names are ASCII: skip the (per-call costly) UTF-8 decoder for them.
-  let ascii = bytes.length <= 256;
-  for (let i = 0; ascii && i < bytes.length; i++) if (bytes[i] > 0x7f) ascii = false;
-  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new BadArchiveError(`tar ${what} is not valid UTF-8`);
-  }
+  return rawName(b.subarray(off, end));
 }
 
 function octal(b: Uint8Array, off: number, len: number, what: string): number {
@@ -277,87 +326,9 @@ function numeric(b: Uint8Array, off: number, len: number, what: string): number 
   return v;
 }
 
-function cString(data: Uint8Array, what: string): string {
+function cString(data: Uint8Array): string {
   const nul = data.indexOf(0);
-  return decodeName(nul < 0 ? data : data.subarray(0, nul), what);
-}
-
-const DIGITS = /^\d{1,16}$/;
-const USED_PAX_KEYS = new Set(["path", "linkpath", "size", "uid", "gid", "mtime"]);
-
-/** Same acceptance as decodeName, without building a string for ASCII. */
-function checkUtf8(bytes: Uint8Array) {
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] > 0x7f) {
-      decodeName(bytes, "PAX record");
-      return;
-    }
-  }
-}
-
-/** Strict PAX record parser: `<len> <key>=<value>\n`, lengths must add up exactly. */
-function parsePax(data: Uint8Array, into: Omit<Pending, "headerBytes">, global: boolean) {
-  let off = 0;
-  while (off < data.length) {
-    let sp = off;
-    let len = 0;
-    while (sp < data.length && sp - off < 20 && data[sp] >= 0x30 && data[sp] <= 0x39) {
-      len = len * 10 + data[sp++] - 0x30;
-    }
-    if (sp === off || data[sp] !== 0x20) throw new BadArchiveError("malformed PAX record length");
-    const end = off + len;
-    if (len <= sp - off + 1 || end > data.length || data[end - 1] !== 0x0a) {
-      throw new BadArchiveError("malformed PAX record (length does not match)");
-    }
-    let eq = sp + 1;
-    while (eq < end - 1 && data[eq] !== 0x3d) eq++; // '='
-    if (eq === sp + 1 || eq === end - 1) throw new BadArchiveError("malformed PAX record (no key)");
-    const key = decodeName(data.subarray(sp + 1, eq), "PAX record");
-    const value = data.subarray(eq + 1, end - 1);
-    if (USED_PAX_KEYS.has(key) || key.startsWith("GNU.sparse.")) {
-      applyPax(key, decodeName(value, "PAX record"), into, global);
-    } else checkUtf8(value); // not restored (atime, ctime, uname, …), but must be well-formed
-    off = end;
-  }
-}
-
-function applyPax(key: string, value: string, into: Omit<Pending, "headerBytes">, global: boolean) {
-  const int = () => {
-    if (!DIGITS.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw new BadArchiveError(`PAX ${key} is not a valid number: '${value.slice(0, 40)}'`);
-    }
-    return Number(value);
-  };
-  if (key.startsWith("GNU.sparse.")) {
-    throw new BadArchiveError("sparse tar entries are not supported");
-  }
-  switch (key) {
-    case "path":
-    case "linkpath":
-    case "size":
-      // Per-file meaning only; a global one would retarget every later entry.
-      if (global) throw new BadArchiveError(`global PAX header sets '${key}'`);
-      if (key === "size") into.size = int();
-      else into[key] = value;
-      return;
-    case "uid":
-    case "gid":
-      into[key] = int();
-      return;
-    case "mtime": {
-      if (!/^-?\d{1,16}(\.\d{0,9})?$/.test(value)) {
-        throw new BadArchiveError(`PAX mtime is not a valid time: '${value.slice(0, 40)}'`);
-      }
-      // Whole ms, truncated like stat's mtimeMs (float math would round up .9999…).
-      const [sec, frac = ""] = value.replace("-", "").split(".");
-      const ms = Number(sec) * 1000 + Number(frac.padEnd(3, "0").slice(0, 3));
-      into.mtimeMs = value.startsWith("-") ? -ms : ms;
-      return;
-    }
-    default:
-      // atime, ctime, uname, gname, charset, SCHILY.*, LIBARCHIVE.*: not restored.
-      return;
-  }
+  return rawName(nul < 0 ? data : data.subarray(0, nul));
 }
 
 function describeFlag(flag: string): string {

@@ -3,11 +3,24 @@
  * hold: paths and link targets > 100 bytes, uid/gid > 2097151, sizes ≥ 8 GiB
  * and mtimes with milliseconds or outside the octal range. GNU tar reads the
  * result with every field intact.
+ *
+ * Also what GNU tar writes for the rest of SPEC §3: names that are not UTF-8
+ * as their raw bytes (ustar fields and `path`/`linkpath` records, marked
+ * `hdrcharset=BINARY`), extended attributes as `SCHILY.xattr.<name>`
+ * records (binary values), and sparse files as GNU sparse PAX 1.0
+ * (`GNU.sparse.major=1`, `minor=0`, `name`, `realsize`; the map of data
+ * segments leads the entry's data, see `sparseMapBlock`).
  */
+import { encodeName } from "../fs/raw_names.ts";
 
 import { BLOCK, padding, type TarEntryType } from "./entry.ts";
 
 export { BLOCK, padding, type TarEntryType };
+
+export interface TarXattr {
+  name: string;
+  value: Uint8Array;
+}
 
 export interface TarEntryHeader {
   /** Path inside the archive; directories end with "/". */
@@ -22,6 +35,12 @@ export interface TarEntryHeader {
   mtimeMs: number;
   /** Symlink target (verbatim) or hard-link target path inside the archive. */
   linkTarget?: string;
+  xattrs?: TarXattr[] | null;
+  /**
+   * A sparse file: its real size and data segments [offset, length, …].
+   * `size` is then the entry's data: the map block(s) plus the segments.
+   */
+  sparse?: { realSize: number; map: number[] };
 }
 
 const MAX_OCT7 = 0o7777777; // 8-byte numeric fields
@@ -35,22 +54,38 @@ const TYPEFLAG: Record<TarEntryType, number> = {
   hardlink: 0x31,
   symlink: 0x32,
   dir: 0x35,
+  fifo: 0x36,
 };
 
 /** Encodes the header block(s) for one entry: [PAX header + data] + ustar header. */
 export function encodeHeader(h: TarEntryHeader): Uint8Array {
-  const path = utf8(h.path);
+  const sparse = h.sparse;
+  // GNU sparse 1.0: the ustar name is a stand-in; GNU.sparse.name is the real one.
+  const shown = sparse ? sparseStandIn(h.path) : h.path;
+  const path = utf8(shown);
   const link = h.linkTarget === undefined ? undefined : utf8(h.linkTarget);
   const secs = Math.floor(h.mtimeMs / 1000);
   const ms = h.mtimeMs - secs * 1000;
+  const rawPath = !shown.isWellFormed();
+  const rawLink = h.linkTarget !== undefined && !h.linkTarget.isWellFormed();
 
-  const pax: string[] = [];
-  if (path.length > 100) pax.push(record("path", h.path));
-  if (link && link.length > 100) pax.push(record("linkpath", h.linkTarget!));
+  const pax: Uint8Array[] = [];
+  if (rawPath || rawLink || (sparse && !h.path.isWellFormed())) {
+    pax.push(record("hdrcharset", "BINARY"));
+  }
+  if (sparse) {
+    pax.push(record("GNU.sparse.major", "1"));
+    pax.push(record("GNU.sparse.minor", "0"));
+    pax.push(record("GNU.sparse.name", utf8(h.path)));
+    pax.push(record("GNU.sparse.realsize", String(sparse.realSize)));
+  }
+  if (path.length > 100 || rawPath) pax.push(record("path", path));
+  if (link && (link.length > 100 || rawLink)) pax.push(record("linkpath", link));
   if (h.uid > MAX_OCT7) pax.push(record("uid", String(h.uid)));
   if (h.gid > MAX_OCT7) pax.push(record("gid", String(h.gid)));
   if (h.size > MAX_OCT11) pax.push(record("size", String(h.size)));
   if (ms !== 0 || secs < 0 || secs > MAX_OCT11) pax.push(record("mtime", formatMtime(h.mtimeMs)));
+  for (const x of h.xattrs ?? []) pax.push(record(`SCHILY.xattr.${x.name}`, x.value));
 
   const main = ustarBlock({
     name: path,
@@ -64,9 +99,9 @@ export function encodeHeader(h: TarEntryHeader): Uint8Array {
   });
   if (pax.length === 0) return main;
 
-  const body = enc.encode(pax.join(""));
+  const body = concat(pax);
   const paxHeader = ustarBlock({
-    name: enc.encode(paxName(h.path)),
+    name: enc.encode(paxName(shown)),
     typeflag: 0x78, // 'x'
     mode: 0o644,
     uid: 0,
@@ -97,7 +132,7 @@ export function encodeHeaderInto(h: TarEntryHeader, buf: Uint8Array, off: number
   if (
     path.length > 100 || (link !== undefined && link.length > 100) ||
     h.uid > MAX_OCT7 || h.gid > MAX_OCT7 || h.size > MAX_OCT11 ||
-    !isAscii(path) || (link !== undefined && !isAscii(link))
+    !isAscii(path) || (link !== undefined && !isAscii(link)) || h.xattrs || h.sparse
   ) return 0;
   const mtimeMs = h.mtimeMs;
   const secs = Math.floor(mtimeMs / 1000);
@@ -181,17 +216,47 @@ function block(
   b[off + 155] = 0x20; // ...then a space
 }
 
-/** UTF-8 bytes; plain JS for ASCII, which is most names and cheaper than an op call. */
+/** The name's bytes (raw ones as they were); plain JS for ASCII, which is most names. */
 function utf8(s: string): Uint8Array {
   const n = s.length;
-  if (n > 256) return enc.encode(s);
+  if (n > 256) return encodeName(s);
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x80) return enc.encode(s);
+    if (c >= 0x80) return encodeName(s);
     b[i] = c;
   }
   return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** GNU tar's stand-in name for a sparse 1.0 entry: `<dir>/GNUSparseFile.0/<name>`. */
+function sparseStandIn(path: string): string {
+  const cut = path.lastIndexOf("/");
+  return `${path.slice(0, cut + 1)}GNUSparseFile.0/${path.slice(cut + 1)}`;
+}
+
+/**
+ * The sparse map that leads a sparse 1.0 entry's data: the number of
+ * segments, then offset and length of each, one decimal per line, padded
+ * with NULs to a whole block.
+ */
+export function sparseMapBlock(map: number[]): Uint8Array {
+  const text = `${map.length / 2}\n${map.map((n) => `${n}\n`).join("")}`;
+  const out = new Uint8Array(text.length + padding(text.length));
+  enc.encodeInto(text, out);
+  return out;
 }
 
 /** Seconds with millisecond fraction; negative values keep the sign on the whole. */
@@ -204,16 +269,25 @@ function formatMtime(mtimeMs: number): string {
 }
 
 /** One PAX record: "<len> <key>=<value>\n", where len counts its own digits. */
-function record(key: string, value: string): string {
-  const base = enc.encode(` ${key}=${value}\n`).length;
+function record(key: string, value: string | Uint8Array): Uint8Array {
+  const k = enc.encode(key);
+  const v = typeof value === "string" ? enc.encode(value) : value;
+  const base = k.length + v.length + 3; // " " "=" "\n"
   let len = base + String(base).length;
   if (String(len).length !== String(base).length) len = base + String(len).length;
-  return `${len} ${key}=${value}\n`;
+  const head = enc.encode(`${len} `);
+  const out = new Uint8Array(len);
+  out.set(head, 0);
+  out.set(k, head.length);
+  out[head.length + k.length] = 0x3d; // '='
+  out.set(v, head.length + k.length + 1);
+  out[len - 1] = 0x0a;
+  return out;
 }
 
 /** A short, harmless name for the PAX pseudo-entry (readers that ignore PAX see it). */
 function paxName(path: string): string {
-  const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
+  const trimmed = (path.endsWith("/") ? path.slice(0, -1) : path).toWellFormed();
   const base = trimmed.slice(trimmed.lastIndexOf("/") + 1);
   const bytes = enc.encode(base);
   const short = bytes.length > 80 ? new TextDecoder().decode(bytes.subarray(0, 80)) : base;

@@ -5,31 +5,43 @@
  * entries a GiB; this way a batch crosses threads as two flat values.
  *
  * Event layout in `nums`, in stream order:
- *   ENTRY index type mode uid gid mtimeMs size implicitCount
- *     (strs: rel, link for symlinks and hard links, then implicitCount dirs)
+ *   ENTRY index type mode uid gid mtimeMs size implicitCount xattrCount
+ *         mapLength [realSize map…]
+ *     (strs: rel, link for symlinks and hard links, then implicitCount dirs,
+ *      then xattrCount attribute names; bins: their values)
  *   DATA offset length   (a piece of the current file's data in the batch buffer)
+ * mapLength is -1 for a file that is not sparse.
  */
 import type { VolumeEntry } from "./reader.ts";
 import type { TarEntryType } from "../tar/read_tar.ts";
 
 const ENTRY = 0;
 const DATA = 1;
-const TYPES: TarEntryType[] = ["file", "dir", "symlink", "hardlink"];
-const TYPE_CODE: Record<TarEntryType, number> = { file: 0, dir: 1, symlink: 2, hardlink: 3 };
+const TYPES: TarEntryType[] = ["file", "dir", "symlink", "hardlink", "fifo"];
+const TYPE_CODE: Record<TarEntryType, number> = {
+  file: 0,
+  dir: 1,
+  symlink: 2,
+  hardlink: 3,
+  fifo: 4,
+};
 const hasLink = (type: TarEntryType) => type === "symlink" || type === "hardlink";
 
 export interface EncodedBatch {
   nums: Float64Array;
   strs: string[];
+  bins: Uint8Array[];
 }
 
 export class BatchEncoder {
   #nums = new Float64Array(4096);
   #len = 0;
   #strs: string[] = [];
+  #bins: Uint8Array[] = [];
 
   entry(e: VolumeEntry) {
-    this.#reserve(9);
+    const map = e.sparse?.map;
+    this.#reserve(11 + (map ? map.length + 1 : 0));
     const n = this.#nums;
     let i = this.#len;
     n[i++] = ENTRY;
@@ -41,10 +53,20 @@ export class BatchEncoder {
     n[i++] = e.mtimeMs;
     n[i++] = e.size;
     n[i++] = e.implicitDirs.length;
+    n[i++] = e.xattrs?.length ?? 0;
+    n[i++] = map ? map.length : -1;
+    if (map) {
+      n[i++] = e.sparse!.realSize;
+      for (const v of map) n[i++] = v;
+    }
     this.#len = i;
     this.#strs.push(e.rel);
     if (hasLink(e.type)) this.#strs.push(e.link);
     for (const d of e.implicitDirs) this.#strs.push(d);
+    for (const x of e.xattrs ?? []) {
+      this.#strs.push(x.name);
+      this.#bins.push(x.value);
+    }
   }
 
   data(offset: number, length: number) {
@@ -57,9 +79,10 @@ export class BatchEncoder {
 
   /** The events so far (the encoder starts afresh). */
   take(): EncodedBatch {
-    const batch = { nums: this.#nums.slice(0, this.#len), strs: this.#strs };
+    const batch = { nums: this.#nums.slice(0, this.#len), strs: this.#strs, bins: this.#bins };
     this.#len = 0;
     this.#strs = [];
+    this.#bins = [];
     return batch;
   }
 
@@ -78,8 +101,9 @@ export interface BatchVisitor {
 
 /** Replays a batch in order: entries, and pieces of `data`. */
 export function decodeBatch(b: EncodedBatch, data: Uint8Array, to: BatchVisitor) {
-  const { nums, strs } = b;
+  const { nums, strs, bins } = b;
   let s = 0;
+  let x = 0;
   for (let i = 0; i < nums.length;) {
     if (nums[i] === DATA) {
       to.data(data.subarray(nums[i + 1], nums[i + 1] + nums[i + 2]));
@@ -90,7 +114,22 @@ export function decodeBatch(b: EncodedBatch, data: Uint8Array, to: BatchVisitor)
     const rel = strs[s++];
     const link = hasLink(type) ? strs[s++] : "";
     const implicit = nums[i + 8];
-    to.entry({
+    const implicitDirs = strs.slice(s, s + implicit);
+    s += implicit;
+    const xattrCount = nums[i + 9];
+    const mapLength = nums[i + 10];
+    let xattrs: VolumeEntry["xattrs"];
+    for (let k = 0; k < xattrCount; k++) {
+      (xattrs ??= []).push({ name: strs[s++], value: bins[x++] });
+    }
+    let sparse: VolumeEntry["sparse"];
+    if (mapLength >= 0) {
+      sparse = {
+        realSize: nums[i + 11],
+        map: Array.from(nums.subarray(i + 12, i + 12 + mapLength)),
+      };
+    }
+    const e: VolumeEntry = {
       index: nums[i + 1],
       rel,
       type,
@@ -100,9 +139,11 @@ export function decodeBatch(b: EncodedBatch, data: Uint8Array, to: BatchVisitor)
       mtimeMs: nums[i + 6],
       size: nums[i + 7],
       link,
-      implicitDirs: strs.slice(s, s + implicit),
-    });
-    s += implicit;
-    i += 9;
+      implicitDirs,
+    };
+    if (xattrs) e.xattrs = xattrs;
+    if (sparse) e.sparse = sparse;
+    to.entry(e);
+    i += 11 + (mapLength >= 0 ? mapLength + 1 : 0);
   }
 }

@@ -11,9 +11,18 @@
  * symlink; files are created with O_EXCL|O_NOFOLLOW; symlinks are created as
  * links and never followed; metadata calls use the l* variants.
  *
- * setuid/setgid policy: those bits are stripped from regular files (with a
- * warning in the stats), because a restored volume is mounted into containers
- * that may run untrusted code. Directory setgid and sticky bits are kept.
+ * setuid/setgid policy: for an archive from outside (`keepPrivileges`
+ * false, the default) those bits and `security.capability` are stripped from
+ * files and fifos (with a warning in the stats), because a restored volume
+ * is mounted into containers that may run untrusted code. volsnap's own
+ * snapshots keep them (the restore path knows the snapshot's origin).
+ * Directory setgid and sticky bits are always kept.
+ *
+ * Fidelity (SPEC §3): names that are not UTF-8 are created with their raw
+ * bytes (byte_paths.ts), fifos with mkfifo, extended attributes and ACLs
+ * after chown and chmod (chown clears security.capability; an ACL sets the
+ * group bits from its mask), sparse files as holes (ftruncate + writes at
+ * the segments' offsets).
  */
 import fs from "node:fs";
 import { join } from "node:path";
@@ -25,6 +34,19 @@ import type { VolumeEntry } from "./reader.ts";
 import { progressThrottle } from "./read_progress.ts";
 import { OffThreadWalk, type RawSource, walkStats } from "./walk_thread.ts";
 import { type BatchVisitor, decodeBatch } from "./batch_codec.ts";
+import {
+  chmodAny,
+  lchownAny,
+  linkAny,
+  lutimesAny,
+  mkdirAny,
+  mkfifoAny,
+  openAny,
+  setXattr,
+  symlinkAny,
+  type WriteHandle,
+} from "../fs/byte_paths.ts";
+import { printable } from "../fs/raw_names.ts";
 
 export interface ExtractOptions {
   /**
@@ -43,6 +65,11 @@ export interface ExtractOptions {
   /** Staging dir to create (must not exist; its parent must), or null to skip the volume. */
   targetDirFor: (index: number, vol: ManifestVolume) => string | null;
   limits: ArchiveLimits;
+  /**
+   * Keep setuid/setgid bits and security.capability: for volsnap's own
+   * snapshots. Otherwise (imports) they are stripped with a warning.
+   */
+  keepPrivileges?: boolean;
   onProgress?: (expandedBytesDone: number) => void;
   signal?: AbortSignal;
 }
@@ -52,12 +79,26 @@ const O_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL
 const SPECIAL_BITS = 0o6000;
 const IS_ROOT = Deno.uid() === 0;
 
+type Xattrs = VolumeEntry["xattrs"];
+
 interface DirMeta {
   path: string;
   uid: number;
   gid: number;
   mode: number;
   mtimeMs: number;
+  xattrs?: Xattrs;
+}
+
+interface OpenFile {
+  fd: WriteHandle;
+  path: string;
+  entry: VolumeEntry;
+  mode: number;
+  left: number;
+  /** Sparse: the segment being written and the bytes of it done. */
+  seg: number;
+  segDone: number;
 }
 
 export async function extractArchive(
@@ -79,7 +120,13 @@ export async function extractArchive(
       opts.signal?.throwIfAborted();
       if (m.type === "manifest") {
         manifest = m.manifest;
-        stager = new Stager(manifest, opts.targetDirFor, created, currentUmask());
+        stager = new Stager(
+          manifest,
+          opts.targetDirFor,
+          created,
+          currentUmask(),
+          opts.keepPrivileges ?? false,
+        );
       } else decodeBatch(m.events, m.data, stager!);
     }
     progress.flush();
@@ -116,16 +163,19 @@ class Stager implements BatchVisitor {
   readonly #owners = new Map<number, { uid: number; gid: number }>();
   readonly #dirs: DirMeta[] = [];
   readonly #umask: number;
+  readonly #keep: boolean;
   /** The regular file whose data is being written. */
-  #open?: { fd: number; path: string; entry: VolumeEntry; mode: number; left: number };
+  #open?: OpenFile;
 
   constructor(
     manifest: Manifest,
     targetDirFor: ExtractOptions["targetDirFor"],
     created: string[],
     umask: number,
+    keepPrivileges: boolean,
   ) {
     this.#umask = umask;
+    this.#keep = keepPrivileges;
     for (const v of manifest.volumes) {
       const dir = targetDirFor(v.index, v);
       if (dir === null) continue;
@@ -143,8 +193,11 @@ class Stager implements BatchVisitor {
 
   /** Closes a file left open by a failed extraction (its dir is removed next). */
   abort() {
-    if (this.#open) fs.closeSync(this.#open.fd);
+    const f = this.#open;
     this.#open = undefined;
+    try {
+      f?.fd.close();
+    } catch { /* the error that led here is the one to report */ }
   }
 
   entry(e: VolumeEntry) {
@@ -155,36 +208,77 @@ class Stager implements BatchVisitor {
     if (root === undefined) return; // skipped volume: the worker sent no data for it
     if (e.rel === "") {
       const meta = this.#dirs.find((d) => d.path === root)!;
-      Object.assign(meta, { uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
+      Object.assign(meta, {
+        uid: e.uid,
+        gid: e.gid,
+        mode: e.mode,
+        mtimeMs: e.mtimeMs,
+        xattrs: e.xattrs,
+      });
       return;
     }
-    for (const d of e.implicitDirs) Deno.mkdirSync(join(root, d), { mode: 0o755 });
+    for (const d of e.implicitDirs) mkdirAny(join(root, d), 0o755);
     const path = join(root, e.rel);
     switch (e.type) {
       case "dir":
-        Deno.mkdirSync(path, { mode: 0o700 });
-        this.#dirs.push({ path, uid: e.uid, gid: e.gid, mode: e.mode, mtimeMs: e.mtimeMs });
+        mkdirAny(path, 0o700);
+        this.#dirs.push({
+          path,
+          uid: e.uid,
+          gid: e.gid,
+          mode: e.mode,
+          mtimeMs: e.mtimeMs,
+          xattrs: e.xattrs,
+        });
         return;
       case "symlink":
-        Deno.symlinkSync(e.link, path);
-        if (IS_ROOT) fs.lchownSync(path, e.uid, e.gid);
-        fs.lutimesSync(path, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
+        symlinkAny(e.link, path);
+        if (IS_ROOT) lchownAny(path, e.uid, e.gid);
+        this.#xattrs(path, e);
+        lutimesAny(path, e.mtimeMs);
         return;
       case "hardlink":
         // linkat without AT_SYMLINK_FOLLOW; the target is a file we wrote.
-        Deno.linkSync(join(root, e.link), path);
+        linkAny(join(root, e.link), path);
         return;
+      case "fifo": {
+        mkfifoAny(path, 0o600);
+        if (IS_ROOT) lchownAny(path, e.uid, e.gid);
+        chmodAny(path, this.#mode(e)); // no open: a fifo would block
+        this.#xattrs(path, e);
+        lutimesAny(path, e.mtimeMs);
+        return;
+      }
       case "file": {
-        let mode = e.mode;
-        if (mode & SPECIAL_BITS) {
-          mode &= ~SPECIAL_BITS;
-          this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${e.rel}`);
-        }
-        // Created with its final mode: the staging dir (0700) hides it meanwhile.
-        const fd = fs.openSync(path, O_NEW, mode);
-        this.#open = { fd, path, entry: e, mode, left: e.size };
+        const mode = this.#mode(e);
+        // Created with its permission bits: the staging dir (0700) hides it
+        // meanwhile; setuid/setgid follow after chown, which would clear them.
+        const fd = openAny(path, O_NEW, mode & 0o777);
+        this.#open = { fd, path, entry: e, mode, left: e.size, seg: 0, segDone: 0 };
         if (e.size === 0) this.#closeFile();
         return;
+      }
+    }
+  }
+
+  /** The entry's mode, without setuid/setgid unless privileges are kept. */
+  #mode(e: VolumeEntry): number {
+    if (!(e.mode & SPECIAL_BITS) || this.#keep) return e.mode;
+    this.warnings.push(`setuid/setgid bits removed from volumes/${e.index}/${printable(e.rel)}`);
+    return e.mode & ~SPECIAL_BITS;
+  }
+
+  /** Sets the entry's extended attributes on `path` (created by us, in the staging dir). */
+  #xattrs(path: string, e: { xattrs?: Xattrs }) {
+    for (const x of e.xattrs ?? []) {
+      if (x.name === "security.capability" && !this.#keep) {
+        this.warnings.push(`security.capability removed from ${printable(path)}`);
+        continue;
+      }
+      try {
+        setXattr(path, x.name, x.value);
+      } catch (err) {
+        this.warnings.push(`cannot set ${x.name} on ${printable(path)}: ${(err as Error).message}`);
       }
     }
   }
@@ -195,26 +289,44 @@ class Stager implements BatchVisitor {
     if (piece.length > f.left) {
       throw new AppError("internal", `archive worker sent too much data for ${f.path}`);
     }
+    const map = f.entry.sparse?.map;
     let off = 0;
-    while (off < piece.length) off += fs.writeSync(f.fd, piece, off, piece.length - off);
+    if (!map) {
+      while (off < piece.length) off += f.fd.write(piece, off, piece.length - off, null);
+    } else {
+      // The parser checked that the segments hold exactly the data bytes.
+      while (off < piece.length) {
+        while (map[2 * f.seg + 1] === f.segDone) {
+          f.seg++;
+          f.segDone = 0;
+        }
+        const n = Math.min(piece.length - off, map[2 * f.seg + 1] - f.segDone);
+        const w = f.fd.write(piece, off, n, map[2 * f.seg] + f.segDone);
+        off += w;
+        f.segDone += w;
+      }
+    }
     f.left -= piece.length;
     if (f.left === 0) this.#closeFile();
   }
 
   /** fd-based metadata (no path lookup); each call only when the created file differs. */
   #closeFile() {
-    const { fd, entry: e, mode } = this.#open!;
-    this.#open = undefined;
+    const { fd, entry: e, mode, path } = this.#open!;
     try {
-      // chown clears only setuid/setgid, which `mode` never has here.
+      // The holes: the length of the file, without writing them.
+      if (e.sparse) fd.truncate(e.sparse.realSize);
+      // chown clears setuid/setgid (and security.capability): both come after it.
       if (IS_ROOT) {
         const own = this.#owners.get(e.index)!;
-        if (e.uid !== own.uid || e.gid !== own.gid) fs.fchownSync(fd, e.uid, e.gid);
+        if (e.uid !== own.uid || e.gid !== own.gid) fd.chown(e.uid, e.gid);
       }
-      if (mode & this.#umask) fs.fchmodSync(fd, mode);
-      fs.futimesSync(fd, toSeconds(e.mtimeMs), toSeconds(e.mtimeMs));
+      if ((mode & this.#umask) || (mode & SPECIAL_BITS)) fd.chmod(mode);
+      if (e.xattrs) this.#xattrs(path, e);
+      fd.utimes(e.mtimeMs);
     } finally {
-      fs.closeSync(fd);
+      this.#open = undefined;
+      fd.close();
     }
   }
 
@@ -222,11 +334,10 @@ class Stager implements BatchVisitor {
   finishDirs() {
     for (let i = this.#dirs.length - 1; i >= 0; i--) {
       const d = this.#dirs[i];
-      if (IS_ROOT) fs.lchownSync(d.path, d.uid, d.gid);
-      fs.chmodSync(d.path, d.mode);
-      if (!Number.isNaN(d.mtimeMs)) {
-        fs.lutimesSync(d.path, toSeconds(d.mtimeMs), toSeconds(d.mtimeMs));
-      }
+      if (IS_ROOT) lchownAny(d.path, d.uid, d.gid);
+      chmodAny(d.path, d.mode);
+      this.#xattrs(d.path, d);
+      if (!Number.isNaN(d.mtimeMs)) lutimesAny(d.path, d.mtimeMs);
     }
   }
 }
@@ -247,13 +358,4 @@ function currentUmask(): number {
  */
 async function syncStaged(dirs: string[]): Promise<void> {
   for (const dir of dirs) await syncFs(dir);
-}
-
-/**
- * Seconds for utimes from a millisecond time. ms/1000 is not exact in binary
- * floating point and the kernel truncates to ns, so 1.123 s could land as
- * 1.122999999 s; half a microsecond above the millisecond keeps the ms exact.
- */
-function toSeconds(ms: number): number {
-  return (Math.round(ms) + 0.0005) / 1000;
 }

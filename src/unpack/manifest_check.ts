@@ -7,7 +7,8 @@ import { BadArchiveError } from "../core/errors.ts";
 import { type Manifest, ManifestSchema } from "../core/model.ts";
 import { DecodedStream } from "../compression/decompress.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
-import { ByteSource, TarParser } from "../tar/read_tar.ts";
+import { TarParser } from "../tar/read_tar.ts";
+import { ByteSource } from "../tar/byte_source.ts";
 import { readManifestEntry } from "./reader.ts";
 
 /** The parsed manifest JSON, checked against volsnap/1; throws BadArchiveError. */

@@ -34,10 +34,14 @@ export interface VolumeEntry {
   link: string;
   /** Ancestors with no entry of their own, outermost first (created as plain dirs). */
   implicitDirs: string[];
+  /** Extended attributes (PAX SCHILY.xattr.*), in archive order. */
+  xattrs?: { name: string; value: Uint8Array }[];
+  /** A sparse file: `size` data bytes fill these segments of `realSize` bytes. */
+  sparse?: { realSize: number; map: number[] };
 }
 
 /** What a path of one volume is; used for parent, duplicate and hard-link checks. */
-const Kind = { Dir: 1, File: 2, Symlink: 3 } as const;
+const Kind = { Dir: 1, File: 2, Symlink: 3, Fifo: 4 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
 interface VolumeState {
@@ -120,6 +124,8 @@ export class ArchiveWalker {
       size: e.size,
       link: e.linkname,
       implicitDirs: [],
+      xattrs: e.xattrs,
+      sparse: e.sparse,
     };
     if (rel === "") {
       if (e.type !== "dir") throw new BadArchiveError(`volume root '${name}' is not a directory`);
@@ -136,6 +142,9 @@ export class ArchiveWalker {
         break;
       case "dir":
         vs.kinds.set(rel, Kind.Dir);
+        break;
+      case "fifo":
+        vs.kinds.set(rel, Kind.Fifo);
         break;
       case "symlink":
         checkSymlinkTarget(where.index, rel, e.linkname, this.#limits);

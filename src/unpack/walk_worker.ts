@@ -13,7 +13,8 @@ import { BatchEncoder, type EncodedBatch } from "./batch_codec.ts";
 import { DecodedStream } from "../compression/decompress.ts";
 import type { ArchiveLimits } from "../tar/limits.ts";
 import { ArchiveWalker } from "./reader.ts";
-import { ByteSource, TarParser } from "../tar/read_tar.ts";
+import { TarParser } from "../tar/read_tar.ts";
+import { ByteSource } from "../tar/byte_source.ts";
 
 export type ToWorker =
   | {

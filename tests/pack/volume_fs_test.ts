@@ -110,7 +110,7 @@ Deno.test("LibcVolumeFs and ProcPathVolumeFs agree on stats, reads, links and er
     assertEquals((a.link as { target: string }).target, "../outside/target");
     assertEquals([a.sameOpened, a.sameHard, a.eof], [true, true, 0]);
     assertEquals(a.negMs, [-2000, -1]);
-    assertEquals([a.fifo, a.fifoOpen], ["other", "other"]);
+    assertEquals([a.fifo, a.fifoOpen], ["fifo", "fifo"]);
     assertEquals(
       [a.missing, a.openLink, a.openLinkAsDir, a.openFileAsDir],
       // O_DIRECTORY|O_NOFOLLOW on a symlink: ENOTDIR (the walker treats both as "replaced").

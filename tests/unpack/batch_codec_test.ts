@@ -24,6 +24,21 @@ Deno.test("batch codec replays entries and data pieces in order, losslessly", ()
     entry({ index: 3, rel: "ln", type: "symlink", link: "/abs/target ü" }),
     entry({ index: 3, rel: "hard", type: "hardlink", link: "dir/sub/f" }),
     entry({ rel: "x/y/z/empty", implicitDirs: ["x", "x/y", "x/y/z"] }),
+    entry({ rel: "pipe", type: "fifo", mode: 0o640 }),
+    entry({
+      rel: "holes",
+      size: 7,
+      xattrs: [{ name: "user.a", value: new Uint8Array([0, 255]) }, {
+        name: "system.posix_acl_access",
+        value: new Uint8Array([2, 0, 0, 0]),
+      }],
+      sparse: { realSize: 1 << 40, map: [4096, 3, 1 << 30, 4, 1 << 40, 0] },
+    }),
+    entry({
+      rel: "d\udcff/x\udce9",
+      type: "dir",
+      xattrs: [{ name: "user.d", value: new Uint8Array() }],
+    }),
   ];
   const enc = new BatchEncoder();
   enc.entry(sent[0]);
@@ -38,15 +53,15 @@ Deno.test("batch codec replays entries and data pieces in order, losslessly", ()
     entry: (e) => got.push(e),
     data: (p) => got.push([...p]),
   });
-  assertEquals(got.slice(0, 7), [
+  assertEquals(got.slice(0, 10), [
     sent[0],
     sent[1],
     [4, 5, 6, 7, 8, 9],
     [20, 21, 22, 23],
     ...sent.slice(2),
   ]);
-  assertEquals(got.length, 7 + 2000);
-  assertEquals(got[7 + 1999], [1999 % 60]);
+  assertEquals(got.length, 10 + 2000);
+  assertEquals(got[10 + 1999], [1999 % 60]);
   // take() starts afresh.
   const none: unknown[] = [];
   decodeBatch(enc.take(), data, { entry: (e) => none.push(e), data: (p) => none.push(p) });
