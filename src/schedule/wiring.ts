@@ -32,8 +32,10 @@ export interface ScheduleWiring {
 export async function scheduleTargets(ctx: EngineContext): Promise<ScheduleTarget[]> {
   const out: ScheduleTarget[] = [];
   for (const w of await discoverWorkloads(ctx.docker, ctx.discovery)) {
+    // A Swarm service's labels count too, also while it has no task (SPEC §2, §10).
     const label = (name: string) =>
-      w.containers.map((c) => c.labels[name]).find((v) => v !== undefined && v.trim() !== "");
+      [...w.containers, ...w.services ?? []].map((c) => c.labels[name])
+        .find((v) => v !== undefined && v.trim() !== "");
     const snapshot = label(SCHEDULE_LABEL) ?? ctx.config.schedule;
     if (snapshot) out.push({ workload: w.id, kind: "snapshot", expression: snapshot });
     const drill = label(DRILL_LABEL);

@@ -22,6 +22,8 @@ import {
   waitUntil,
 } from "../_helpers/swarm.ts";
 import { AppError } from "../../src/core/errors.ts";
+import type { EngineContext } from "../../src/engine/context.ts";
+import { scheduleTargets } from "../../src/schedule/wiring.ts";
 
 Deno.test.afterAll(leaveSwarm);
 
@@ -264,6 +266,46 @@ Deno.test("global service: stop is refused with the reason, its label's pause wo
     assertEquals(row.quiesce, "pause", "the service's volsnap.quiesce label counts");
     assertEquals(state, "paused");
     assertEquals(await runningTasks(svc), [task], "the same task runs: nothing was replaced");
+  } finally {
+    env.close();
+    await cleanupServices(scratch, [svc]);
+  }
+});
+
+Deno.test("a service with no task keeps its workload: spec volumes, its schedule label, a capture", async () => {
+  await ensureSwarm();
+  const scratch = new DockerScratch("vs-sw0");
+  const svc = scratch.prefix;
+  const env = await engineEnv();
+  try {
+    const vol = await scratch.volume("data");
+    Deno.writeTextFileSync(join(await volumeMountpoint(vol), "kept"), "yes");
+    await createService({
+      name: svc,
+      replicas: 0,
+      mounts: [`type=volume,source=${vol},target=/data`],
+      labels: { "volsnap.schedule": "@daily" },
+    });
+    const w = await env.engine.getWorkload(svc);
+    assertEquals(w.containers, []);
+    assertEquals(w.services?.map((s) => [s.name, s.replicas]), [[svc, 0]]);
+    assertEquals(w.volumes.map((v) => [v.key, v.destinations]), [[`volume:${vol}`, [{
+      container: svc,
+      destination: "/data",
+      readOnly: false,
+    }]]]);
+    const ctx = {
+      docker: env.docker,
+      discovery: { dataDir: env.config.dataDir },
+      config: env.config,
+    };
+    const targets = await scheduleTargets(ctx as unknown as EngineContext);
+    assertEquals(targets.filter((t) => t.workload === svc), [
+      { workload: svc, kind: "snapshot", expression: "@daily" },
+    ]);
+    const row = await runOp(await env.engine.prepareCapture(svc, {}));
+    assertEquals(row.quiesce, "stop");
+    assertEquals(await specReplicas(svc), 0, "a service at 0 is not scaled up");
   } finally {
     env.close();
     await cleanupServices(scratch, [svc]);
