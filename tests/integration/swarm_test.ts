@@ -350,3 +350,49 @@ Deno.test("SIGKILL while a service is scaled to 0: the sweep on the next start s
     await cleanupServices(scratch, [svc]);
   }
 });
+
+Deno.test("SIGKILL in a restore while the service is scaled to 0: the sweep rolls back and scales it back", async () => {
+  await ensureSwarm();
+  const scratch = new DockerScratch("vs-swr");
+  const svc = scratch.prefix;
+  const server = await TestServer.start();
+  try {
+    const vol = await scratch.volume("data");
+    const live = await volumeMountpoint(vol);
+    Deno.writeTextFileSync(join(live, "marker"), "snapshot");
+    await createService({
+      name: svc,
+      replicas: 2,
+      mounts: [`type=volume,source=${vol},target=/data`],
+    });
+    await waitRunning(svc, 2);
+    const snap = await server.api("POST", `/api/v1/workloads/${svc}/snapshots?wait=true`, {});
+    assertEquals(snap.status, 201, JSON.stringify(snap.json));
+    const sid = snap.json.snapshot.id;
+    Deno.writeTextFileSync(join(live, "marker"), "live");
+    await server.restart({ killAt: "restore.journaled" });
+    await waitRunning(svc, 2);
+
+    fetch(`${server.url}/api/v1/workloads/${svc}/restore`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${server.token}`,
+        "content-type": "application/json",
+        "x-confirm-restore": sid,
+      },
+      body: JSON.stringify({ snapshotId: sid }),
+    }).then((r) => r.body?.cancel()).catch(() => {});
+    const status = await Promise.race([server.exited(), sleep(60_000).then(() => undefined)]);
+    assert(status, `server was not killed:\n${server.log.slice(-2000)}`);
+    assertEquals(await specReplicas(svc), 0, "killed with the service scaled to 0");
+
+    await server.restart();
+    assertEquals(await specReplicas(svc), 2, "the sweep scaled it back to the recorded 2");
+    await waitRunning(svc, 2);
+    assertEquals(Deno.readTextFileSync(join(live, "marker")), "live", "rolled back: the old state");
+    assertEquals([...Deno.readDirSync(join(server.dataDir, "journal"))].length, 0);
+  } finally {
+    await server.stop();
+    await cleanupServices(scratch, [svc]);
+  }
+});
