@@ -1,6 +1,6 @@
 /** /api/v1/snapshots/{sid}: metadata, archive download, verify, delete. */
 import { Hono } from "hono";
-import { ARCHIVE_FORMATS, CompressionSchema } from "../src/core/model.ts";
+import { ARCHIVE_FORMATS } from "../src/core/model.ts";
 import type { Engine } from "../src/engine/types.ts";
 import type { OperationRunner } from "../src/operations/runner.ts";
 import { parseInput } from "./errors.ts";
@@ -9,9 +9,10 @@ import { respondWithOperation } from "./operation_response.ts";
 import { SnapshotIdSchema, WaitQuerySchema } from "./schemas.ts";
 import { pullStream } from "./streams.ts";
 
-function contentTypeFor(compression: string): string {
-  const parsed = CompressionSchema.safeParse(compression);
-  return parsed.success ? ARCHIVE_FORMATS[parsed.data].contentType : "application/octet-stream";
+/** The media type of what is sent, from the name of what is sent (it may be encrypted). */
+function contentTypeFor(fileName: string): string {
+  const format = Object.values(ARCHIVE_FORMATS).find((f) => fileName.endsWith(f.extension));
+  return format?.contentType ?? "application/octet-stream";
 }
 
 /** A file name safe inside a quoted Content-Disposition parameter. */
@@ -47,7 +48,7 @@ export function snapshotRoutes(deps: { engine: Engine; runner: OperationRunner }
     }
     const dl = await engine.openArchive(id);
     const headers = {
-      "Content-Type": contentTypeFor(row.compression),
+      "Content-Type": contentTypeFor(dl.fileName),
       "Content-Length": String(dl.sizeBytes),
       ETag: `"${dl.sha256}"`,
       "Content-Disposition": `attachment; filename="${safeFileName(dl.fileName)}"`,
