@@ -1,11 +1,27 @@
-/** The HTTP API (SPEC §7): a Hono app over an Engine. */
-import { Hono } from "hono";
+/**
+ * The HTTP API (SPEC §7): a Hono app over an Engine.
+ *
+ * Adding a route (every route follows this, so GET /api/v1/openapi.json
+ * lists it; tests/routes/openapi_test.ts fails otherwise):
+ *
+ *   const app = apiRouter();                       // routes/openapi.ts
+ *   register(app, createRoute({
+ *     method: "post", path: "/{sid}/thing",        // OpenAPI path syntax
+ *     request: { params: z.object({ sid: SnapshotIdSchema }), query, body: jsonBody(Schema) },
+ *     responses: { 200: json("what it answers"), ...COMMON_ERRORS, 404: errorJson("…") },
+ *   }), async (c) => { const { sid } = c.req.valid("param"); … });
+ *
+ * The zod schemas in `request` validate the request (a failure is the usual
+ * 400 invalid_input) and generate the document. Mount the router below with
+ * app.route(); never register plain app.get() routes.
+ */
 import type { Catalog } from "../db/catalog.ts";
 import { checkBearer } from "../src/auth/token.ts";
 import type { Engine } from "../src/engine/types.ts";
 import type { Logger } from "../src/core/log.ts";
 import type { OperationRunner } from "../src/operations/runner.ts";
 import { consoleRoutes } from "./console.ts";
+import { apiRouter, type OpenAPIHono, serveDocument } from "./openapi.ts";
 import { errorResponse } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
@@ -27,8 +43,8 @@ export interface AppDeps {
   ops: OpsDeps;
 }
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+export function createApp(deps: AppDeps): OpenAPIHono {
+  const app = apiRouter();
   app.onError((err, c) => errorResponse(c, err, deps.log));
   app.notFound((c) =>
     c.json(
@@ -65,5 +81,6 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/v1/schedules", scheduleRoutes(deps));
   app.route("/api/v1/operations", operationRoutes(deps));
   app.route("/api/v1/events", eventRoutes(deps));
+  serveDocument(app, deps.version);
   return app;
 }

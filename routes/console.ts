@@ -6,7 +6,8 @@
  * scripts and styles (no inline code). The page then talks to /api/v1 with
  * the token the operator signs in with.
  */
-import { Hono } from "hono";
+import { apiRouter, createRoute, errorJson, type OpenAPIHono, register } from "./openapi.ts";
+import { z } from "zod";
 import { LANGUAGES } from "./console/messages.js";
 import indexHtml from "./console/index.html" with { type: "text" };
 import actionsJs from "./console/actions.js" with { type: "text" };
@@ -70,26 +71,53 @@ export function pickLanguage(acceptLanguage: string | undefined): string {
   return wanted.find((w) => LANGUAGES.includes(w.base))?.base ?? LANGUAGES[0];
 }
 
-export function consoleRoutes(): Hono {
-  const app = new Hono();
-  app.get("/", (c) => {
-    const lang = pickLanguage(c.req.header("Accept-Language"));
-    return c.html(indexHtml.replace("{{lang}}", lang), 200, {
-      ...SECURITY_HEADERS,
-      "Cache-Control": "no-cache",
-      Vary: "Accept-Language",
-    });
-  });
-  app.get("/console/:file", (c) => {
-    const asset = ASSETS[c.req.param("file")];
-    if (!asset) {
-      return c.json({ error: { code: "not_found", message: "no such console file" } }, 404);
-    }
-    return c.body(asset.body, 200, {
-      ...SECURITY_HEADERS,
-      "Content-Type": asset.type,
-      "Cache-Control": "no-cache",
-    });
-  });
+export function consoleRoutes(): OpenAPIHono {
+  const app = apiRouter();
+  register(
+    app,
+    createRoute({
+      method: "get",
+      path: "/",
+      summary: "the web console (HTML, no auth; it asks for the token)",
+      responses: {
+        200: { description: "HTML shell", content: { "text/html": { schema: z.string() } } },
+      },
+    }),
+    (c) => {
+      const lang = pickLanguage(c.req.header("Accept-Language"));
+      return c.html(indexHtml.replace("{{lang}}", lang), 200, {
+        ...SECURITY_HEADERS,
+        "Cache-Control": "no-cache",
+        Vary: "Accept-Language",
+      });
+    },
+  );
+  register(
+    app,
+    createRoute({
+      method: "get",
+      path: "/console/{file}",
+      summary: "console assets",
+      request: { params: z.object({ file: z.string() }) },
+      responses: {
+        200: {
+          description: "a console file",
+          content: { "application/octet-stream": { schema: z.string() } },
+        },
+        404: errorJson("no such console file"),
+      },
+    }),
+    (c) => {
+      const asset = ASSETS[c.req.valid("param").file];
+      if (!asset) {
+        return c.json({ error: { code: "not_found", message: "no such console file" } }, 404);
+      }
+      return c.body(asset.body, 200, {
+        ...SECURITY_HEADERS,
+        "Content-Type": asset.type,
+        "Cache-Control": "no-cache",
+      });
+    },
+  );
   return app;
 }

@@ -4,6 +4,7 @@
  * their stack here and reach the client only as "internal error".
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { AppError, toAppError } from "../src/core/errors.ts";
@@ -21,7 +22,10 @@ export function errorBody(err: AppError): ErrorBody {
 
 /** Maps any thrown value to a response; internal details stay in the log. */
 export function errorResponse(c: Context, err: unknown, log: Logger): Response {
-  const e = toAppError(err);
+  // Hono's own validator refuses a malformed JSON body with a 400 HTTPException.
+  const e = err instanceof HTTPException && err.status === 400
+    ? new AppError("invalid_input", "request body is not valid JSON")
+    : toAppError(err);
   if (e.code === "internal") {
     log.error("request failed", {
       method: c.req.method,
@@ -55,6 +59,8 @@ export async function parseJsonBody<S extends z.ZodType>(
   c: Context,
   schema: S,
 ): Promise<z.output<S>> {
+  // A JSON content type was read (and validated) by the route's OpenAPI validator already.
+  if (c.req.raw.bodyUsed) return parseInput(schema, await c.req.json(), "body");
   const text = await readSmallBody(c.req.raw, MAX_JSON_BODY);
   let value: unknown = {};
   if (text.trim() !== "") {

@@ -1,5 +1,14 @@
 /** /api/v1/snapshots/{sid}: metadata, archive download, verify, delete. */
-import { Hono } from "hono";
+import {
+  apiRouter,
+  COMMON_ERRORS,
+  createRoute,
+  errorJson,
+  json,
+  type OpenAPIHono,
+  register,
+} from "./openapi.ts";
+import { z } from "zod";
 import { ARCHIVE_FORMATS } from "../src/core/model.ts";
 import type { Engine } from "../src/engine/types.ts";
 import type { OperationRunner } from "../src/operations/runner.ts";
@@ -9,7 +18,6 @@ import { respondWithOperation } from "./operation_response.ts";
 import { SnapshotIdSchema, WaitQuerySchema } from "./schemas.ts";
 import { pullStream } from "./streams.ts";
 
-/** The media type of what is sent, from the name of what is sent (it may be encrypted). */
 function contentTypeFor(fileName: string): string {
   const format = Object.values(ARCHIVE_FORMATS).find((f) => fileName.endsWith(f.extension));
   return format?.contentType ?? "application/octet-stream";
@@ -29,49 +37,115 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   return header.split(",").map((t) => t.trim().replace(/^W\//, "")).includes(etag);
 }
 
-export function snapshotRoutes(deps: { engine: Engine; runner: OperationRunner }): Hono {
+export function snapshotRoutes(deps: { engine: Engine; runner: OperationRunner }): OpenAPIHono {
   const { engine, runner } = deps;
-  const app = new Hono();
-  const sid = (raw: string) => parseInput(SnapshotIdSchema, raw, "snapshot id");
+  const app = apiRouter();
 
-  app.get("/:sid", async (c) => {
-    const row = await engine.getSnapshot(sid(c.req.param("sid")));
-    return c.json({ snapshot: snapshotJson(row, { manifest: true }) });
-  });
+  register(
+    app,
+    createRoute({
+      method: "get",
+      path: "/{sid}",
+      summary: "snapshot metadata and manifest",
+      request: { params: z.object({ sid: SnapshotIdSchema }) },
+      responses: {
+        200: json("the snapshot"),
+        ...COMMON_ERRORS,
+        404: errorJson("no such snapshot"),
+      },
+    }),
+    async (c) => {
+      const row = await engine.getSnapshot(c.req.valid("param").sid);
+      return c.json({ snapshot: snapshotJson(row, { manifest: true }) });
+    },
+  );
 
-  app.get("/:sid/archive", async (c) => {
-    const id = sid(c.req.param("sid"));
-    const row = await engine.getSnapshot(id);
-    const etag = `"${row.sha256}"`;
-    if (matchesEtag(c.req.header("If-None-Match"), etag)) {
-      return c.body(null, 304, { ETag: etag });
-    }
-    const dl = await engine.openArchive(id);
-    const headers = {
-      "Content-Type": contentTypeFor(dl.fileName),
-      "Content-Length": String(dl.sizeBytes),
-      ETag: `"${dl.sha256}"`,
-      "Content-Disposition": `attachment; filename="${safeFileName(dl.fileName)}"`,
-      "Cache-Control": "no-store",
-    };
-    if (c.req.method === "HEAD") {
-      await dl.stream.cancel();
-      return c.body(null, 200, headers);
-    }
-    return c.body(pullStream(dl.stream), 200, headers);
-  });
+  register(
+    app,
+    createRoute({
+      method: "get",
+      path: "/{sid}/archive",
+      summary: "streaming download (Content-Length, sha256 ETag; HEAD too)",
+      request: {
+        params: z.object({ sid: SnapshotIdSchema }),
+        headers: z.object({ "if-none-match": z.string().optional() }),
+      },
+      responses: {
+        200: {
+          description: "the archive file",
+          content: {
+            "application/octet-stream": { schema: z.string().meta({ format: "binary" }) },
+          },
+        },
+        304: { description: "ETag matches" },
+        ...COMMON_ERRORS,
+        404: errorJson("no such snapshot"),
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").sid;
+      const row = await engine.getSnapshot(id);
+      const etag = `"${row.sha256}"`;
+      if (matchesEtag(c.req.header("If-None-Match"), etag)) {
+        return c.body(null, 304, { ETag: etag });
+      }
+      const dl = await engine.openArchive(id);
+      const headers = {
+        "Content-Type": contentTypeFor(dl.fileName),
+        "Content-Length": String(dl.sizeBytes),
+        ETag: `"${dl.sha256}"`,
+        "Content-Disposition": `attachment; filename="${safeFileName(dl.fileName)}"`,
+        "Cache-Control": "no-store",
+      };
+      if (c.req.method === "HEAD") {
+        await dl.stream.cancel();
+        return c.body(null, 200, headers);
+      }
+      return c.body(pullStream(dl.stream), 200, headers);
+    },
+  );
 
-  app.post("/:sid/verify", async (c) => {
-    const id = sid(c.req.param("sid"));
-    const { wait } = parseInput(WaitQuerySchema, c.req.query(), "query");
-    const op = await engine.prepareVerify(id);
-    return respondWithOperation(c, runner, op, { wait, resultKey: "verify", okStatus: 200 });
-  });
+  register(
+    app,
+    createRoute({
+      method: "post",
+      path: "/{sid}/verify",
+      summary: "re-hash and fully read the archive",
+      request: { params: z.object({ sid: SnapshotIdSchema }), query: WaitQuerySchema },
+      responses: {
+        200: json("the verify result (with ?wait=true)"),
+        202: json("operation started"),
+        ...COMMON_ERRORS,
+        404: errorJson("no such snapshot"),
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").sid;
+      const { wait } = parseInput(WaitQuerySchema, c.req.query(), "query");
+      const op = await engine.prepareVerify(id);
+      return respondWithOperation(c, runner, op, { wait, resultKey: "verify", okStatus: 200 });
+    },
+  );
 
-  app.delete("/:sid", async (c) => {
-    await engine.deleteSnapshot(sid(c.req.param("sid")));
-    return c.body(null, 204);
-  });
+  register(
+    app,
+    createRoute({
+      method: "delete",
+      path: "/{sid}",
+      summary: "delete file and row",
+      request: { params: z.object({ sid: SnapshotIdSchema }) },
+      responses: {
+        204: { description: "deleted" },
+        ...COMMON_ERRORS,
+        404: errorJson("no such snapshot"),
+        409: errorJson("workload busy"),
+      },
+    }),
+    async (c) => {
+      await engine.deleteSnapshot(c.req.valid("param").sid);
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

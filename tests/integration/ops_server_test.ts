@@ -191,13 +191,13 @@ Deno.test("schedule @every 10s captures with origin scheduled; GET /api/v1/sched
     const snap = await until("a scheduled snapshot", async () => {
       const r = await s.api("GET", `/api/v1/workloads/${wid}/snapshots`);
       return r.json.snapshots.find((x: { origin: string }) => x.origin === "scheduled");
-    }, 60_000);
+    }, 120_000);
     assertEquals(snap.workload, wid);
     const list = await until("the schedule's result", async () => {
       const r = await s.api("GET", "/api/v1/schedules");
       const row = r.json.schedules.find((x: { workload: string }) => x.workload === wid);
       return row?.lastResult ? row : undefined;
-    });
+    }, 120_000);
     assertEquals([list.kind, list.expression, list.lastResult], ["snapshot", "@every 10s", "ok"]);
     assert(Date.parse(list.nextRunAt) > Date.parse(list.lastRunAt), JSON.stringify(list));
     const cli = await new Deno.Command(Deno.execPath(), {
