@@ -20,6 +20,8 @@ import faviconSvg from "./console/favicon.svg" with { type: "text" };
 import i18nJs from "./console/i18n.js" with { type: "text" };
 import mainJs from "./console/main.js" with { type: "text" };
 import messagesJs from "./console/messages.js" with { type: "text" };
+import messagesEnJs from "./console/messages_en.js" with { type: "text" };
+import messagesRuJs from "./console/messages_ru.js" with { type: "text" };
 import restoreJs from "./console/restore.js" with { type: "text" };
 import statusJs from "./console/status.js" with { type: "text" };
 import workloadJs from "./console/workload.js" with { type: "text" };
@@ -37,6 +39,8 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "i18n.js": { body: i18nJs, type: JS },
   "main.js": { body: mainJs, type: JS },
   "messages.js": { body: messagesJs, type: JS },
+  "messages_en.js": { body: messagesEnJs, type: JS },
+  "messages_ru.js": { body: messagesRuJs, type: JS },
   "restore.js": { body: restoreJs, type: JS },
   "status.js": { body: statusJs, type: JS },
   "workload.js": { body: workloadJs, type: JS },
