@@ -1,7 +1,7 @@
 /**
  * The web console in a real headless Chromium against the real server and
  * the real Docker engine: sign in, coverage with reasons, snapshot now,
- * verify, download, a guarded restore (a wrong typed id does nothing, the
+ * verify, drill, pin, download, a guarded restore (a wrong typed id does nothing, the
  * right one restores the data, checked on the host) with live progress,
  * delete with confirmation, import with upload progress, a 409 shown in
  * words, the events log, and Russian. Elements are found by role, label and
@@ -56,7 +56,8 @@ Deno.test("web console: coverage, snapshot, guarded restore with progress, 409 i
     });
     await scratch.container({
       name: "db",
-      labels: compose(wid, "db"),
+      // A schedule that never falls due during the test (Jan 1st, 03:00).
+      labels: { ...compose(wid, "db"), "volsnap.schedule": "0 3 1 1 *" },
       args: ["-v", `${vol}:/data`, "--tmpfs", "/scratch", "-v", `${confFile}:/etc/app.conf:ro`],
     });
     // A second workload whose pre hook keeps it busy for a while: the 409.
@@ -101,6 +102,7 @@ Deno.test("web console: coverage, snapshot, guarded restore with progress, 409 i
     await card.getByText("tmpfs holds no persistent data").waitFor();
     await card.getByText("single-file bind mounts are not captured").waitFor();
     await card.getByText("1 of 1 container running").waitFor();
+    await card.getByText("0 3 1 1 *", { exact: false }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, "workloads.png"), fullPage: true });
 
     // Snapshot now, with a quiesce choice.
@@ -123,6 +125,15 @@ Deno.test("web console: coverage, snapshot, guarded restore with progress, 409 i
     // Verify and download through the console.
     await page.getByRole("button", { name: `Verify snapshot ${snap.id}` }).click();
     await status.getByText(`Snapshot ${snap.id} verified`).waitFor({ timeout: 60_000 });
+    // Drill and pin (SPEC §10, §17): results appear in the table and the workload's facts.
+    await page.getByRole("button", { name: `Drill snapshot ${snap.id}` }).click();
+    await status.getByText(`Drill of snapshot ${snap.id} passed.`).waitFor({ timeout: 90_000 });
+    await page.getByText(`${snap.id} (drill passed `).waitFor();
+    await page.getByRole("button", { name: `Pin snapshot ${snap.id}` }).click();
+    await status.getByText(`Snapshot ${snap.id} pinned.`).waitFor();
+    await page.getByRole("button", { name: `Unpin snapshot ${snap.id}` }).waitFor();
+    const pinned = (await server.api("GET", `/api/v1/snapshots/${snap.id}`)).json.snapshot;
+    assertEquals([pinned.pinned, pinned.lastDrillOk], [true, true]);
     const [dl] = await Promise.all([
       page.waitForEvent("download"),
       page.getByRole("button", { name: `Download snapshot ${snap.id}` }).click(),
