@@ -21,6 +21,7 @@ import {
   type CraftEntry,
   craftTar,
   manifestEntry,
+  paxRecords,
   sandbox,
   testManifest,
   volsnapTar,
@@ -538,4 +539,82 @@ Deno.test("an abort before, at or after the manifest ends the walk promptly (no 
   } finally {
     await sb.cleanup();
   }
+});
+
+/** A GNU sparse 1.0 entry whose map text and data are given as is. */
+function sparseEntry(map: string, data: string, pax: Record<string, string> = {}): CraftEntry {
+  const block = new Uint8Array(512);
+  block.set(new TextEncoder().encode(map));
+  const body = new Uint8Array(512 + data.length);
+  body.set(block);
+  body.set(new TextEncoder().encode(data), 512);
+  return {
+    name: "volumes/0/GNUSparseFile.0/s",
+    data: body,
+    pax: {
+      "GNU.sparse.major": "1",
+      "GNU.sparse.minor": "0",
+      "GNU.sparse.name": "volumes/0/s",
+      "GNU.sparse.realsize": "100",
+      ...pax,
+    },
+  };
+}
+
+Deno.test("extract refuses sparse maps that lie: overlap, beyond the size, data mismatch, huge size", async () => {
+  await expectRefused({
+    tar: volsnapTar([sparseEntry("2\n0\n4\n2\n4\n", "abcdefgh")]),
+    match: /overlapping or out-of-range/,
+  });
+  await expectRefused({
+    tar: volsnapTar([sparseEntry("1\n98\n4\n", "abcd")]),
+    match: /overlapping or out-of-range/,
+  });
+  await expectRefused({
+    tar: volsnapTar([sparseEntry("1\n0\n4\n", "abcdefgh")]),
+    match: /maps 4 data bytes but carries 8/,
+  });
+  await expectRefused({
+    tar: volsnapTar([sparseEntry("1\n0\nx\n", "abcd")]),
+    match: /malformed sparse map/,
+  });
+  await expectRefused({
+    tar: volsnapTar([sparseEntry("1\n0\n4\n", "abcd", { "GNU.sparse.realsize": "99999999999" })]),
+    limits: { maxExpandedBytes: 1 << 30 },
+    code: "too_large",
+    match: /sparse file .* exceeds the limit/,
+  });
+  await expectRefused({
+    tar: volsnapTar([sparseEntry("1\n0\n4\n", "abcd", { "GNU.sparse.minor": "1" })]),
+    match: /only 1\.0 is supported/,
+  });
+});
+
+Deno.test("extract refuses oversized, empty-named, duplicate or global xattrs", async () => {
+  await expectRefused({
+    tar: volsnapTar([
+      file("volumes/0/f", "x", { pax: { "SCHILY.xattr.user.big": "v".repeat(64 * 1024 + 1) } }),
+    ]),
+    match: /more than 64 KiB/,
+  });
+  await expectRefused({
+    tar: volsnapTar([file("volumes/0/f", "x", { pax: { "SCHILY.xattr.": "v" } })]),
+    match: /xattr name '' is not valid/,
+  });
+  const one = paxRecords({ "SCHILY.xattr.user.a": "1" });
+  const dup = new Uint8Array([...one, ...one]);
+  await expectRefused({
+    tar: volsnapTar([
+      { name: "PaxHeader", type: "x", data: dup },
+      { name: "volumes/0/f", data: "x" },
+    ]),
+    match: /set twice/,
+  });
+  await expectRefused({
+    tar: volsnapTar([
+      { name: "GlobalHead", type: "g", data: one },
+      { name: "volumes/0/f", data: "x" },
+    ]),
+    match: /global PAX header sets/,
+  });
 });
