@@ -14,7 +14,11 @@ import { systemClock } from "./src/core/clock.ts";
 import { type Config, ConfigError, listenUrl, parseConfig } from "./src/config/config.ts";
 import { createDockerClient } from "./src/docker/http_client.ts";
 import { createEngine } from "./src/engine/engine.ts";
-import { createContext } from "./src/engine/context.ts";
+import { createContext, type EngineContext } from "./src/engine/context.ts";
+import { join } from "node:path";
+import { openSnapshotStream } from "./src/frames/snapshot_stream.ts";
+import { RemoteService } from "./src/remote/service.ts";
+import { removeArchiveFile } from "./src/retention/prune.ts";
 import { dataPaths, ensureDataDirs } from "./src/engine/paths.ts";
 import { acquireProcessLock } from "./src/locks/process_lock.ts";
 import { retryBlockedRecoveries, runRecoverySweep } from "./src/journal/recovery.ts";
@@ -86,7 +90,11 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     now: () => systemClock.now(),
     log: log.child({ component: "notify" }),
   });
-  const metrics = createMetrics({ catalog, version: VERSION });
+  const metrics = createMetrics({
+    catalog,
+    version: VERSION,
+    remotePending: () => ctx.remote?.pendingCount() ?? Promise.resolve(0),
+  });
   const ctx = createContext({
     config,
     catalog,
@@ -103,12 +111,15 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
   });
   await ensureDataDirs(ctx.paths);
   await sweepScratch(config.dataDir);
+  // Attached before the sweep: it keeps rows whose local file is gone but which live off-host.
+  const remote = attachRemote(ctx);
 
   // Nothing may be served before every crash leftover is resolved (SPEC §6).
   await runRecoverySweep(ctx);
   // A workload whose recovery failed (e.g. Docker was down) is retried in the background.
   const stopRetries = retryBlockedRecoveries(ctx);
   const engine = createEngine(ctx);
+  await remote?.start();
   const runner = new OperationRunner(catalog, systemClock, log.child({ component: "operations" }));
   const schedules = scheduleStore(catalog);
   const ops: OpsDeps = {
@@ -135,6 +146,7 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     token: token.token,
     log,
     version: VERSION,
+    remote,
     ops,
   });
   // After the sweep: a run missed while volsnap was down is caught up once, now.
@@ -168,6 +180,7 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     stopRetries();
     await outbox.stop();
+    await Promise.race([remote?.stop(), new Promise((r) => setTimeout(r, 1000))]);
     docker.close();
     closeDb();
     processLock.close();
@@ -176,6 +189,30 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop(sig));
   await server.finished;
   return 0;
+}
+
+/** Off-host copies (SPEC §13) when VOLSNAP_REMOTE is set. */
+function attachRemote(ctx: EngineContext): RemoteService | undefined {
+  const remote = ctx.config.remote;
+  if (!remote) return undefined;
+  const service = new RemoteService({
+    config: remote,
+    age: ctx.config.age,
+    localKeepLast: ctx.config.localKeepLast,
+    catalog: ctx.catalog,
+    log: ctx.log.child({ component: "remote" }),
+    clock: ctx.clock,
+    event: (kind, message, workload, data) => ctx.event(kind, message, workload, data),
+    openSnapshot: (row) => openSnapshotStream(ctx, row),
+    fault: (name) => ctx.fault(name),
+  });
+  service.removeLocal = (file) => removeArchiveFile(join(ctx.paths.archives, file));
+  ctx.remote = service;
+  ctx.log.info("off-host copies enabled", {
+    location: service.location,
+    encrypted: (ctx.config.age?.recipients.length ?? 0) > 0,
+  });
+  return service;
 }
 
 function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string) {

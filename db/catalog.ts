@@ -5,13 +5,21 @@
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { CatalogDb } from "./client.ts";
-import { events, leftovers, operations, snapshots, workloadBlocks } from "./schema.ts";
+import {
+  events,
+  leftovers,
+  operations,
+  remoteCopies,
+  snapshots,
+  workloadBlocks,
+} from "./schema.ts";
 
 export type SnapshotRow = typeof snapshots.$inferSelect;
 export type NewSnapshotRow = typeof snapshots.$inferInsert;
 export type OperationRow = typeof operations.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type LeftoverRow = typeof leftovers.$inferSelect;
+export type RemoteCopyRow = typeof remoteCopies.$inferSelect;
 
 /**
  * Snapshots and operations are scoped to this host: many hosts may share one
@@ -66,6 +74,12 @@ export class Catalog {
   deleteSnapshot(id: string): Promise<void> {
     return this.#write(async (db) => {
       await db.delete(snapshots).where(this.#mine(id));
+    });
+  }
+  /** "" once the local file is gone and only off-host copies remain. */
+  setSnapshotFile(id: string, file: string): Promise<void> {
+    return this.#write(async (db) => {
+      await db.update(snapshots).set({ file }).where(this.#mine(id));
     });
   }
   recordVerify(id: string, at: string, ok: boolean, error?: string): Promise<void> {
@@ -180,6 +194,49 @@ export class Catalog {
   deleteLeftover(id: string): Promise<void> {
     return this.#write(async (db) => {
       await db.delete(leftovers).where(and(eq(leftovers.id, id), eq(leftovers.host, this.host)));
+    });
+  }
+
+  // ---- off-host copies (this host's rows only)
+  #myCopy(snapshotId: string, location: string) {
+    return and(
+      eq(remoteCopies.snapshotId, snapshotId),
+      eq(remoteCopies.host, this.host),
+      eq(remoteCopies.location, location),
+    );
+  }
+  upsertRemoteCopy(row: Omit<RemoteCopyRow, "host">): Promise<void> {
+    return this.#write(async (db) => {
+      const { snapshotId: _s, location: _l, ...rest } = row;
+      await db.insert(remoteCopies).values({ ...row, host: this.host }).onConflictDoUpdate({
+        target: [remoteCopies.snapshotId, remoteCopies.host, remoteCopies.location],
+        set: rest,
+      });
+    });
+  }
+  updateRemoteCopy(
+    snapshotId: string,
+    location: string,
+    patch: Partial<Omit<RemoteCopyRow, "host" | "snapshotId" | "location">>,
+  ): Promise<void> {
+    return this.#write(async (db) => {
+      await db.update(remoteCopies).set(patch).where(this.#myCopy(snapshotId, location));
+    });
+  }
+  async getRemoteCopy(snapshotId: string, location: string): Promise<RemoteCopyRow | undefined> {
+    return (await this.#db.select().from(remoteCopies).where(this.#myCopy(snapshotId, location))
+      .limit(1))[0];
+  }
+  listRemoteCopies(location?: string): Promise<RemoteCopyRow[]> {
+    return this.#db.select().from(remoteCopies).where(
+      location
+        ? and(eq(remoteCopies.host, this.host), eq(remoteCopies.location, location))
+        : eq(remoteCopies.host, this.host),
+    );
+  }
+  deleteRemoteCopy(snapshotId: string, location: string): Promise<void> {
+    return this.#write(async (db) => {
+      await db.delete(remoteCopies).where(this.#myCopy(snapshotId, location));
     });
   }
 }

@@ -9,6 +9,7 @@ import initSql from "./migrations/0000_init.sql" with { type: "text" };
 import hostScopeSql from "./migrations/0001_host_scope.sql" with { type: "text" };
 import guardsSql from "./migrations/0002_guards.sql" with { type: "text" };
 import opsSql from "./migrations/0003_ops.sql" with { type: "text" };
+import remoteSql from "./migrations/0004_remote.sql" with { type: "text" };
 import journal from "./migrations/meta/_journal.json" with { type: "json" };
 
 export type CatalogDb = ReturnType<typeof drizzle<typeof schema>>;
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, string> = {
   "0001_host_scope": hostScopeSql,
   "0002_guards": guardsSql,
   "0003_ops": opsSql,
+  "0004_remote": remoteSql,
 };
 
 export async function openCatalogDb(url: string): Promise<{ db: CatalogDb; close(): void }> {

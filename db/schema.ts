@@ -125,3 +125,32 @@ export const notifyOutbox = sqliteTable("notify_outbox", {
   deliveredAt: text("delivered_at"),
   lastError: text("last_error"),
 }, (t) => [index("notify_outbox_due").on(t.host, t.state, t.nextAttemptAt)]);
+/**
+ * Off-host copies (SPEC §13), one row per snapshot, host and location. The
+ * row is the upload's journal: written before the first byte is sent, its
+ * `checkpoint` (upload id and finished parts) updated after every part, so a
+ * restarted server resumes or restarts the copy. `ownerHost` is the host that
+ * wrote the object: only that host ever prunes it.
+ */
+export const remoteCopies = sqliteTable("remote_copies", {
+  snapshotId: text("snapshot_id").notNull(),
+  host: text("host").notNull(),
+  /** The remote URL without credentials (`s3://bucket/prefix`, `file:///path`). */
+  location: text("location").notNull(),
+  /** pending | uploading | present | failed */
+  state: text("state").notNull(),
+  objectKey: text("object_key").notNull(),
+  ownerHost: text("owner_host").notNull(),
+  encrypted: integer("encrypted", { mode: "boolean" }).notNull().default(false),
+  sizeBytes: integer("size_bytes"),
+  /** sha256 of the stored object (the ciphertext when encrypted). */
+  objectSha256: text("object_sha256"),
+  attempts: integer("attempts").notNull().default(0),
+  lastError: text("last_error"),
+  nextAttemptAt: text("next_attempt_at"),
+  checkpoint: text("checkpoint", { mode: "json" }).$type<unknown>(),
+  uploadedAt: text("uploaded_at"),
+}, (t) => [
+  primaryKey({ columns: [t.snapshotId, t.host, t.location] }),
+  index("remote_copies_host_state").on(t.host, t.state),
+]);

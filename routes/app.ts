@@ -22,10 +22,12 @@ import type { Logger } from "../src/core/log.ts";
 import type { OperationRunner } from "../src/operations/runner.ts";
 import { consoleRoutes } from "./console.ts";
 import { apiRouter, type OpenAPIHono, serveDocument } from "./openapi.ts";
+import type { RemoteService } from "../src/remote/service.ts";
 import { errorResponse } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { operationRoutes } from "./operations.ts";
+import { remoteRoutes } from "./remote.ts";
 import { snapshotRoutes } from "./snapshots.ts";
 import { workloadRoutes } from "./workloads.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -41,6 +43,8 @@ export interface AppDeps {
   log: Logger;
   version: string;
   ops: OpsDeps;
+  /** Off-host storage, when configured (SPEC §13). */
+  remote?: RemoteService;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono {
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route("/api/v1/schedules", scheduleRoutes(deps));
   app.route("/api/v1/operations", operationRoutes(deps));
   app.route("/api/v1/events", eventRoutes(deps));
+  app.route("/api/v1/remote", remoteRoutes(deps));
   serveDocument(app, deps.version);
   return app;
 }

@@ -4,6 +4,7 @@
  */
 import type { EventRow, SnapshotRow } from "../db/catalog.ts";
 import type { Workload } from "../src/core/model.ts";
+import { type Location, locationsFor } from "../src/remote/service.ts";
 
 export function workloadJson(w: Workload) {
   return {
@@ -60,7 +61,10 @@ export function workloadSummaryJson(w: Workload) {
   };
 }
 
-export function snapshotJson(s: SnapshotRow, opts: { manifest?: boolean } = {}) {
+export function snapshotJson(
+  s: SnapshotRow & { locations?: Location[] },
+  opts: { manifest?: boolean } = {},
+) {
   return {
     id: s.id,
     workload: s.workload,
@@ -86,6 +90,7 @@ export function snapshotJson(s: SnapshotRow, opts: { manifest?: boolean } = {}) 
     lastDrillAt: s.lastDrillAt,
     lastDrillOk: s.lastDrillOk,
     lastDrillError: s.lastDrillError,
+    locations: s.locations ?? locationsFor(s, undefined, false),
     ...(opts.manifest ? { manifest: s.manifest } : {}),
   };
 }

@@ -10,6 +10,13 @@ import { type Compression, CompressionSchema } from "../core/model.ts";
 import { DEFAULT_DOCKER_HOST, DOCKER_HOST_PATTERN } from "../docker/docker_host.ts";
 import { type NotifyTarget, parseTargets } from "../notify/targets.ts";
 import { parseSchedule } from "../schedule/spec.ts";
+import {
+  type AgeConfig,
+  parseRemoteSettings,
+  REMOTE_SETTINGS,
+  type RemoteConfig,
+  type RemoteRaw,
+} from "../remote/config.ts";
 
 export interface Config {
   dataDir: string;
@@ -29,6 +36,11 @@ export interface Config {
   notifySecret?: string;
   notifyOn: "failure" | "all";
   metricsPublic: boolean;
+  /** Off-host copies (SPEC §13); absent: none. */
+  remote?: RemoteConfig;
+  age?: AgeConfig;
+  /** Local copies kept per workload when a remote holds the rest. */
+  localKeepLast?: number;
 }
 
 /** Invalid configuration; `message` is the one line shown to the operator. */
@@ -263,11 +275,27 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
       source[s.key] = s.env;
     }
   }
+  const remoteRaw: RemoteRaw = {};
+  for (const s of REMOTE_SETTINGS) if (env[s.env]) remoteRaw[s.key] = env[s.env];
+  const remoteFlags = new Map<string, (typeof REMOTE_SETTINGS)[number]>(
+    REMOTE_SETTINGS.map((s) => [s.flag, s]),
+  );
   for (const [name, values] of flags) {
+    const r = remoteFlags.get(name);
+    if (r) {
+      remoteRaw[r.key] = values[values.length - 1];
+      continue;
+    }
     const s = known.get(name);
     if (!s) throw new ConfigError(`unknown option --${name}`);
     raw[s.key] = values[values.length - 1];
     source[s.key] = `--${name}`;
+  }
+  let remote: ReturnType<typeof parseRemoteSettings>;
+  try {
+    remote = parseRemoteSettings(remoteRaw, env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
   const withDefaults = {
     dataDir: raw.dataDir ?? DEFAULTS.dataDir,
@@ -313,6 +341,7 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     notifySecret: c.notifySecret,
     notifyOn: c.notifyOn,
     metricsPublic: c.metricsPublic,
+    ...remote,
   };
 }
 

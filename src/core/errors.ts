@@ -12,6 +12,8 @@ export type ErrorCode =
   | "too_large"
   | "bad_archive"
   | "integrity_error"
+  | "decryption_failed"
+  | "storage_unavailable"
   | "docker_unavailable"
   | "docker_error"
   | "insufficient_space"
@@ -30,6 +32,8 @@ const STATUS: Record<ErrorCode, number> = {
   too_large: 413,
   bad_archive: 422,
   integrity_error: 422,
+  decryption_failed: 422,
+  storage_unavailable: 503,
   no_volumes: 422,
   docker_unavailable: 503,
   docker_error: 502,

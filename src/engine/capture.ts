@@ -218,6 +218,8 @@ async function runCapture(
     },
   );
   await applyRetention(ctx, workload.id, workload.containers);
+  // The off-host copy runs in the background: it never fails or delays the capture.
+  ctx.remote?.enqueue(row);
   return row;
 }
 

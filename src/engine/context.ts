@@ -13,6 +13,7 @@ import { type DiscoveryOptions, findWorkload } from "../workloads/discover.ts";
 import { JournalStore } from "../journal/journal.ts";
 import { WorkloadLocks } from "../locks/workload_locks.ts";
 import { type DataPaths, dataPaths } from "./paths.ts";
+import type { RemoteService } from "../remote/service.ts";
 
 export interface EngineDeps {
   config: Config;
@@ -37,6 +38,8 @@ export interface EngineContext extends EngineDeps {
   discovery: DiscoveryOptions;
   fault(name: string): Promise<void>;
   event(kind: string, message: string, workload?: string, data?: unknown): Promise<void>;
+  /** Off-host copies (SPEC §13), when VOLSNAP_REMOTE is set; attached by main.ts. */
+  remote?: RemoteService;
 }
 
 export function createContext(deps: EngineDeps): EngineContext {

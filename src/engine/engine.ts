@@ -7,7 +7,7 @@ import type { SnapshotRow } from "../../db/catalog.ts";
 import { archiveExtension } from "../core/model.ts";
 import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { importArchive } from "../unpack/import.ts";
-import { verifyArchiveFile } from "../unpack/verify.ts";
+import { verifyArchiveFile, verifyArchiveStream } from "../unpack/verify.ts";
 import { AppError, errMessage, notFound } from "../core/errors.ts";
 import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
@@ -17,7 +17,8 @@ import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
 import { newId } from "./paths.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
 import { applyRetention, removeArchiveFile, retentionPolicy } from "../retention/prune.ts";
-import type { Engine, PreparedOperation, VerifyResult } from "./types.ts";
+import type { Engine, PreparedOperation, SnapshotView, VerifyResult } from "./types.ts";
+import { locationsFor } from "../remote/service.ts";
 
 /** The engine over the process's one context (built once by the composition root). */
 export function createEngine(ctx: EngineContext): Engine {
@@ -36,8 +37,8 @@ export function createEngine(ctx: EngineContext): Engine {
       const { error } = retentionPolicy(ctx.config, w.containers);
       return error ? { ...w, retentionError: error } : w;
     },
-    listSnapshots: (wid) => ctx.catalog.listSnapshots(wid),
-    getSnapshot: (sid) => snapshotOrThrow(ctx, sid),
+    listSnapshots: async (wid) => withLocations(ctx, await ctx.catalog.listSnapshots(wid)),
+    getSnapshot: async (sid) => (await withLocations(ctx, [await snapshotOrThrow(ctx, sid)]))[0],
     async deleteSnapshot(sid) {
       const row = await snapshotOrThrow(ctx, sid);
       if (ctx.locks.isHeld(row.workload)) {
@@ -46,7 +47,8 @@ export function createEngine(ctx: EngineContext): Engine {
           `workload "${row.workload}" is busy; retry when its operation ends`,
         );
       }
-      await removeArchiveFile(join(ctx.paths.archives, row.file));
+      if (row.file) await removeArchiveFile(join(ctx.paths.archives, row.file));
+      await ctx.remote?.forget(row);
       await ctx.catalog.deleteSnapshot(sid);
       await ctx.event("snapshot_deleted", `snapshot ${sid} deleted`, row.workload, {
         snapshotId: sid,
@@ -54,7 +56,10 @@ export function createEngine(ctx: EngineContext): Engine {
     },
     async openArchive(sid) {
       const row = await snapshotOrThrow(ctx, sid);
-      const { size, stream } = await openSnapshotStream(ctx, row);
+      // No local file: streamed from the bucket, failing at the end on a wrong sha256.
+      const { size, stream } = !row.file && ctx.remote
+        ? { size: row.sizeBytes, stream: await ctx.remote.openArchive(row, true) }
+        : await openSnapshotStream(ctx, row);
       return {
         stream,
         sizeBytes: size,
@@ -68,6 +73,13 @@ export function createEngine(ctx: EngineContext): Engine {
     prepareImport: (wid, body, contentLength) => prepareImport(ctx, wid, body, contentLength),
     prepareVerify: (sid) => prepareVerify(ctx, sid),
   };
+}
+
+/** Adds `locations` (SPEC §13) to catalog rows. */
+async function withLocations(ctx: EngineContext, rows: SnapshotRow[]): Promise<SnapshotView[]> {
+  if (!ctx.remote) return rows.map((r) => ({ ...r, locations: locationsFor(r, undefined, false) }));
+  const locs = await ctx.remote.locationsOf(rows);
+  return rows.map((r) => ({ ...r, locations: locs.get(r.id) ?? [] }));
 }
 
 async function snapshotOrThrow(ctx: EngineContext, sid: string): Promise<SnapshotRow> {
@@ -137,6 +149,7 @@ async function prepareImport(
         originalWorkload: result.manifest.workload,
       });
       await applyRetention(ctx, wid);
+      ctx.remote?.enqueue(row);
       return row;
     },
   };
@@ -156,12 +169,19 @@ async function prepareVerify(
       op.progress({ phase: "verifying", bytesDone: 0, bytesTotal: row.uncompressedBytes });
       const at = ctx.clock.now().toISOString();
       try {
-        const { stats } = await verifyArchiveFile(
-          join(ctx.paths.archives, row.file),
-          row.sha256,
-          ctx.limits,
-          (n) => op.progress({ bytesDone: n }),
-        );
+        const { stats } = !row.file && ctx.remote
+          ? await verifyArchiveStream(
+            await ctx.remote.openArchive(row, false),
+            row.sha256,
+            ctx.limits,
+            (n) => op.progress({ bytesDone: n }),
+          )
+          : await verifyArchiveFile(
+            join(ctx.paths.archives, row.file),
+            row.sha256,
+            ctx.limits,
+            (n) => op.progress({ bytesDone: n }),
+          );
         await ctx.catalog.recordVerify(sid, at, true);
         await ctx.event("snapshot_verified", `snapshot ${sid} verified ok`, row.workload, {
           snapshotId: sid,

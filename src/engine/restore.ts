@@ -116,7 +116,8 @@ async function runRestore(
       // checksum (every capture writes one) catches damage since then without
       // a second hash, which would cost a core during staging; an archive
       // without one (imported, uncompressed) is hashed again.
-      sourcePath: pre.archivePath,
+      // No local file: streamed from the bucket and hashed on the way (SPEC §13).
+      ...(pre.openSource ? { source: await pre.openSource() } : { sourcePath: pre.archivePath }),
       expectedSha256: pre.stagingMustHash ? pre.row.sha256 : undefined,
       targetDirFor: (index) => stagedFor.get(index) ?? null,
       limits: ctx.limits,

@@ -5,10 +5,8 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { zstdFrameChecksummed } from "../compression/decompress.ts";
-import { readManifestFromFile } from "../unpack/manifest_check.ts";
+import { restoreSource } from "./restore_source.ts";
 import { AppError, notFound } from "../core/errors.ts";
-import { sha256File } from "../hash/file_hash.ts";
 import { filesystemOf, isMountPoint } from "../fs/space.ts";
 import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../core/model.ts";
 import { measureDirSize, startOrder } from "../workloads/discover.ts";
@@ -31,6 +29,8 @@ export interface RestorePreflight {
    * frame checksum), so staging need not hash the file a second time.
    */
   stagingMustHash: boolean;
+  /** Off-host source (no local file): opens the archive stream for staging. */
+  openSource?: () => Promise<ReadableStream<Uint8Array>>;
 }
 
 const HEADROOM_MIN = 64 << 20;
@@ -53,23 +53,8 @@ export async function preflightRestore(
       { hint: "pass allowForeign: true to clone or migrate it into this workload" },
     );
   }
-  const archivePath = join(ctx.paths.archives, row.file);
-  let actual: string;
-  try {
-    actual = await sha256File(archivePath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new AppError("not_found", `archive file of snapshot ${row.id} is missing`);
-    }
-    throw err;
-  }
-  if (actual !== row.sha256) {
-    throw new AppError(
-      "integrity_error",
-      `archive of snapshot ${row.id} is corrupt: sha256 ${actual} != recorded ${row.sha256}`,
-    );
-  }
-  const manifest = await readManifestFromFile(archivePath, ctx.limits);
+  const source = await restoreSource(ctx, row);
+  const { archivePath, manifest } = source;
   const volumes = mapVolumes(manifest, workload, req.volumes);
   for (const v of volumes) checkLiveDir(v.target);
   checkNotNested(volumes);
@@ -83,7 +68,8 @@ export async function preflightRestore(
     archivePath,
     manifest,
     volumes,
-    stagingMustHash: !(await zstdFrameChecksummed(archivePath)),
+    stagingMustHash: source.stagingMustHash,
+    openSource: source.open,
     plan: {
       snapshotId: row.id,
       workload: workload.id,

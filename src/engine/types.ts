@@ -3,6 +3,10 @@
  * Docker or the filesystem directly; they call an Engine.
  */
 import type { SnapshotRow } from "../../db/catalog.ts";
+import type { Location } from "../remote/service.ts";
+
+/** A catalog row plus where its copies are (SPEC §13 `locations`). */
+export type SnapshotView = SnapshotRow & { locations?: Location[] };
 import type { Compression, ProgressFn, QuiesceMode, Workload } from "../core/model.ts";
 
 export interface CaptureRequest {
@@ -92,8 +96,8 @@ export interface Engine {
   listWorkloads(): Promise<Workload[]>;
   /** Throws not_found. */
   getWorkload(wid: string): Promise<Workload>;
-  listSnapshots(wid: string): Promise<SnapshotRow[]>;
-  getSnapshot(sid: string): Promise<SnapshotRow>;
+  listSnapshots(wid: string): Promise<SnapshotView[]>;
+  getSnapshot(sid: string): Promise<SnapshotView>;
   deleteSnapshot(sid: string): Promise<void>;
   openArchive(sid: string): Promise<ArchiveDownload>;
   /** Throws workload_busy (409) at once when the workload is locked. */

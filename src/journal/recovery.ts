@@ -240,7 +240,8 @@ async function* walkFiles(dir: string): AsyncGenerator<string> {
 
 /** Rows whose file is gone are dropped; files without a row are moved to orphans/. */
 async function reconcile(ctx: EngineContext, report: RecoveryReport) {
-  const rows = await ctx.catalog.listAllSnapshots();
+  // Rows with file "" live only off-host (SPEC §13): nothing local to reconcile.
+  const rows = (await ctx.catalog.listAllSnapshots()).filter((r) => r.file);
   const known = new Set(rows.map((r) => r.file));
   const missing = [];
   for (const r of rows) {
@@ -259,6 +260,16 @@ async function reconcile(ctx: EngineContext, report: RecoveryReport) {
     );
   } else {
     for (const r of missing) {
+      if (await ctx.remote?.hasCopy(r.id)) {
+        // The local file is gone but the off-host copy holds it: keep the snapshot.
+        await ctx.catalog.setSnapshotFile(r.id, "");
+        await ctx.event(
+          "local_copy_missing",
+          `snapshot ${r.id}: local file missing, kept off-host`,
+          r.workload,
+        );
+        continue;
+      }
       await ctx.catalog.deleteSnapshot(r.id);
       report.rowsWithoutFile++;
       await ctx.event(

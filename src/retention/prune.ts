@@ -49,7 +49,9 @@ export async function applyRetention(
   for (const id of doomed) {
     const row = rows.find((r) => r.id === id)!;
     try {
-      await removeArchiveFile(join(ctx.paths.archives, row.file));
+      if (row.file) await removeArchiveFile(join(ctx.paths.archives, row.file));
+      // Each location is pruned: this host's off-host copy goes with the snapshot.
+      await ctx.remote?.forget(row);
       await ctx.catalog.deleteSnapshot(id);
       await ctx.event("snapshot_pruned", `snapshot ${id} pruned by retention`, workload, {
         snapshotId: id,
@@ -61,6 +63,10 @@ export async function applyRetention(
       });
     }
   }
+  // VOLSNAP_LOCAL_KEEP_LAST: fewer local files than off-host copies.
+  await ctx.remote?.trimLocal(workload).catch((err) =>
+    ctx.log.error("cannot prune local copies", { workload, error: errMessage(err) })
+  );
   return doomed;
 }
 

@@ -54,3 +54,20 @@ export async function verifyArchiveFile(
   }
   return { manifest, stats };
 }
+
+/** The same check over a stream (a snapshot read from off-host storage). */
+export async function verifyArchiveStream(
+  stream: ReadableStream<Uint8Array>,
+  expectedSha256: string,
+  limits: ArchiveLimits,
+  onProgress?: (n: number) => void,
+): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
+  const { manifest, stats } = await scanArchive(stream, limits, onProgress);
+  if (stats.sha256 !== expectedSha256.toLowerCase()) {
+    throw new AppError(
+      "integrity_error",
+      `archive read from off-host storage has sha256 ${stats.sha256}, expected ${expectedSha256}`,
+    );
+  }
+  return { manifest, stats };
+}

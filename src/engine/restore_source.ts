@@ -1,0 +1,66 @@
+/**
+ * Where a restore reads its archive from: the local file (hashed in full by
+ * the pre-flight, as before), or, for a snapshot that has no local file, the
+ * off-host copy streamed from the bucket (SPEC §13). The bucket's bytes are
+ * checked as they stream: staging hashes them against the catalog's sha256
+ * and a mismatch at the end discards the staging before anything is swapped.
+ */
+import { join } from "node:path";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import { zstdFrameChecksummed } from "../compression/decompress.ts";
+import { AppError } from "../core/errors.ts";
+import { type Manifest, ManifestSchema } from "../core/model.ts";
+import { sha256File } from "../hash/file_hash.ts";
+import { readManifestFromFile } from "../unpack/manifest_check.ts";
+import type { EngineContext } from "./context.ts";
+
+export interface RestoreSource {
+  /** The local archive; "" when streamed from off-host storage. */
+  archivePath: string;
+  manifest: Manifest;
+  /** False when decoding checks the content by itself (a zstd frame checksum). */
+  stagingMustHash: boolean;
+  /** Set for an off-host source: opens the plaintext archive stream. */
+  open?: () => Promise<ReadableStream<Uint8Array>>;
+}
+
+export async function restoreSource(ctx: EngineContext, row: SnapshotRow): Promise<RestoreSource> {
+  if (!row.file && ctx.remote) {
+    const remote = ctx.remote;
+    await remote.checkReadable(row);
+    // Adopted from a sidecar, validated by the same schema as an archive's manifest.
+    const manifest = ManifestSchema.parse(row.manifest);
+    return {
+      archivePath: "",
+      manifest,
+      stagingMustHash: true,
+      open: () => remote.openArchive(row, false),
+    };
+  }
+  if (!row.file) {
+    throw new AppError("not_found", `snapshot ${row.id} has no local file`, {
+      hint: "configure VOLSNAP_REMOTE to restore it from off-host storage",
+    });
+  }
+  const archivePath = join(ctx.paths.archives, row.file);
+  let actual: string;
+  try {
+    actual = await sha256File(archivePath);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new AppError("not_found", `archive file of snapshot ${row.id} is missing`);
+    }
+    throw err;
+  }
+  if (actual !== row.sha256) {
+    throw new AppError(
+      "integrity_error",
+      `archive of snapshot ${row.id} is corrupt: sha256 ${actual} != recorded ${row.sha256}`,
+    );
+  }
+  return {
+    archivePath,
+    manifest: await readManifestFromFile(archivePath, ctx.limits),
+    stagingMustHash: !(await zstdFrameChecksummed(archivePath)),
+  };
+}
