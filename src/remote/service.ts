@@ -162,7 +162,7 @@ export class RemoteService {
     const r = await copySnapshot(this.rc, snap);
     if (r.ok) {
       await this.rc.event(
-        "remote_copy_done",
+        "upload_completed",
         `snapshot ${id} copied to ${this.rc.store.describe}`,
         snap.workload,
         {
@@ -183,7 +183,7 @@ export class RemoteService {
     });
     if ((copy?.attempts ?? 1) <= 1 || r.permanent) {
       await this.rc.event(
-        "remote_copy_failed",
+        "upload_failed",
         `off-host copy of snapshot ${id} failed${r.permanent ? "" : " (will retry)"}: ${r.error}`,
         snap.workload,
         { snapshotId: id, permanent: r.permanent },
