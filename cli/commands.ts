@@ -8,6 +8,7 @@ import { readTokenFile, tokenPath } from "../src/auth/token.ts";
 import { ConfigError, DEFAULTS, listenUrl, parseFlags, parseListen } from "../src/config/config.ts";
 import { archiveExtension, CompressionSchema } from "../src/core/model.ts";
 import { type ApiClient, CliError, type OperationJson } from "./client.ts";
+import { remoteCommand } from "./remote_commands.ts";
 import {
   formatBytes,
   formatDuration,
@@ -39,7 +40,9 @@ export const USAGE = `volsnap — snapshots and restores of Docker workload volu
 usage:
   volsnap serve [--data-dir D --listen H:P --token T --db-url U --docker-host U
                  --compression zstd|gzip|none --bind-allow DIRS --max-restore-bytes N
-                 --keep-last N --pre-restore-keep-last N --stop-timeout S]
+                 --keep-last N --pre-restore-keep-last N --stop-timeout S
+                 --remote s3://B/P|file:///D --s3-endpoint U --s3-region R --s3-path-style B
+                 --age-recipients K|FILE --age-identity-file F --local-keep-last N]
   volsnap workloads
   volsnap workload <wid>
   volsnap snapshot <wid> [--quiesce stop|pause|none] [--label L] [--compression C]
@@ -51,6 +54,9 @@ usage:
   volsnap events [--workload W] [--limit N]
   volsnap delete <sid>
 ${OPS_USAGE}
+  volsnap remote ls                       off-host snapshots (all hosts)
+  volsnap remote sync [--host ID|*]       adopt them (default: this host's own)
+
 client options: --url URL (VOLSNAP_URL), --token T (VOLSNAP_TOKEN, else <data dir>/token),
                 --data-dir D, --listen H:P, --json
 `;
@@ -75,6 +81,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   download: { args: ["sid"], flags: ["o", "output"] },
   events: { args: [], flags: ["workload", "limit"] },
   delete: { args: ["sid"], flags: [] },
+  remote: { args: ["action"], flags: ["host"] },
 };
 
 export interface ParsedCommand {
@@ -198,6 +205,7 @@ type CommandFn = (client: ApiClient, cmd: ParsedCommand, io: CliIo) => Promise<v
 
 const COMMAND_FNS: Record<string, CommandFn> = {
   ...OPS_COMMAND_FNS,
+  remote: remoteCommand,
   async workloads(client, cmd, io) {
     const { body } = await client.json<{ workloads: never[] }>("GET", "/api/v1/workloads");
     cmd.json ? printJson(io, body) : io.out(renderWorkloads(body.workloads));

@@ -40,6 +40,9 @@ export async function copySnapshot(rc: RemoteContext, snap: SnapshotRow): Promis
     await rc.store.abortMultipart(resume.key, resume.uploadId).catch(() => {});
     resume = undefined;
   }
+  if (resume) {
+    rc.log.info("resuming off-host copy", { snapshotId: snap.id, partsDone: resume.parts.length });
+  }
   const attempts = (prev?.attempts ?? 0) + 1;
   await rc.catalog.upsertRemoteCopy({
     snapshotId: snap.id,

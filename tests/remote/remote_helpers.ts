@@ -43,7 +43,10 @@ export function bucketStore(s3: S3rver): S3Store {
 }
 
 /** One container with one named volume holding `bytes` of pseudo-random files. */
-export async function workloadWithVolume(scratch: DockerScratch, bytes = 2 << 20) {
+export async function workloadWithVolume(
+  scratch: Pick<DockerScratch, "prefix" | "volume" | "container">,
+  bytes = 2 << 20,
+) {
   const wid = scratch.prefix;
   const vol = await scratch.volume("data");
   await scratch.container({
