@@ -67,6 +67,9 @@ export async function copySnapshot(rc: RemoteContext, snap: SnapshotRow): Promis
       key: keys.archive,
       resume,
       partSize: rc.partSize,
+      sizeHint: snap.sizeBytes,
+      // A plain object is the archive itself: its sha256 is the catalog's (the ETag check covers the transfer).
+      hashSha256: encrypted,
       // Plain archive: the object is the archive, so the catalog's sha256 is the object's.
       sha256: encrypted ? undefined : snap.sha256,
       open: async (offset) => {

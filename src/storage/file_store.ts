@@ -48,7 +48,8 @@ export class FileStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array): Promise<ObjectInfo> {
+  // The ETag is computed here from what is stored, never taken from the caller.
+  async put(key: string, body: Uint8Array, _md5?: string): Promise<ObjectInfo> {
     const path = this.#path(key);
     await this.#ensureRoot();
     await Deno.mkdir(dirname(path), { recursive: true });
@@ -164,7 +165,13 @@ export class FileStore implements ObjectStore {
     return id;
   }
 
-  async uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array) {
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    _md5?: string,
+  ) {
     const dir = await this.#openUpload(key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
       throw new StorageError("invalid", `invalid part number ${partNumber}`);

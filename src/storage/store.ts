@@ -34,8 +34,8 @@ export interface CompletedPart {
 export interface ObjectStore {
   /** Where it points, for messages: never carries a credential. */
   readonly describe: string;
-  /** Single PUT of a body whose length is known. */
-  put(key: string, body: Uint8Array): Promise<ObjectInfo>;
+  /** Single PUT of a body whose length is known; `md5` (hex) if the caller computed it. */
+  put(key: string, body: Uint8Array, md5?: string): Promise<ObjectInfo>;
   /** Streams an object; `range` is inclusive of `start`, exclusive of `end`. */
   get(key: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
   stat(key: string): Promise<ObjectInfo | undefined>;
@@ -43,7 +43,13 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
   createMultipart(key: string): Promise<string>;
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    md5?: string,
+  ): Promise<string>;
   completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<ObjectInfo>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
 }

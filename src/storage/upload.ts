@@ -34,7 +34,16 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 500, maxMs: 15_000 };
-export const DEFAULT_PART_SIZE = 16 << 20;
+export const DEFAULT_PART_SIZE = 8 << 20;
+/** S3 allows 10,000 parts; sizes are chosen to stay well below. */
+const MAX_PARTS = 9000;
+
+/** The part size for an object of about `size` bytes: 8 MiB, more for objects over ~70 GiB. */
+export function partSizeFor(size: number | undefined): number {
+  if (!size) return DEFAULT_PART_SIZE;
+  const mib = Math.ceil(size / MAX_PARTS / (1 << 20));
+  return Math.max(DEFAULT_PART_SIZE, mib << 20);
+}
 
 export interface UploadOptions {
   store: ObjectStore;
@@ -46,7 +55,11 @@ export interface UploadOptions {
   /** Called after each part, serialized; a throw aborts the upload. */
   onCheckpoint?(c: UploadCheckpoint): Promise<void>;
   partSize?: number;
+  /** Expected object size, when known: picks the part size (see partSizeFor). */
+  sizeHint?: number;
   concurrency?: number;
+  /** Compute the sha256 of what is sent (default true); costs one pass over the bytes. */
+  hashSha256?: boolean;
   retry?: RetryPolicy;
   /** Expected sha256 of the whole object, used by the re-read fallback. */
   sha256?: string;
@@ -63,14 +76,14 @@ export interface UploadResult extends ObjectInfo {
 const MD5_ETAG = /^[0-9a-f]{32}(-\d+)?$/;
 
 export async function uploadObject(o: UploadOptions): Promise<UploadResult> {
-  const partSize = o.resume?.partSize ?? o.partSize ?? DEFAULT_PART_SIZE;
-  const concurrency = Math.max(1, o.concurrency ?? 3);
+  const partSize = o.resume?.partSize ?? o.partSize ?? partSizeFor(o.sizeHint);
+  const concurrency = Math.max(1, o.concurrency ?? 4);
   const retry = o.retry ?? DEFAULT_RETRY;
   const done = new Map<number, { etag: string; size: number }>();
   for (const p of o.resume?.parts ?? []) done.set(p.partNumber, p);
   let offset = 0;
   for (const p of o.resume?.parts ?? []) offset += p.size;
-  const fullHash = offset === 0 ? createHash("sha256") : undefined;
+  const fullHash = offset === 0 && o.hashSha256 !== false ? createHash("sha256") : undefined;
   const wholeMd5 = offset === 0 ? createHash("md5") : undefined;
   let uploadId = o.resume?.uploadId;
   let sent = offset;
@@ -95,18 +108,23 @@ export async function uploadObject(o: UploadOptions): Promise<UploadResult> {
         // The whole object fits one part: a single PUT, no multipart.
         const peek = await parts.next();
         if (peek.done) {
-          const info = await withRetry(retry, o.signal, () => o.store.put(o.key, bytes));
+          const md5 = md5Hex(bytes);
+          const info = await withRetry(retry, o.signal, () => o.store.put(o.key, bytes, md5));
           o.onProgress?.(bytes.length);
-          return await verify(o, info, md5Hex(bytes), bytes.length, fullHash, retry);
+          return await verify(o, info, md5, bytes.length, fullHash, retry);
         }
         uploadId = await withRetry(retry, o.signal, () => o.store.createMultipart(o.key));
         parts.unshift(peek.value);
       }
       const n = partNumber;
       const id = uploadId;
-      const task = withRetry(retry, o.signal, () => o.store.uploadPart(o.key, id, n, bytes))
+      const expected = md5Hex(bytes);
+      const task = withRetry(
+        retry,
+        o.signal,
+        () => o.store.uploadPart(o.key, id, n, bytes, expected),
+      )
         .then((etag) => {
-          const expected = md5Hex(bytes);
           if (MD5_ETAG.test(etag) && etag !== expected) {
             throw new StorageError(
               "failed",
@@ -124,7 +142,10 @@ export async function uploadObject(o: UploadOptions): Promise<UploadResult> {
         .catch((err) => {
           failure ??= err;
         })
-        .finally(() => inFlight.delete(n));
+        .finally(() => {
+          inFlight.delete(n);
+          parts.release(bytes);
+        });
       inFlight.set(n, task);
       if (inFlight.size >= concurrency) await Promise.race(inFlight.values());
     }
@@ -228,19 +249,29 @@ export async function withRetry<T>(
   }
 }
 
-/** Cuts a byte stream into parts of exactly `size` bytes (the last may be shorter). */
+/**
+ * Cuts a byte stream into parts of exactly `size` bytes (the last may be
+ * shorter). Part buffers come from a pool: `release` returns one after its
+ * upload, so memory stays at (parts in flight + 2) × size whatever the object.
+ */
 function partReader(reader: ReadableStreamDefaultReader<Uint8Array>, size: number) {
   const pushed: Uint8Array[] = [];
+  const free: ArrayBuffer[] = [];
   let rest: Uint8Array | undefined;
   let ended = false;
   return {
     unshift(p: Uint8Array) {
       pushed.push(p);
     },
+    release(p: Uint8Array) {
+      if (p.buffer.byteLength === size && !free.includes(p.buffer as ArrayBuffer)) {
+        free.push(p.buffer as ArrayBuffer);
+      }
+    },
     async next(): Promise<IteratorResult<Uint8Array>> {
       if (pushed.length) return { done: false, value: pushed.pop()! };
       if (ended && !rest) return { done: true, value: undefined };
-      const buf = new Uint8Array(size);
+      const buf = new Uint8Array(free.pop() ?? new ArrayBuffer(size));
       let fill = 0;
       if (rest) {
         const take = Math.min(rest.length, size);
@@ -259,8 +290,11 @@ function partReader(reader: ReadableStreamDefaultReader<Uint8Array>, size: numbe
         fill += take;
         if (take < value.length) rest = value.subarray(take);
       }
-      if (fill === 0) return { done: true, value: undefined };
-      return { done: false, value: fill === size ? buf : buf.slice(0, fill) };
+      if (fill === 0) {
+        free.push(buf.buffer);
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: fill === size ? buf : buf.subarray(0, fill) };
     },
   };
 }
