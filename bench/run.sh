@@ -14,3 +14,4 @@ if [ -z "${DOCKER_HOST:-}" ] || [ -z "${VOLSNAP_TEST_IMAGE:-}" ]; then
   trap 'set +e; stop_private_dockerd' EXIT
 fi
 deno run -A bench/downtime_bench.ts
+deno run -A bench/catalog_bench.ts
