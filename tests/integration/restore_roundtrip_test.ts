@@ -42,6 +42,12 @@ Deno.test("restore makes every volume an exact mirror of the snapshot and keeps 
     const volDir = await volumeMountpoint(vol);
     // Big files over 1 MiB take capture's splice path; the fingerprints compare their content.
     populateTree(volDir, "A", { bytes: 3 << 20 });
+    // volsnap's own snapshot keeps setuid/setgid (an import would not) and fifos.
+    Deno.writeTextFileSync(join(volDir, "suid"), "#!/bin/sh\n");
+    Deno.chmodSync(join(volDir, "suid"), 0o6755);
+    const fifo = await new Deno.Command("mkfifo", { args: ["-m", "0640", join(volDir, "pipe")] })
+      .output();
+    assert(fifo.success);
     populateTree(bindDir, "AA");
     const before = { vol: fingerprint(volDir), bind: fingerprint(bindDir) };
 
