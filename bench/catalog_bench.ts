@@ -180,11 +180,12 @@ async function main() {
         stdout: "piped",
         stderr: "inherit",
       }).output();
-      results.push(JSON.parse(new TextDecoder().decode(out.stdout)));
+      const r = JSON.parse(new TextDecoder().decode(out.stdout));
+      console.log(JSON.stringify(r)); // as each finishes: a long run keeps what it measured
+      results.push(r);
     }
     capturing = false;
     await loop;
-    for (const r of results) console.log(JSON.stringify(r));
     console.log(JSON.stringify({ capturesDuringLoad: captures, load: Deno.loadavg() }));
   } finally {
     capturing = false;
