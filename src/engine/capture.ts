@@ -26,6 +26,7 @@ import type { EngineContext } from "./context.ts";
 import { lockWorkload } from "./context.ts";
 import { leftContainersDown, quiesce, quiesceTargets, resume, serviceTargets } from "./quiesce.ts";
 import { newId } from "./paths.ts";
+import { busyError, describeUser, outsideUsers } from "../guards/users.ts";
 import { applyRetention } from "../retention/prune.ts";
 import { archiveDigests } from "../drill/digest.ts";
 import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
@@ -98,6 +99,12 @@ async function runCapture(
   const targets = quiesceTargets(ordered, mode, false, now);
   const services = serviceTargets(workload, mode, now);
 
+  // A running container outside the workload that uses a volume (found by
+  // device + inode) keeps writing while we read: refuse under stop/pause,
+  // record it and mark the snapshot inconsistent under none.
+  const others = await outsideUsers(ctx.docker, workload, workload.volumes);
+  if (others.length && mode !== "none") throw busyError(workload.id, others[0]);
+  const sharedWith = others.map((u) => `not quiesced: ${describeUser(u)}`);
   // Measured before the quiesce: the walk must not add to the downtime.
   const bytesTotal = await estimateBytes(workload.volumes);
   // A post hook undoes its pre hook (e.g. ends a database's backup mode), so
@@ -130,7 +137,7 @@ async function runCapture(
   let stats, manifest;
   let downtimeMs: number | null = null;
   let resumeFailed = false;
-  const warnings: string[] = [];
+  const warnings: string[] = [...sharedWith];
   try {
     op.progress({ phase: "quiescing" });
     const downStart = ctx.clock.monotonicMs();
@@ -192,7 +199,7 @@ async function runCapture(
     downtimeMs,
     // Under stop/pause a changing file is a warning; with no quiesce it means
     // the archive may not be a consistent point in time.
-    consistent: !(mode === "none" && stats.warnings.length > 0),
+    consistent: !(mode === "none" && (stats.warnings.length > 0 || sharedWith.length > 0)),
     warnings,
     durationMs: Math.round(ctx.clock.monotonicMs() - started),
     // Read back from the durable archive after the workload runs again: no downtime.

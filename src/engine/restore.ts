@@ -21,7 +21,8 @@ import type { RestoreJournal } from "../journal/journal.ts";
 import { oldDirFor, STAGING_MARK, stagingDirFor } from "./paths.ts";
 import { preserveOldDirs } from "./preserve.ts";
 import { leftContainersDown, quiesce, quiesceTargets, resume, serviceTargets } from "./quiesce.ts";
-import { checkNoOutsideUsers, preflightRestore, type RestorePreflight } from "./restore_plan.ts";
+import { preflightRestore, type RestorePreflight } from "./restore_plan.ts";
+import { checkNoOutsideUsers } from "../guards/users.ts";
 import { removeOwnTree, rollbackVolumes, swapVolume } from "./swap.ts";
 import type {
   OpContext,
@@ -136,7 +137,7 @@ async function runRestore(
         );
       }
     }
-    await checkNoOutsideUsers(ctx, now, pre.volumes.map((v) => v.target));
+    await checkNoOutsideUsers(ctx.docker, now, pre.volumes.map((v) => v.target));
     journal.containers = quiesceTargets(startOrder(now.containers), "stop", true, ctx.clock.now());
     journal.services = serviceTargets(now, "stop", ctx.clock.now());
     journal.phase = "quiescing";
@@ -206,7 +207,37 @@ async function runRestore(
         `restore failed (${errMessage(err)}) and rollback failed: ${errMessage(rollbackError)}`,
       );
     }
-    await resume(ctx.docker, journal.containers, log, journal.services);
+    const failures = await resume(ctx.docker, journal.containers, log, journal.services);
+    if (failures.length) {
+      // The data is back, but some container is down: the journal is the only
+      // record of what we stopped. Keep it (as "swapping": a replay rolls back,
+      // which is a no-op now, then starts them) and block the workload so the
+      // background retry starts them.
+      const down = failures.map((f) => `${f.name} (${f.error})`).join(", ");
+      journal.phase = "swapping";
+      await ctx.journals.write(journal).catch((e) =>
+        log.error("cannot checkpoint the journal after a rollback", { error: errMessage(e) })
+      );
+      await ctx.catalog.setBlock(
+        wid,
+        `restore rolled back, but cannot start ${down}`,
+        ctx.clock.now().toISOString(),
+      );
+      await ctx.event(
+        "restore_rolled_back",
+        `restore of ${pre.row.id} into ${wid} rolled back (${
+          errMessage(err)
+        }); cannot start ${down}, retrying`,
+        wid,
+      );
+      throw new AppError(
+        "docker_error",
+        `restore failed (${
+          errMessage(err)
+        }) and was rolled back, but containers did not start: ${down}`,
+        { hint: "volsnap retries the start; GET /api/v1/events shows the outcome" },
+      );
+    }
     await ctx.journals.remove(op.id);
     await ctx.event(
       "restore_rolled_back",

@@ -8,6 +8,8 @@ import type { SnapshotRow } from "../../db/catalog.ts";
 import { restoreSource } from "./restore_source.ts";
 import { AppError, notFound } from "../core/errors.ts";
 import { filesystemOf, isMountPoint } from "../fs/space.ts";
+import { checkNoMountsAtOrBelow } from "../guards/mounts.ts";
+import { checkNoOutsideUsers } from "../guards/users.ts";
 import type { Manifest, ManifestVolume, VolumeTarget, Workload } from "../core/model.ts";
 import { measureDirSize, startOrder } from "../workloads/discover.ts";
 import type { EngineContext } from "./context.ts";
@@ -34,6 +36,9 @@ export interface RestorePreflight {
 }
 
 const HEADROOM_MIN = 64 << 20;
+const INODE_HEADROOM_MIN = 100;
+/** The pre-restore archive, its temp file and journal checkpoints. */
+const DATA_DIR_INODES = 16;
 
 export async function preflightRestore(
   ctx: EngineContext,
@@ -58,7 +63,7 @@ export async function preflightRestore(
   const volumes = mapVolumes(manifest, workload, req.volumes);
   for (const v of volumes) checkLiveDir(v.target);
   checkNotNested(volumes);
-  await checkNoOutsideUsers(ctx, workload, volumes.map((v) => v.target));
+  await checkNoOutsideUsers(ctx.docker, workload, volumes.map((v) => v.target));
   const containersToStop = startOrder(workload.containers)
     .filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting")
     .map((c) => c.name);
@@ -151,53 +156,6 @@ function matchTarget(mv: ManifestVolume, w: Workload): VolumeTarget | undefined 
 }
 
 /**
- * A running container outside the workload (another workload's, or one
- * labelled volsnap.exclude) that mounts a target or a dir inside it would keep
- * the old dir mounted across the swap and write into data we then archive and
- * delete. Refuse. Containers that mount a *parent* of a target see the renames
- * themselves and are left alone (volsnap itself may run with the volumes dir).
- * Called at pre-flight and again right before the quiesce.
- */
-export async function checkNoOutsideUsers(
-  ctx: EngineContext,
-  workload: Workload,
-  targets: VolumeTarget[],
-): Promise<void> {
-  const ours = new Set(workload.containers.map((c) => c.id));
-  const roots = targets.map((t) => ({ key: t.key, real: realPathOr(t.hostPath) }));
-  for (const c of await ctx.docker.listContainers()) {
-    if (ours.has(c.id) || !["running", "paused", "restarting"].includes(c.state)) continue;
-    let details;
-    try {
-      details = await ctx.docker.inspectContainer(c.id);
-    } catch (err) {
-      if (err instanceof AppError && err.code === "not_found") continue; // removed meanwhile
-      throw err;
-    }
-    for (const m of details.mounts) {
-      if (!m.source) continue;
-      const src = realPathOr(m.source);
-      const hit = roots.find((r) => src === r.real || src.startsWith(r.real + "/"));
-      if (hit) {
-        throw new AppError(
-          "workload_busy",
-          `${hit.key} is also mounted (at ${m.destination}) by running container ${c.name}, which is not part of workload "${workload.id}"`,
-          { hint: `stop ${c.name} first, or give it the same volsnap.workload label` },
-        );
-      }
-    }
-  }
-}
-
-function realPathOr(path: string): string {
-  try {
-    return Deno.realPathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-/**
  * A target inside another one would have its staging dir created inside the
  * outer live dir, which the outer swap then moves away: refuse up front.
  */
@@ -231,35 +189,47 @@ function checkLiveDir(t: VolumeTarget) {
       `live dir ${t.hostPath} of ${t.key} is a mount point; volsnap restores by renaming beside it and cannot swap a mount point`,
     );
   }
+  // Same-filesystem bind mounts, and mounts anywhere below the dir.
+  checkNoMountsAtOrBelow(t.key, t.hostPath);
 }
 
 async function checkSpace(ctx: EngineContext, row: SnapshotRow, volumes: PlannedVolume[]) {
-  const byFs = new Map<number, { path: string; need: number; avail: number }>();
+  type Need = { path: string; need: number; avail: number; inodes: number; freeInodes?: number };
+  const byFs = new Map<number, Need>();
   const headroom = (n: number) => Math.max(HEADROOM_MIN, Math.ceil(n * 0.05));
-  for (const v of volumes) {
-    const parent = join(v.target.hostPath, "..");
-    const fs = filesystemOf(parent);
-    const e = byFs.get(fs.dev) ?? { path: parent, need: 0, avail: fs.availableBytes };
-    // The archive's total bounds what all its volumes on one filesystem expand to.
-    e.need = row.uncompressedBytes;
+  const inodeHeadroom = (n: number) => Math.max(INODE_HEADROOM_MIN, Math.ceil(n * 0.05));
+  const entry = (path: string) => {
+    const fs = filesystemOf(path);
+    const e = byFs.get(fs.dev) ??
+      { path, need: 0, avail: fs.availableBytes, inodes: 0, freeInodes: fs.freeInodes };
     byFs.set(fs.dev, e);
+    return e;
+  };
+  for (const v of volumes) {
+    const e = entry(join(v.target.hostPath, ".."));
+    // The archive's totals bound what all its volumes on one filesystem expand to.
+    e.need = row.uncompressedBytes;
+    e.inodes = row.fileCount;
   }
-  for (const e of byFs.values()) e.need += headroom(e.need);
+  for (const e of byFs.values()) {
+    e.need += headroom(e.need);
+    e.inodes += inodeHeadroom(e.inodes);
+  }
   // The pre-restore archive of the current data lands in the data dir.
   let liveBytes = 0;
   for (const v of volumes) {
     liveBytes += (await measureDirSize(v.target.hostPath, { maxMs: 5000 })).bytes;
   }
-  const dataFs = filesystemOf(ctx.paths.archives);
-  const d = byFs.get(dataFs.dev) ??
-    { path: ctx.paths.archives, need: 0, avail: dataFs.availableBytes };
+  const d = entry(ctx.paths.archives);
   d.need += liveBytes + headroom(liveBytes);
-  byFs.set(dataFs.dev, d);
+  d.inodes += DATA_DIR_INODES;
   const space = [...byFs.entries()].map(([dev, e]) => ({
     filesystem: String(dev),
     path: e.path,
     neededBytes: e.need,
     availableBytes: e.avail,
+    neededInodes: e.inodes,
+    freeInodes: e.freeInodes ?? null,
   }));
   const short = space.find((s) => s.neededBytes > s.availableBytes);
   if (short) {
@@ -267,6 +237,14 @@ async function checkSpace(ctx: EngineContext, row: SnapshotRow, volumes: Planned
       "insufficient_space",
       `not enough space on the filesystem of ${short.path}: need ${short.neededBytes} bytes, ${short.availableBytes} available`,
       { hint: "free space there or restore fewer volumes" },
+    );
+  }
+  const fewInodes = space.find((s) => s.freeInodes !== null && s.neededInodes > s.freeInodes);
+  if (fewInodes) {
+    throw new AppError(
+      "insufficient_space",
+      `not enough free inodes on the filesystem of ${fewInodes.path}: need ${fewInodes.neededInodes}, ${fewInodes.freeInodes} free`,
+      { hint: "free inodes there (delete small files) or restore fewer volumes" },
     );
   }
   return space;

@@ -40,7 +40,15 @@ export interface RestorePlan {
   foreign: boolean;
   volumes: RestorePlanVolume[];
   /** Per filesystem (keyed by a mount/dev id): bytes needed vs available. */
-  space: { filesystem: string; path: string; neededBytes: number; availableBytes: number }[];
+  space: {
+    filesystem: string;
+    path: string;
+    neededBytes: number;
+    availableBytes: number;
+    neededInodes: number;
+    /** null where the filesystem does not count inodes. */
+    freeInodes: number | null;
+  }[];
   containersToStop: string[];
 }
 

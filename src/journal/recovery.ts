@@ -21,6 +21,7 @@ import { preserveOldDirs } from "../engine/preserve.ts";
 import { resume } from "../engine/quiesce.ts";
 import { removeArchiveFile } from "../retention/prune.ts";
 import { rollbackVolumes } from "../engine/swap.ts";
+import { describeUser, runningUsersOf } from "../guards/users.ts";
 
 export interface RecoveryReport {
   tempFilesRemoved: number;
@@ -185,7 +186,10 @@ async function runOwedPostHooks(ctx: EngineContext, j: CaptureJournal) {
 
 async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
   if (j.phase === "staging" || j.phase === "quiescing" || j.phase === "swapping") {
-    // Before the commit point: the old state wins.
+    // Before the commit point: the old state wins. But never rename a dir
+    // away under a running container (one started from outside after the
+    // crash): block with the reason, the retry tries again.
+    await refuseIfInUse(ctx, j);
     await rollbackVolumes(j.volumes);
     const failures = await resume(ctx.docker, await stillPresent(ctx, j), ctx.log, j.services);
     // Keep the journal until every container is back: it is the only record of what we stopped.
@@ -216,6 +220,25 @@ async function recoverRestore(ctx: EngineContext, j: RestoreJournal) {
     `interrupted restore ${j.opId} of ${j.workload} completed after a crash (phase ${j.phase})`,
     j.workload,
   );
+}
+
+/**
+ * Throws when a rollback would rename a dir (some `old` dir exists) while a
+ * container that uses a volume of `j` runs, whoever's it is.
+ */
+async function refuseIfInUse(ctx: EngineContext, j: RestoreJournal) {
+  const moving = [];
+  for (const v of j.volumes) if (await exists(v.old)) moving.push(v);
+  if (moving.length === 0) return;
+  const users = await runningUsersOf(
+    ctx.docker,
+    moving.map((v) => ({ key: v.key, hostPath: v.live, aliases: [v.old, v.staged], type: v.type })),
+  );
+  if (users.length) {
+    throw new Error(
+      `cannot roll back while ${users.map(describeUser).join("; ")}; stop it and volsnap retries`,
+    );
+  }
 }
 
 async function removeTempFiles(dir: string): Promise<number> {

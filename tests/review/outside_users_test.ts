@@ -72,7 +72,8 @@ Deno.test("an excluded container sharing the volume: restore refuses or its writ
     });
     const live = await volumeMountpoint(vol);
     populateTree(live, "A");
-    const snap = await runOp(await env.engine.prepareCapture(wid, {}));
+    // Under stop, the capture itself refuses while "side" runs (SPEC §5 Guards).
+    const snap = await runOp(await env.engine.prepareCapture(wid, { quiesce: "none" }));
     const outcome = await restoreThenProbe(
       async () => runOp(await env.engine.prepareRestore(wid, { snapshotId: snap.id })),
       side,
@@ -138,7 +139,8 @@ Deno.test("a container binding a subdirectory of the volume: restore refuses or 
       labels: { "volsnap.workload": `${wid}-side` },
       args: ["-v", `${join(bind, "shared")}:/data`],
     });
-    const snap = await runOp(await env.engine.prepareCapture(wid, {}));
+    // Under stop, the capture itself refuses while "side" runs (SPEC §5 Guards).
+    const snap = await runOp(await env.engine.prepareCapture(wid, { quiesce: "none" }));
     const outcome = await restoreThenProbe(
       async () => runOp(await env.engine.prepareRestore(wid, { snapshotId: snap.id })),
       side,
