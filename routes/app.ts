@@ -26,6 +26,7 @@ import type { RemoteService } from "../src/remote/service.ts";
 import { errorResponse } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
+import { leftoverRoutes } from "./leftovers.ts";
 import { operationRoutes } from "./operations.ts";
 import { remoteRoutes } from "./remote.ts";
 import { snapshotRoutes } from "./snapshots.ts";
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route("/api/v1/operations", operationRoutes(deps));
   app.route("/api/v1/events", eventRoutes(deps));
   app.route("/api/v1/remote", remoteRoutes(deps));
+  app.route("/api/v1/leftovers", leftoverRoutes(deps));
   serveDocument(app, deps.version);
   return app;
 }

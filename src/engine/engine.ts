@@ -14,7 +14,8 @@ import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
 import { prepareCapture } from "./capture.ts";
 import type { EngineContext } from "./context.ts";
 import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
-import { newId } from "./paths.ts";
+import { newId, OLD_MARK } from "./paths.ts";
+import { removeOwnTree } from "./swap.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
 import { applyRetention, removeArchiveFile, retentionPolicy } from "../retention/prune.ts";
 import type { Engine, PreparedOperation, SnapshotView, VerifyResult } from "./types.ts";
@@ -72,6 +73,8 @@ export function createEngine(ctx: EngineContext): Engine {
     prepareRestore: (wid, req) => prepareRestore(ctx, wid, req),
     prepareImport: (wid, body, contentLength) => prepareImport(ctx, wid, body, contentLength),
     prepareVerify: (sid) => prepareVerify(ctx, sid),
+    listLeftovers: (workload) => ctx.catalog.listLeftovers(workload),
+    deleteLeftover: (id) => deleteLeftover(ctx, id),
   };
 }
 
@@ -80,6 +83,24 @@ async function withLocations(ctx: EngineContext, rows: SnapshotRow[]): Promise<S
   if (!ctx.remote) return rows.map((r) => ({ ...r, locations: locationsFor(r, undefined, false) }));
   const locs = await ctx.remote.locationsOf(rows);
   return rows.map((r) => ({ ...r, locations: locs.get(r.id) ?? [] }));
+}
+
+async function deleteLeftover(ctx: EngineContext, id: string): Promise<void> {
+  const row = await ctx.catalog.getLeftover(id);
+  if (!row) throw notFound(`leftover "${id}"`);
+  if (ctx.locks.isHeld(row.workload)) {
+    throw new AppError(
+      "workload_busy",
+      `workload "${row.workload}" is busy; retry when its operation ends`,
+    );
+  }
+  // removeOwnTree refuses any path that is not a volsnap old dir.
+  await removeOwnTree(row.path, OLD_MARK);
+  await ctx.catalog.deleteLeftover(id);
+  await ctx.event("leftover_deleted", `old data kept at ${row.path} deleted`, row.workload, {
+    leftoverId: id,
+    path: row.path,
+  });
 }
 
 async function snapshotOrThrow(ctx: EngineContext, sid: string): Promise<SnapshotRow> {

@@ -4,8 +4,16 @@
  * again after a crash at any point: the snapshot id is journaled first, an
  * archive without its catalog row is rebuilt, and dirs are deleted only once
  * the row exists. On failure the old dirs stay and the journal says why.
+ *
+ * An old dir is deleted only when the snapshot holds all of it (SPEC §5
+ * Guards): a warning of its capture (a name it could not archive, an
+ * unreadable symlink or dir) or a skipped entry other than a socket keeps the
+ * dir, recorded as a leftover (GET /api/v1/leftovers) until an operator
+ * deletes it. The verdict is read from the catalog row, so a replay after a
+ * crash reaches the same one.
  */
 import { errMessage } from "../core/errors.ts";
+import { join } from "node:path";
 import { exists } from "../fs/durable.ts";
 import type { EngineContext } from "./context.ts";
 import type { RestoreJournal } from "../journal/journal.ts";
@@ -14,10 +22,17 @@ import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
 import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
 import { removeOwnTree } from "./swap.ts";
 
+export interface PreserveOutcome {
+  snapshotId?: string;
+  error?: string;
+  /** Old dirs kept because the snapshot does not hold all of them. */
+  leftovers?: { id: string; path: string; reason: string }[];
+}
+
 export async function preserveOldDirs(
   ctx: EngineContext,
   journal: RestoreJournal,
-): Promise<{ snapshotId?: string; error?: string }> {
+): Promise<PreserveOutcome> {
   const present = [];
   for (const v of journal.volumes) if (await exists(v.old)) present.push(v);
   if (present.length === 0) return { snapshotId: journal.preRestoreSnapshotId };
@@ -70,6 +85,13 @@ export async function preserveOldDirs(
       });
     }
     await ctx.fault("restore.preserved");
+    const row = await ctx.catalog.getSnapshot(id);
+    const missing = row ? await notHeld(row, present.map((v) => v.old)) : "its catalog row is gone";
+    if (missing) {
+      const leftovers = await keepAsLeftovers(ctx, journal, present, id, missing);
+      await applyRetention(ctx, wid);
+      return { snapshotId: id, leftovers };
+    }
     for (const v of present) await removeOwnTree(v.old, OLD_MARK);
     await applyRetention(ctx, wid);
     return { snapshotId: id };
@@ -82,4 +104,78 @@ export async function preserveOldDirs(
     await ctx.event("pre_restore_failed", error, wid);
     return { error };
   }
+}
+
+/** Why the snapshot does not hold all of `dirs`, or undefined when it does. */
+async function notHeld(
+  row: { warnings: string[]; skippedSpecial: number },
+  dirs: string[],
+): Promise<string | undefined> {
+  if (row.warnings.length > 0) {
+    const shown = row.warnings.slice(0, 3).join("; ");
+    return `its pre-restore snapshot skipped or could not read part of it (${row.warnings.length} warning${
+      row.warnings.length > 1 ? "s" : ""
+    }: ${shown})`;
+  }
+  if (row.skippedSpecial > 0) {
+    // Sockets are recreated by their owner; anything else skipped is data.
+    let sockets = 0;
+    for (const d of dirs) sockets += await countSockets(d);
+    if (row.skippedSpecial > sockets) {
+      return `its pre-restore snapshot skipped ${
+        row.skippedSpecial - sockets
+      } special file(s) (device nodes or fifos) that are not sockets`;
+    }
+  }
+  return undefined;
+}
+
+async function countSockets(dir: string): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    const st = await Deno.lstat(p).catch(() => undefined);
+    if (!st) continue;
+    if (st.isSocket) n++;
+    else if (st.isDirectory) n += await countSockets(p);
+  }
+  return n;
+}
+
+/** Records each kept old dir once (idempotent on replay) and reports it. */
+async function keepAsLeftovers(
+  ctx: EngineContext,
+  journal: RestoreJournal,
+  present: RestoreJournal["volumes"],
+  snapshotId: string,
+  reason: string,
+): Promise<{ id: string; path: string; reason: string }[]> {
+  const known = await ctx.catalog.listLeftovers(journal.workload);
+  const out = [];
+  for (const v of present) {
+    const had = known.find((l) => l.path === v.old);
+    if (had) {
+      out.push({ id: had.id, path: had.path, reason: had.reason });
+      continue;
+    }
+    const id = newId("lo_", ctx.clock.now());
+    await ctx.catalog.insertLeftover({
+      id,
+      workload: journal.workload,
+      path: v.old,
+      volumeKey: v.key,
+      reason,
+      snapshotId,
+      restoreOp: journal.opId,
+      createdAt: ctx.clock.now().toISOString(),
+    });
+    await ctx.event(
+      "leftover_kept",
+      `old data of ${v.key} kept at ${v.old}: ${reason}; delete it with DELETE /api/v1/leftovers/${id}`,
+      journal.workload,
+      { leftoverId: id, path: v.old, snapshotId },
+    );
+    out.push({ id, path: v.old, reason });
+  }
+  return out;
 }

@@ -275,6 +275,7 @@ async function runRestore(
     preRestoreSnapshotId: preserved.snapshotId,
     startError,
     preRestoreError: preserved.error,
+    ...(preserved.leftovers?.length ? { leftovers: preserved.leftovers } : {}),
   };
   await ctx.event(
     "restore_completed",

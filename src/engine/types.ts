@@ -2,7 +2,7 @@
  * The contract between the HTTP/CLI layer and the engine. Routes never touch
  * Docker or the filesystem directly; they call an Engine.
  */
-import type { SnapshotRow } from "../../db/catalog.ts";
+import type { LeftoverRow, SnapshotRow } from "../../db/catalog.ts";
 import type { Location } from "../remote/service.ts";
 
 /** A catalog row plus where its copies are (SPEC §13 `locations`). */
@@ -62,6 +62,8 @@ export interface RestoreResult {
   startError?: string;
   /** Set when the pre-restore capture failed and old dirs were kept. */
   preRestoreError?: string;
+  /** Old dirs kept because the pre-restore snapshot does not hold all of them. */
+  leftovers?: { id: string; path: string; reason: string }[];
 }
 
 export interface VerifyResult {
@@ -120,4 +122,8 @@ export interface Engine {
     contentLength?: number,
   ): Promise<PreparedOperation<SnapshotRow>>;
   prepareVerify(sid: string): Promise<PreparedOperation<VerifyResult>>;
+  /** Old dirs kept by restores on this host, newest first. */
+  listLeftovers(workload?: string): Promise<LeftoverRow[]>;
+  /** Deletes a kept old dir and its row. Throws not_found, workload_busy. */
+  deleteLeftover(id: string): Promise<void>;
 }

@@ -90,6 +90,7 @@ export class ArchiveWalker {
     if (!e) {
       await this.parser.finish();
       this.#checkLinkChains();
+      this.#checkNoEmptyVolume();
       return null;
     }
     if (++this.entries > this.#limits.maxEntries) throw tooManyEntries(this.#limits.maxEntries);
@@ -200,6 +201,22 @@ export class ArchiveWalker {
     if (target.kind !== "volume" || target.index !== index || target.rel === "") throw bad();
     if (vs.kinds.get(target.rel) !== Kind.File) throw bad();
     return target.rel;
+  }
+
+  /**
+   * A manifest volume without a single entry (not even its root dir) would
+   * restore as an empty volume: refuse it rather than empty the live data.
+   */
+  #checkNoEmptyVolume() {
+    for (const [index, vs] of this.#volumes) {
+      if (!vs.rootSeen && vs.kinds.size === 0) {
+        throw new BadArchiveError(
+          `volume ${index} (${
+            show(vs.volume.key)
+          }) is listed in the manifest but has no entries, not even its root dir`,
+        );
+      }
+    }
   }
 
   #checkLinkChains() {

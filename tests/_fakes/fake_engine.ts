@@ -3,7 +3,7 @@
  * field so a test can replace it to inject a failure; the defaults serve one
  * workload ("app") and the snapshots in `snapshots`.
  */
-import type { SnapshotRow } from "../../db/catalog.ts";
+import type { LeftoverRow, SnapshotRow } from "../../db/catalog.ts";
 import type {
   ArchiveDownload,
   CaptureRequest,
@@ -121,6 +121,18 @@ export class FakeEngine implements Engine {
   getSnapshot: Engine["getSnapshot"] = (sid) => {
     const s = this.snapshots.find((x) => x.id === sid);
     return s ? Promise.resolve(s) : Promise.reject(notFound(`snapshot ${sid}`));
+  };
+
+  leftovers: LeftoverRow[] = [];
+
+  listLeftovers: Engine["listLeftovers"] = (workload) =>
+    Promise.resolve(this.leftovers.filter((l) => !workload || l.workload === workload));
+
+  deleteLeftover: Engine["deleteLeftover"] = (id) => {
+    if (!this.leftovers.some((l) => l.id === id)) return Promise.reject(notFound(`leftover ${id}`));
+    this.calls.push(["deleteLeftover", id]);
+    this.leftovers = this.leftovers.filter((l) => l.id !== id);
+    return Promise.resolve();
   };
 
   deleteSnapshot: Engine["deleteSnapshot"] = async (sid) => {
