@@ -34,8 +34,12 @@ import { createScheduler } from "./src/schedule/wiring.ts";
 import type { OpsDeps } from "./routes/ops_deps.ts";
 import { VERSION } from "./src/core/version.ts";
 
-/** How long a SIGTERM waits for running operations before exiting. */
-const SHUTDOWN_GRACE_MS = 8_000;
+/**
+ * How long a SIGTERM waits for cancelled operations to bring back what they
+ * quiesced (a stop timeout plus the starts) before exiting anyway; the
+ * journal covers whatever is left, as after a SIGKILL.
+ */
+const SHUTDOWN_GRACE_MS = 60_000;
 
 export async function serve(args: string[], env = Deno.env.toObject()): Promise<number> {
   let config: Config;
@@ -167,14 +171,18 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     onListen: () => log.info("listening", { url, token: token.source, dataDir: config.dataDir }),
   }, app.fetch);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  // server.finished resolves as soon as the listener closes; the process
+  // must not exit before stop() has cancelled, settled and resumed.
+  let stopped: Promise<void> | undefined;
+  const stop = (signal: string) => stopped ??= shutdown(signal);
+  const shutdown = async (signal: string) => {
     log.info("shutting down", { signal, runningOperations: runner.running });
     // Stop accepting at once; open downloads are cut when the grace period ends.
     const closed = server.shutdown();
     await scheduler.stop().catch(() => {});
+    // Cancel what runs: each operation stops at its next safe point and
+    // resumes the containers it quiesced before it settles (SPEC §6).
+    runner.cancelAll();
     const settled = await runner.settle(SHUTDOWN_GRACE_MS);
     if (!settled) log.warn("operations still running at exit; the next start recovers them");
     await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
@@ -184,10 +192,10 @@ async function runServer(config: Config, log: Logger, killAt?: string): Promise<
     docker.close();
     closeDb();
     processLock.close();
-    Deno.exit(0);
   };
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop(sig));
   await server.finished;
+  await stopped;
   return 0;
 }
 

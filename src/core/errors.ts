@@ -20,6 +20,7 @@ export type ErrorCode =
   | "quiesce_failed"
   | "quiesce_refused"
   | "no_volumes"
+  | "interrupted"
   | "internal";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -40,6 +41,7 @@ const STATUS: Record<ErrorCode, number> = {
   insufficient_space: 507,
   quiesce_failed: 500,
   quiesce_refused: 409,
+  interrupted: 503,
   internal: 500,
 };
 

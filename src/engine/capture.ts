@@ -141,6 +141,7 @@ async function runCapture(
   try {
     op.progress({ phase: "quiescing" });
     const downStart = ctx.clock.monotonicMs();
+    op.signal?.throwIfAborted();
     await quiesce(ctx.docker, targets, ctx.config.stopTimeoutSeconds, log, services);
     await ctx.fault("capture.quiesced");
     try {
@@ -156,6 +157,7 @@ async function runCapture(
         volumes: workload.volumes,
         onProgress: (n) => op.progress({ bytesDone: n }),
         onWarning: (w) => warnings.push(w),
+        signal: op.signal,
         limits: ctx.limits,
       }));
       await ctx.fault("capture.archived");

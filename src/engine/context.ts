@@ -85,12 +85,16 @@ export function createContext(deps: EngineDeps): EngineContext {
  * Resolves a workload for a mutating operation: refuses workloads whose crash
  * recovery failed, then takes the workload lock. Returns the release function.
  */
+/** The block key of a failure that may concern any workload (an unreadable journal). */
+export const ANY_WORKLOAD = "*";
+
 export async function lockWorkload(
   ctx: EngineContext,
   wid: string,
   what: string,
 ): Promise<{ workload: Workload; release: () => void }> {
-  const block = await ctx.catalog.getBlock(wid);
+  // "*": a journal so damaged that not even its workload can be read.
+  const block = await ctx.catalog.getBlock(wid) ?? await ctx.catalog.getBlock(ANY_WORKLOAD);
   if (block) {
     throw new AppError(
       "workload_recovery_failed",

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { archiveExtension } from "../core/model.ts";
+import { archiveExtension, type Workload } from "../core/model.ts";
 import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { importArchive } from "../unpack/import.ts";
 import { verifyArchiveFile, verifyArchiveStream } from "../unpack/verify.ts";
@@ -12,13 +12,13 @@ import { AppError, errMessage, notFound } from "../core/errors.ts";
 import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
 import { prepareCapture } from "./capture.ts";
-import type { EngineContext } from "./context.ts";
+import { type EngineContext, lockWorkload } from "./context.ts";
 import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
 import { newId, OLD_MARK } from "./paths.ts";
 import { removeOwnTree } from "./swap.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
 import { applyRetention, removeArchiveFile, retentionPolicy } from "../retention/prune.ts";
-import type { Engine, PreparedOperation, SnapshotView, VerifyResult } from "./types.ts";
+import type { Engine, OpContext, PreparedOperation, SnapshotView, VerifyResult } from "./types.ts";
 import { locationsFor } from "../remote/service.ts";
 
 /** The engine over the process's one context (built once by the composition root). */
@@ -115,65 +115,81 @@ async function prepareImport(
   body: ReadableStream<Uint8Array>,
   contentLength?: number,
 ): Promise<PreparedOperation<SnapshotRow>> {
-  await findWorkload(ctx.docker, wid, ctx.discovery);
   if (contentLength !== undefined && contentLength > ctx.limits.maxUploadBytes) {
     throw new AppError(
       "too_large",
       `upload of ${contentLength} bytes exceeds the limit of ${ctx.limits.maxUploadBytes}`,
     );
   }
+  // An import adds a snapshot and prunes: one mutating operation per workload.
+  const { workload, release } = await lockWorkload(ctx, wid, "an import");
   return {
     kind: "import",
     workload: wid,
-    cancel: () => {},
+    cancel: release,
     run: async (op) => {
-      const now = ctx.clock.now();
-      const id = newId("", now);
-      await Deno.mkdir(join(ctx.paths.archives, wid), { recursive: true, mode: 0o700 });
-      // The compression is only known after reading; write under a neutral name, then rename.
-      const tmpFinal = join(ctx.paths.archives, wid, `${id}.import`);
-      op.progress({ phase: "uploading", bytesDone: 0, bytesTotal: contentLength });
-      let result;
       try {
-        result = await importArchive({
-          body,
-          finalPath: tmpFinal,
-          limits: ctx.limits,
-          onProgress: (n) => op.progress({ bytesDone: n }),
-        });
-      } catch (err) {
-        await ctx.event("import_rejected", `import into ${wid} rejected: ${errMessage(err)}`, wid);
-        throw err;
+        return await runImport(ctx, wid, workload.containers, body, contentLength, op);
+      } finally {
+        release();
       }
-      const { file, finalPath } = await archiveLocation(ctx, wid, id, result.compression);
-      await renameDurable(tmpFinal, finalPath);
-      const row = snapshotRow(ctx, {
-        id,
-        workload: wid,
-        createdAt: now.toISOString(),
-        origin: "imported",
-        label: "imported",
-        compression: result.compression,
-        file,
-        stats: result.stats,
-        manifest: result.manifest,
-        quiesce: result.manifest.quiesce,
-        downtimeMs: null,
-        consistent: true,
-        warnings: result.stats.warnings,
-        verifiedAt: now.toISOString(), // validated completely on the way in
-      });
-      await ctx.catalog.insertSnapshot(row);
-      await ctx.event("snapshot_imported", `snapshot ${id} imported into ${wid}`, wid, {
-        snapshotId: id,
-        originalId: result.manifest.snapshotId,
-        originalWorkload: result.manifest.workload,
-      });
-      await applyRetention(ctx, wid);
-      ctx.remote?.enqueue(row);
-      return row;
     },
   };
+}
+
+async function runImport(
+  ctx: EngineContext,
+  wid: string,
+  containers: Workload["containers"],
+  body: ReadableStream<Uint8Array>,
+  contentLength: number | undefined,
+  op: OpContext,
+): Promise<SnapshotRow> {
+  const now = ctx.clock.now();
+  const id = newId("", now);
+  await Deno.mkdir(join(ctx.paths.archives, wid), { recursive: true, mode: 0o700 });
+  // The compression is only known after reading; write under a neutral name, then rename.
+  const tmpFinal = join(ctx.paths.archives, wid, `${id}.import`);
+  op.progress({ phase: "uploading", bytesDone: 0, bytesTotal: contentLength });
+  let result;
+  try {
+    result = await importArchive({
+      body,
+      finalPath: tmpFinal,
+      limits: ctx.limits,
+      onProgress: (n) => op.progress({ bytesDone: n }),
+    });
+  } catch (err) {
+    await ctx.event("import_rejected", `import into ${wid} rejected: ${errMessage(err)}`, wid);
+    throw err;
+  }
+  const { file, finalPath } = await archiveLocation(ctx, wid, id, result.compression);
+  await renameDurable(tmpFinal, finalPath);
+  const row = snapshotRow(ctx, {
+    id,
+    workload: wid,
+    createdAt: now.toISOString(),
+    origin: "imported",
+    label: "imported",
+    compression: result.compression,
+    file,
+    stats: result.stats,
+    manifest: result.manifest,
+    quiesce: result.manifest.quiesce,
+    downtimeMs: null,
+    consistent: true,
+    warnings: result.stats.warnings,
+    verifiedAt: now.toISOString(), // validated completely on the way in
+  });
+  await ctx.catalog.insertSnapshot(row);
+  await ctx.event("snapshot_imported", `snapshot ${id} imported into ${wid}`, wid, {
+    snapshotId: id,
+    originalId: result.manifest.snapshotId,
+    originalWorkload: result.manifest.workload,
+  });
+  await applyRetention(ctx, wid, containers);
+  ctx.remote?.enqueue(row);
+  return row;
 }
 
 async function prepareVerify(

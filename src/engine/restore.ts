@@ -125,6 +125,7 @@ async function runRestore(
       // volsnap's own snapshots keep setuid/setgid and file capabilities; imports do not.
       keepPrivileges: pre.row.origin !== "imported",
       onProgress: (n) => op.progress({ bytesDone: n }),
+      signal: op.signal,
     });
     await ctx.fault("restore.staged");
     // The app kept running while we staged: make sure its mounts did not move.
@@ -140,6 +141,7 @@ async function runRestore(
     await checkNoOutsideUsers(ctx.docker, now, pre.volumes.map((v) => v.target));
     journal.containers = quiesceTargets(startOrder(now.containers), "stop", true, ctx.clock.now());
     journal.services = serviceTargets(now, "stop", ctx.clock.now());
+    op.signal?.throwIfAborted();
     journal.phase = "quiescing";
     await ctx.journals.write(journal);
   } catch (err) {
@@ -165,6 +167,7 @@ async function runRestore(
   }
   try {
     await ctx.fault("restore.quiesced");
+    op.signal?.throwIfAborted(); // the last point before the first destructive step
     journal.phase = "swapping";
     await ctx.journals.write(journal);
     await ctx.fault("restore.journaled");

@@ -55,6 +55,8 @@ export function writeVolumesArchive(p: {
   onWarning: (w: string) => void;
   /** The reader's limits (ctx.limits): a capture beyond one fails instead of storing. */
   limits?: ArchiveLimits;
+  /** Aborts the capture (server shutdown); the partial file is removed. */
+  signal?: AbortSignal;
 }): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
   return writeSnapshotArchive({
     finalPath: p.finalPath,
@@ -80,6 +82,7 @@ export function writeVolumesArchive(p: {
     onProgress: p.onProgress,
     onWarning: p.onWarning,
     limits: p.limits,
+    signal: p.signal,
   });
 }
 

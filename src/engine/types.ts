@@ -79,6 +79,12 @@ export interface VerifyResult {
 export interface OpContext {
   id: string;
   progress: ProgressFn;
+  /**
+   * Aborted when the server shuts down: the operation stops at its next safe
+   * point (never between a restore's first swap and its commit) and brings
+   * back what it quiesced before it settles.
+   */
+  signal?: AbortSignal;
 }
 
 /**

@@ -14,7 +14,7 @@
 import { basename, join, relative } from "node:path";
 import { AppError, errMessage } from "../core/errors.ts";
 import { exists, isTempName } from "../fs/durable.ts";
-import type { EngineContext } from "../engine/context.ts";
+import { ANY_WORKLOAD, type EngineContext } from "../engine/context.ts";
 import type { CaptureJournal, RestoreJournal } from "./journal.ts";
 import { ensureDataDirs } from "../engine/paths.ts";
 import { preserveOldDirs } from "../engine/preserve.ts";
@@ -78,8 +78,20 @@ async function replayJournals(ctx: EngineContext, report: RecoveryReport, only?:
     if (j && only && !only.has(j.workload)) continue;
     if (!j) {
       if (only) continue;
-      report.failed.push({ file: entry.file, error: `unreadable journal: ${entry.error}` });
-      await ctx.event("recovery_failed", `unreadable journal ${entry.file}: ${entry.error}`);
+      // Never ignored: it may be the only record of stopped containers or a
+      // half-done swap. Block its workload (all of them when even that is
+      // unreadable) until an operator repairs or removes the file.
+      const raw = await Deno.readTextFile(entry.file).catch(() => "");
+      const wid = /"workload"\s*:\s*"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})"/.exec(raw)?.[1];
+      const reason = `unreadable journal ${entry.file} (${entry.error}); repair or remove it`;
+      report.failed.push({
+        workload: wid,
+        file: entry.file,
+        error: `unreadable journal: ${entry.error}`,
+      });
+      failed.add(wid ?? ANY_WORKLOAD);
+      await ctx.catalog.setBlock(wid ?? ANY_WORKLOAD, reason, ctx.clock.now().toISOString());
+      await ctx.event("recovery_failed", reason, wid);
       continue;
     }
     try {
@@ -104,6 +116,15 @@ async function replayJournals(ctx: EngineContext, report: RecoveryReport, only?:
     }
   }
   for (const w of replayed) if (!failed.has(w)) await ctx.catalog.clearBlock(w);
+  if (only) return;
+  // A full sweep recomputes every block of this host: one whose journal is
+  // gone (repaired or removed by an operator) is lifted.
+  const named = new Set(
+    (await ctx.journals.list()).flatMap((e) => e.journal ? [e.journal.workload] : []),
+  );
+  for (const b of await ctx.catalog.listBlocks()) {
+    if (!failed.has(b.workload) && !named.has(b.workload)) await ctx.catalog.clearBlock(b.workload);
+  }
 }
 
 /**
@@ -317,31 +338,69 @@ async function reconcile(ctx: EngineContext, report: RecoveryReport) {
 }
 
 /**
- * While some workload is blocked because its recovery failed (typically the
- * Docker engine was down at start), retry its journals every `intervalMs`.
- * Blocked workloads refuse mutations, so nothing else touches them meanwhile.
+ * While the server runs, journals left behind by a finished operation (a
+ * container it could not bring back) or by a failed recovery (a blocked
+ * workload, e.g. Docker was down) are replayed again, per workload with
+ * exponential backoff from `baseMs` to `maxMs`, until they succeed or an
+ * operator acts (SPEC §6). A journal whose workload lock is held belongs to
+ * a running operation and is never touched; the retry takes the lock itself
+ * while it replays.
  */
-export function retryBlockedRecoveries(ctx: EngineContext, intervalMs = 30_000): () => void {
+export function retryBlockedRecoveries(
+  ctx: EngineContext,
+  opts: { baseMs?: number; maxMs?: number } = {},
+): () => void {
+  const baseMs = opts.baseMs ?? 5_000;
+  const maxMs = opts.maxMs ?? 300_000;
+  const next = new Map<string, { at: number; delay: number }>();
   let busy = false;
-  const timer = setInterval(async () => {
+  const tick = async () => {
     if (busy) return;
     busy = true;
     try {
-      const blocked = new Set<string>();
+      const now = ctx.clock.monotonicMs();
+      const due = new Set<string>();
+      const pending = new Set<string>();
       for (const e of await ctx.journals.list()) {
-        if (e.journal && await ctx.catalog.getBlock(e.journal.workload)) {
-          blocked.add(e.journal.workload);
+        const w = e.journal?.workload;
+        if (!w || ctx.locks.isHeld(w)) continue;
+        pending.add(w);
+        const n = next.get(w);
+        if (!n) next.set(w, { at: now + baseMs, delay: baseMs }); // first seen: give it a moment
+        else if (n.at <= now) due.add(w);
+      }
+      for (const w of next.keys()) if (!pending.has(w)) next.delete(w);
+      if (due.size === 0) return;
+      const releases = [];
+      for (const w of due) {
+        try {
+          releases.push(ctx.locks.acquire(w, "the recovery retry"));
+        } catch {
+          due.delete(w);
         }
       }
-      if (blocked.size === 0) return;
-      const report = emptyReport();
-      await replayJournals(ctx, report, blocked);
-      if (report.journalsReplayed) ctx.log.info("blocked recoveries retried", { ...report });
+      try {
+        const report = emptyReport();
+        await replayJournals(ctx, report, due);
+        if (report.journalsReplayed || report.failed.length) {
+          ctx.log.info("recovery retried", { ...report });
+        }
+        for (const f of report.failed) {
+          const n = f.workload && next.get(f.workload);
+          if (n) {
+            n.delay = Math.min(n.delay * 2, maxMs);
+            n.at = ctx.clock.monotonicMs() + n.delay;
+          }
+        }
+      } finally {
+        for (const r of releases) r();
+      }
     } catch (err) {
       ctx.log.error("recovery retry failed", { error: errMessage(err) });
     } finally {
       busy = false;
     }
-  }, intervalMs);
+  };
+  const timer = setInterval(tick, Math.max(250, Math.min(baseMs, 1_000)));
   return () => clearInterval(timer);
 }

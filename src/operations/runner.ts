@@ -6,7 +6,7 @@
 import type { Catalog, OperationRow } from "../../db/catalog.ts";
 import type { Clock } from "../core/clock.ts";
 import type { PreparedOperation } from "../engine/types.ts";
-import { errMessage, toAppError } from "../core/errors.ts";
+import { AppError, errMessage, toAppError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 export type OperationState = "running" | "succeeded" | "failed" | "interrupted";
@@ -33,6 +33,7 @@ interface Live {
   lastWriteMs: number;
   timer?: ReturnType<typeof setTimeout>;
   done: Promise<unknown>;
+  abort: AbortController;
 }
 
 export function newOperationId(): string {
@@ -76,7 +77,12 @@ export class OperationRunner {
       startedAt: this.#clock.now().toISOString(),
       finishedAt: null,
     };
-    const live: Live = { view, lastWriteMs: this.#clock.monotonicMs(), done: Promise.resolve() };
+    const live: Live = {
+      view,
+      lastWriteMs: this.#clock.monotonicMs(),
+      done: Promise.resolve(),
+      abort: new AbortController(),
+    };
     this.#live.set(id, live);
     const log = this.#log.child({ op: id, kind: op.kind, workload: view.workload });
     const done = this.#execute(op, live, log);
@@ -107,7 +113,11 @@ export class OperationRunner {
     }
     log.info("operation started");
     try {
-      const result = await op.run({ id: view.id, progress: (p) => this.#progress(live, p) });
+      const result = await op.run({
+        id: view.id,
+        progress: (p) => this.#progress(live, p),
+        signal: live.abort.signal,
+      });
       await this.#finish(live, { state: "succeeded", result });
       log.info("operation succeeded");
       return result;
@@ -188,6 +198,16 @@ export class OperationRunner {
     let n = 0;
     for (const l of this.#live.values()) if (l.view.state === "running") n++;
     return n;
+  }
+
+  /**
+   * Asks every running operation to stop (server shutdown). Each stops at its
+   * next safe point and brings back what it quiesced; await settle() after.
+   */
+  cancelAll(reason = "volsnap is shutting down"): void {
+    for (const l of this.#live.values()) {
+      if (l.view.state === "running") l.abort.abort(new AppError("interrupted", reason));
+    }
   }
 
   /** Waits until every running operation settled or `timeoutMs` passed; true when all settled. */

@@ -11,7 +11,7 @@ import { type Config, parseConfig } from "../../src/config/config.ts";
 import type { DockerApi } from "../../src/docker/api.ts";
 import { createDockerClient } from "../../src/docker/http_client.ts";
 import { createEngine } from "../../src/engine/engine.ts";
-import { createContext } from "../../src/engine/context.ts";
+import { createContext, type EngineContext } from "../../src/engine/context.ts";
 import { ensureDataDirs } from "../../src/engine/paths.ts";
 import { acquireProcessLock } from "../../src/locks/process_lock.ts";
 import { runRecoverySweep } from "../../src/journal/recovery.ts";
@@ -29,6 +29,8 @@ export interface EngineEnv {
   /** Called at every named fault point. */
   onFault: (name: string) => Promise<void> | void;
   recover(): Promise<unknown>;
+  /** The one engine context (shared locks, journals). */
+  ctx: EngineContext;
   close(): void;
 }
 
@@ -60,6 +62,7 @@ export async function engineEnv(env: Record<string, string> = {}): Promise<Engin
     dockerFaults,
     onFault: () => {},
     engine: undefined as unknown as Engine,
+    ctx: undefined as unknown as EngineContext,
     recover: () => runRecoverySweep(ctx),
     close() {
       close();
@@ -79,6 +82,7 @@ export async function engineEnv(env: Record<string, string> = {}): Promise<Engin
   const lock = await acquireProcessLock(ctx.paths.lockFile);
   await runRecoverySweep(ctx);
   holder.engine = createEngine(ctx);
+  holder.ctx = ctx;
   return holder;
 }
 
