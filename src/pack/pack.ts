@@ -120,6 +120,7 @@ class Walker {
   async entry(h: TarEntryHeader): Promise<void> {
     const sink = this.#o.sink;
     this.#o.stats.fileCount++;
+    sink.frames?.entry(sink.bytes, h.path);
     if (sink.room < MAX_FAST_HEADER) await sink.flush();
     const n = encodeHeaderInto(h, sink.buf, sink.pos);
     const header = n > 0 ? undefined : encodeHeader(h);
@@ -261,6 +262,8 @@ class Walker {
       const xattrs = this.#fdXattrs(fd, st, label);
       // Fewer blocks than bytes: maybe holes (no extra call for any other file).
       const map = st.blocks * 512 < size ? this.#fs.dataMap(fd, size) : null;
+      // Large, not sparse: its data is cut into chunk frames (src/frames) when framed.
+      let large = false;
       if (map) {
         got = await this.#sparse(
           fd,
@@ -292,6 +295,14 @@ class Walker {
           buf.fill(0, sink.pos + got, end);
           await sink.commit(end - sink.pos);
         } else {
+          const length = size + padding(size);
+          large = !small;
+          if (large && !changed && sink.frames?.largeData(sink.bytes, arch, before, length)) {
+            // Unchanged since the parent snapshot: its frames are referenced, not read.
+            await sink.reference(length);
+            if (linkKey) this.#links.set(linkKey, arch);
+            return;
+          }
           got = await sink.spliceFile(fd, size);
           if (got < size) got += await this.#copy(fd, size - got, label);
           if (got < size) {
@@ -304,9 +315,9 @@ class Walker {
         }
       }
       const after = this.#fs.fstat(fd);
-      if (got === size && (changed || after.size !== size || after.mtimeMs !== common.mtimeMs)) {
-        this.#o.warn(`file changed while reading: ${label}`);
-      }
+      const altered = changed || after.size !== size || after.mtimeMs !== common.mtimeMs;
+      if (got === size && altered) this.#o.warn(`file changed while reading: ${label}`);
+      if (large) sink.frames?.largeDataEnd(got === size && !altered);
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {
       this.#fs.close(fd);

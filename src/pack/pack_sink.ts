@@ -4,6 +4,27 @@
  * to the compressor, which applies backpressure.
  */
 import type { FrameCompressor } from "../compression/compress.ts";
+import type { EntryStat } from "./volume_fs.ts";
+
+/**
+ * Where the packer's tar stream may be cut into frames (src/frames), by tar
+ * offset (`TarSink.bytes` at the call). Absent for a single-stream archive.
+ */
+export interface FrameMarks {
+  /** A tar entry (its header) starts at `at`. */
+  entry(at: number, path: string): void;
+  /**
+   * A large file's data and padding (`length` bytes) start at `at`. True:
+   * the frame store already holds exactly these bytes for this unchanged
+   * file; the packer then skips them with `TarSink.reference` instead of
+   * reading the file.
+   */
+  largeData(at: number, path: string, st: EntryStat, length: number): boolean;
+  /** The large data started last was written; `clean`: read whole and unchanged. */
+  largeDataEnd(clean: boolean): void;
+  /** The end-of-archive blocks start at `at`. */
+  end(at: number): void;
+}
 
 export class TarSink {
   #compressor: FrameCompressor;
@@ -12,12 +33,19 @@ export class TarSink {
   #flushed = 0;
   #onFlush?: (bytesDone: number) => void;
   #signal?: AbortSignal;
+  /** Set when the stream is cut into frames for the frame store. */
+  readonly frames?: FrameMarks;
 
   constructor(
     compressor: FrameCompressor,
-    opts: { onFlush?: (bytesDone: number) => void; signal?: AbortSignal } = {},
+    opts: {
+      onFlush?: (bytesDone: number) => void;
+      signal?: AbortSignal;
+      frames?: FrameMarks;
+    } = {},
   ) {
     this.#compressor = compressor;
+    this.frames = opts.frames;
     this.#buf = compressor.acquire();
     this.#onFlush = opts.onFlush;
     this.#signal = opts.signal;
@@ -95,6 +123,15 @@ export class TarSink {
     this.#flushed += n;
     if (n > 0) this.#onFlush?.(this.#flushed);
     return n;
+  }
+
+  /**
+   * Counts `length` tar bytes that the frame store already holds (see
+   * FrameMarks.largeData) as written, without any bytes passing through.
+   */
+  async reference(length: number): Promise<void> {
+    await this.flush();
+    this.#flushed += length;
   }
 
   /** Hands the current batch to the compressor (if it holds anything). */

@@ -192,14 +192,16 @@ export async function writeSnapshotArchive(
   };
 }
 
-interface OpenRoot {
+export interface OpenRoot {
   hostPath: string;
   fd: number;
   root: RootInfo;
 }
 
 /** Opens every volume root up front, so a missing one fails before any writing. */
-function openRoots(opts: WriteArchiveOptions): Map<number, OpenRoot> {
+export function openRoots(
+  opts: Pick<WriteArchiveOptions, "manifest" | "sources">,
+): Map<number, OpenRoot> {
   const roots = new Map<number, OpenRoot>();
   try {
     for (const v of opts.manifest.volumes) {
@@ -226,7 +228,7 @@ function openRoots(opts: WriteArchiveOptions): Map<number, OpenRoot> {
   return roots;
 }
 
-async function writeManifestEntry(sink: TarSink, manifest: Manifest): Promise<void> {
+export async function writeManifestEntry(sink: TarSink, manifest: Manifest): Promise<void> {
   const body = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
   await sink.put(encodeHeader({
     path: MANIFEST_NAME,
@@ -241,7 +243,7 @@ async function writeManifestEntry(sink: TarSink, manifest: Manifest): Promise<vo
   await sink.zeros(padding(body.length));
 }
 
-function wrapIoError(err: unknown, finalPath: string): unknown {
+export function wrapIoError(err: unknown, finalPath: string): unknown {
   if (err instanceof AppError || (err as Error)?.name === "AbortError") return err;
   if (isNoSpace(err)) {
     return new AppError(

@@ -1,0 +1,315 @@
+/**
+ * Cuts the tar byte stream that src/pack produces into independent zstd
+ * frames, around the packer rather than inside it: the packer reports where
+ * entries and large files' data start (FrameMarks, by tar offset), and the
+ * cutter ends frames there. Whatever headers the packer writes flow through
+ * unchanged, so a framed stream is byte for byte the tar a full capture writes.
+ *
+ * - Small entries are grouped; a group ends before an entry whose path hashes
+ *   to a cut (content-defined, so one new file shifts only its own group) or
+ *   once it holds GROUP_MAX bytes.
+ * - A large file's data (with its padding) is cut into CHUNK-byte frames that
+ *   start at the data, so the same data always makes the same frames.
+ * - The end-of-archive blocks are a frame of their own.
+ *
+ * Each frame is named by hash, and stored in the capture's pack unless the
+ * store already has it. An unchanged large file of the parent (same dev, ino,
+ * size, mtime, ctime) is not read at all: its data frames are referenced.
+ */
+import type { FrameCompressor } from "../compression/compress.ts";
+import type { FrameMarks } from "../pack/pack_sink.ts";
+import type { EntryStat } from "../pack/volume_fs.ts";
+import { type FramePool, outputBound } from "./frame_pool.ts";
+import type { FrameRef, PackWriter } from "./store.ts";
+
+/** Data chunk size of large files. */
+export const CHUNK = 1 << 20;
+/** A group of small entries ends at the next entry once this big. */
+const GROUP_MAX = 1 << 20;
+/** …and may end at a path cut only once this big. */
+const GROUP_MIN = 64 << 10;
+/** No frame is larger (a cut is forced inside a huge header run). */
+const FRAME_MAX = 3 << 20;
+const BATCH = 4 << 20;
+const MAX_IN_FLIGHT = 8;
+
+/** What incremental capture remembers of a large file: its identity and its frames. */
+export interface FileRecord {
+  path: string;
+  dev: number;
+  inoHi: number;
+  inoLo: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  /** Frames [first, first + count) of the snapshot's list hold exactly its data. */
+  first: number;
+  count: number;
+}
+
+/** The parent's files and frames, for reuse without reading. */
+export interface ParentIndex {
+  files: Map<string, FileRecord>;
+  frames: FrameRef[];
+}
+
+export interface CutterStats {
+  /** Frames of this snapshot, and how many were new to the store. */
+  frameCount: number;
+  newFrames: number;
+  /** Compressed bytes this capture added to the store. */
+  storedBytes: number;
+  /** Compressed bytes of frames that already existed (shared). */
+  sharedBytes: number;
+  /** Tar bytes of large files referenced without being read. */
+  reusedRawBytes: number;
+}
+
+type Mark =
+  | { at: number; kind: "cut" }
+  | { at: number; kind: "region"; end: number; rec?: Omit<FileRecord, "first" | "count"> }
+  | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord };
+
+export interface FrameCutterOptions {
+  pack: PackWriter;
+  pool: FramePool;
+  level: number;
+  /** Hash first and compress only frames the store lacks (incremental). */
+  hashFirst: boolean;
+  parent?: ParentIndex;
+  /** Hashes the compressed stream on the way, as long as every frame is new. */
+  hash?: { update(bytes: Uint8Array): Promise<void> };
+}
+
+export class FrameCutter implements FrameCompressor, FrameMarks {
+  readonly list: FrameRef[] = [];
+  readonly files: FileRecord[] = [];
+  readonly stats: CutterStats = {
+    frameCount: 0,
+    newFrames: 0,
+    storedBytes: 0,
+    sharedBytes: 0,
+    reusedRawBytes: 0,
+  };
+  #o: FrameCutterOptions;
+  #marks: Mark[] = [];
+  /** Tar offset of the next byte pushed. */
+  #pos = 0;
+  /** Where the last queued cut is (for the group size rule). */
+  #lastCut = 0;
+  #region?: { next: number; end: number; startIdx: number; rec?: Mark & { kind: "region" } };
+  #openRegion?: Mark & { kind: "region" };
+  #cur: Uint8Array;
+  #curLen = 0;
+  #freeIn: ArrayBuffer[] = [];
+  #freeOut: ArrayBuffer[] = [];
+  #batch?: Uint8Array;
+  #chain: Promise<void> = Promise.resolve();
+  #inFlight: Promise<void>[] = [];
+  #failure: unknown;
+  #hashing: boolean;
+
+  constructor(o: FrameCutterOptions) {
+    this.#o = o;
+    this.#hashing = !!o.hash;
+    this.#cur = new Uint8Array(new ArrayBuffer(FRAME_MAX));
+  }
+
+  /** Whether `hash` saw the whole stream (else it must be hashed from the store). */
+  get hashComplete(): boolean {
+    return this.#hashing;
+  }
+
+  // ---- FrameMarks (called by the packer) ----
+
+  entry(at: number, path: string): void {
+    const size = at - this.#lastCut;
+    const volumeRoot = /^volumes\/\d+\/$/.test(path);
+    if (volumeRoot || size >= GROUP_MAX || (size >= GROUP_MIN && (fnv1a(path) & 15) === 0)) {
+      this.#queue({ at, kind: "cut" });
+    }
+  }
+
+  largeData(at: number, path: string, st: EntryStat, length: number): boolean {
+    const id = {
+      path,
+      dev: st.dev,
+      inoHi: st.inoHi,
+      inoLo: st.inoLo,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+    };
+    const prev = this.#o.parent?.files.get(path);
+    if (prev && sameFile(prev, id)) {
+      const frames = this.#o.parent!.frames.slice(prev.first, prev.first + prev.count);
+      const rawLen = frames.reduce((n, f) => n + f.rawSize, 0);
+      if (rawLen === length && frames.every((f) => this.#o.pack.has(f.id))) {
+        this.#queue({ at, kind: "ref", frames, rawLen, rec: { ...id, first: 0, count: 0 } });
+        this.#lastCut = at + length;
+        return true;
+      }
+    }
+    const m: Mark = { at, kind: "region", end: at + length, rec: id };
+    this.#openRegion = m;
+    this.#queue(m);
+    this.#lastCut = at + length;
+    return false;
+  }
+
+  largeDataEnd(clean: boolean): void {
+    // A file that changed or shrank while read is not remembered for reuse.
+    if (!clean && this.#openRegion) this.#openRegion.rec = undefined;
+    this.#openRegion = undefined;
+  }
+
+  end(at: number): void {
+    this.#queue({ at, kind: "cut" });
+  }
+
+  #queue(m: Mark) {
+    this.#marks.push(m);
+    if (m.kind === "cut") this.#lastCut = m.at;
+  }
+
+  // ---- FrameCompressor (the sink pushes tar bytes in order) ----
+
+  acquire(): Uint8Array {
+    const b = this.#batch ?? new Uint8Array(BATCH);
+    this.#batch = undefined;
+    return b;
+  }
+
+  async push(batch: Uint8Array): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    let off = 0;
+    for (;;) {
+      await this.#applyMarks();
+      if (off === batch.length) break;
+      const next = this.#nextCut();
+      const take = Math.min(batch.length - off, next - this.#pos, FRAME_MAX - this.#curLen);
+      this.#cur.set(batch.subarray(off, off + take), this.#curLen);
+      this.#curLen += take;
+      this.#pos += take;
+      off += take;
+      if (this.#curLen === FRAME_MAX) await this.#endFrame();
+    }
+    this.#batch = new Uint8Array(batch.buffer, 0, BATCH);
+  }
+
+  async finish(): Promise<void> {
+    await this.#applyMarks();
+    await this.#endFrame();
+    if (this.#marks.length) throw new Error("frame marks beyond the end of the stream");
+    while (this.#inFlight.length) await this.#inFlight.shift();
+    await this.#chain;
+    if (this.#failure) throw this.#failure;
+  }
+
+  // deno-lint-ignore require-await
+  async close(): Promise<void> {
+    this.#failure ??= new Error("frame cutter closed");
+  }
+
+  #nextCut(): number {
+    let n = this.#marks.length ? this.#marks[0].at : Infinity;
+    if (this.#region) n = Math.min(n, this.#region.next, this.#region.end);
+    return n;
+  }
+
+  /** Applies every mark and chunk cut that sits at the current offset. */
+  async #applyMarks() {
+    for (;;) {
+      const r = this.#region;
+      if (r && this.#pos === Math.min(r.next, r.end)) {
+        await this.#endFrame();
+        if (this.#pos === r.end) {
+          this.#region = undefined;
+          if (r.rec?.rec) {
+            this.files.push({
+              ...r.rec.rec,
+              first: r.startIdx,
+              count: this.list.length - r.startIdx,
+            });
+          }
+        } else r.next += CHUNK;
+        continue;
+      }
+      const m = this.#marks[0];
+      if (!m || m.at !== this.#pos) return;
+      this.#marks.shift();
+      await this.#endFrame();
+      if (m.kind === "region") {
+        this.#region = { next: m.at + CHUNK, end: m.end, startIdx: this.list.length, rec: m };
+        if (m.end === m.at) this.#region = undefined;
+      } else if (m.kind === "ref") {
+        const first = this.list.length;
+        for (const f of m.frames) {
+          this.list.push(f);
+          this.stats.frameCount++;
+          this.stats.sharedBytes += f.size;
+        }
+        this.stats.reusedRawBytes += m.rawLen;
+        this.#hashing = false;
+        this.files.push({ ...m.rec, first, count: m.frames.length });
+        this.#pos += m.rawLen;
+      }
+    }
+  }
+
+  /** Hands the bytes gathered since the last cut to the pool as one frame. */
+  async #endFrame() {
+    if (this.#curLen === 0) return;
+    if (this.#failure) throw this.#failure;
+    const buf = this.#cur.buffer as ArrayBuffer;
+    const len = this.#curLen;
+    this.#cur = new Uint8Array(this.#freeIn.pop() ?? new ArrayBuffer(FRAME_MAX));
+    this.#curLen = 0;
+    const slot = this.list.length;
+    this.list.push({ id: "", size: 0, rawSize: len });
+    this.stats.frameCount++;
+    const { pool, level, pack, hashFirst } = this.#o;
+    const outBuf = () => this.#freeOut.pop() ?? new ArrayBuffer(outputBound(FRAME_MAX));
+    const job = hashFirst
+      ? pool.run(level, buf, len).then((r) =>
+        pack.has(r.id) ? r : pool.run(level, r.buf, len, outBuf())
+      )
+      : pool.run(level, buf, len, outBuf());
+    job.catch(() => {});
+    const done = this.#chain = this.#chain.then(async () => {
+      const r = await job;
+      const known = pack.has(r.id);
+      if (!known) {
+        const bytes = new Uint8Array(r.out!, 0, r.outLen);
+        await pack.append(r.id, bytes, len);
+        if (this.#hashing) await this.#o.hash!.update(bytes);
+        this.stats.newFrames++;
+        this.stats.storedBytes += r.outLen;
+      } else this.#hashing = false;
+      const size = pack.location(r.id)!.size;
+      if (known) this.stats.sharedBytes += size;
+      this.list[slot] = { id: r.id, size, rawSize: len };
+      this.#freeIn.push(r.buf);
+      if (r.out) this.#freeOut.push(r.out);
+    });
+    done.catch((err) => this.#failure ??= err);
+    this.#inFlight.push(done);
+    while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight.shift();
+    if (this.#failure) throw this.#failure;
+  }
+}
+
+function sameFile(a: Omit<FileRecord, "first" | "count">, b: Omit<FileRecord, "first" | "count">) {
+  return a.dev === b.dev && a.inoHi === b.inoHi && a.inoLo === b.inoLo && a.size === b.size &&
+    a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/** FNV-1a of a path's UTF-16 code units: where groups of small entries may end. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,102 @@
+/**
+ * Reads frames back out of pack files: one frame at a time, for the
+ * standalone stream of a framed snapshot (frames back to back), and for
+ * hashing a stream that reuses frames.
+ */
+import { join } from "node:path";
+import { AppError } from "../core/errors.ts";
+import type { FrameLocation, FrameRef, FrameStore } from "./store.ts";
+
+export class PackReader {
+  #store: FrameStore;
+  #files = new Map<string, Deno.FsFile>();
+  /** Packs being written (not yet renamed into place): name → temp path. */
+  #pending = new Map<string, string>();
+
+  constructor(store: FrameStore) {
+    this.#store = store;
+  }
+
+  /** Lets frames of a pack still being written be read from its temp file. */
+  addPending(name: string, tempPath: string) {
+    this.#pending.set(name, tempPath);
+  }
+
+  location(f: FrameRef): FrameLocation {
+    const loc = this.#store.get(f.id);
+    if (!loc || loc.size !== f.size || loc.rawSize !== f.rawSize) {
+      throw new AppError(
+        "integrity_error",
+        `frame ${f.id} is ${loc ? "not the recorded size" : "missing from the frame store"}`,
+        {
+          hint:
+            "the snapshot cannot be read; delete it, or restore the data dir's frames/ from a copy",
+        },
+      );
+    }
+    return loc;
+  }
+
+  async read(loc: FrameLocation, out = new Uint8Array(loc.size)): Promise<Uint8Array> {
+    let f = this.#files.get(loc.pack);
+    if (!f) {
+      const path = this.#pending.get(loc.pack) ?? join(this.#store.packsDir, loc.pack + ".pack");
+      f = await Deno.open(path, { read: true });
+      this.#files.set(loc.pack, f);
+    }
+    await f.seek(loc.offset, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < loc.size) {
+      const n = await f.read(out.subarray(got, loc.size));
+      if (n === null) {
+        throw new AppError("integrity_error", `pack ${loc.pack} ends inside a frame`);
+      }
+      got += n;
+    }
+    return out.subarray(0, loc.size);
+  }
+
+  close() {
+    for (const f of this.#files.values()) f.close();
+    this.#files.clear();
+  }
+}
+
+/**
+ * The concatenated frames as a byte stream. `release` runs once when the
+ * stream ends, fails or is cancelled.
+ */
+export function framesStream(
+  store: FrameStore,
+  frames: FrameRef[],
+  release: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = new PackReader(store);
+  let i = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    reader.close();
+    release();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        if (i >= frames.length) {
+          finish();
+          ctl.close();
+          return;
+        }
+        const f = frames[i++];
+        ctl.enqueue(await reader.read(reader.location(f)));
+      } catch (err) {
+        finish();
+        ctl.error(err);
+      }
+    },
+    cancel() {
+      finish();
+    },
+  }, { highWaterMark: 0 });
+}

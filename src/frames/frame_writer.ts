@@ -1,0 +1,282 @@
+/**
+ * Captures volumes into the frame store: the same packer and manifest as a
+ * single-file archive (src/pack/writer.ts), with the tar stream cut into
+ * frames (cutter.ts) that go to a new pack of the store.
+ *
+ * Two steps, so that only reading happens while the app is down:
+ *   `captureFrames` walks and reads (and references an unchanged parent's
+ *   large files), then returns; `finalize` (after the app is back) makes the
+ *   pack durable, hashes the stream when it reuses frames, and writes the
+ *   snapshot's frame list durably. `abort` undoes a capture that is not kept.
+ */
+import type { ArchiveStats, Manifest } from "../core/model.ts";
+import { ManifestSchema } from "../core/model.ts";
+import { AppError, errMessage } from "../core/errors.ts";
+import { type PackStats, packVolume } from "../pack/pack.ts";
+import { TarSink } from "../pack/pack_sink.ts";
+import { volumeFs } from "../pack/volume_fs.ts";
+import {
+  type ArchiveVolumeSource,
+  type ManifestDraft,
+  type OpenRoot,
+  openRoots,
+  wrapIoError,
+  writeManifestEntry,
+} from "../pack/writer.ts";
+import { closeVolumeRoot } from "../pack/pack.ts";
+import { OffThreadSha256 } from "../hash/sha256_thread.ts";
+import { type CutterStats, FrameCutter, type ParentIndex } from "./cutter.ts";
+import { FramePool } from "./frame_pool.ts";
+import { PackReader } from "./frame_reader.ts";
+import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
+import type { FrameStore } from "./store.ts";
+
+const PROGRESS_INTERVAL_MS = 100;
+const MAX_WARNINGS = 1000;
+
+export interface FramedParent {
+  snap: FramedSnapshot;
+  /** The parent's manifest volumes' keys, by index. */
+  volumeKeys: string[];
+}
+
+export interface CaptureFramesOptions {
+  store: FrameStore;
+  /** `<data>/archives/<workload>/<id>.frames`. */
+  finalPath: string;
+  manifest: ManifestDraft;
+  sources: ArchiveVolumeSource[];
+  level?: number;
+  /** The snapshot to capture incrementally against. */
+  parent?: FramedParent;
+  onProgress?: (uncompressedBytesDone: number) => void;
+  onWarning?: (message: string) => void;
+  signal?: AbortSignal;
+  fault?: (name: string) => Promise<void>;
+  workers?: number;
+}
+
+export interface FrameStats {
+  frameCount: number;
+  storedBytes: number;
+  sharedBytes: number;
+  reusedRawBytes: number;
+  /** Set when a parent was offered but could not be used. */
+  fullReason?: string;
+  incremental: boolean;
+}
+
+export interface CapturedFrames {
+  manifest: Manifest;
+  finalize(): Promise<{ stats: ArchiveStats; frames: FrameStats }>;
+  abort(): Promise<void>;
+}
+
+export async function captureFrames(opts: CaptureFramesOptions): Promise<CapturedFrames> {
+  opts.signal?.throwIfAborted();
+  const level = opts.level ?? 3;
+  const release = await opts.store.lock.shared();
+  let roots: Map<number, OpenRoot>;
+  try {
+    roots = openRoots(opts);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const rootDevs = [...roots].map(([index, r]) => ({ index, dev: volumeFs().fstat(r.fd).dev }));
+  let manifest: Manifest;
+  try {
+    manifest = ManifestSchema.parse({
+      ...opts.manifest,
+      volumes: opts.manifest.volumes.map((v) => {
+        const { uid, gid, mode } = roots.get(v.index)!.root;
+        return { ...v, root: { uid, gid, mode } };
+      }),
+    });
+  } catch (err) {
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
+    release();
+    throw new AppError("internal", `invalid snapshot manifest: ${errMessage(err)}`, { cause: err });
+  }
+  const { parent, fullReason } = usableParent(opts.parent, manifest, rootDevs, level);
+
+  const warnings: string[] = [];
+  let suppressed = 0;
+  const warn = (m: string) => {
+    if (warnings.length >= MAX_WARNINGS) return void suppressed++;
+    warnings.push(m);
+    opts.onWarning?.(m);
+  };
+  const snapshotId = manifest.snapshotId;
+  let pack, pool: FramePool | undefined, hash: OffThreadSha256 | undefined;
+  try {
+    pack = await opts.store.newPack(`${snapshotId}-${randomHex()}`);
+    pool = new FramePool(opts.workers);
+    hash = new OffThreadSha256();
+  } catch (err) {
+    await pack?.abort();
+    pool?.close();
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
+    release();
+    throw wrapIoError(err, opts.finalPath);
+  }
+  const cutter = new FrameCutter({ pack, pool, level, hashFirst: !!parent, parent, hash });
+  let lastProgress = 0;
+  const sink = new TarSink(cutter, {
+    signal: opts.signal,
+    frames: cutter,
+    onFlush: (done) => {
+      const now = Date.now();
+      if (opts.onProgress && now - lastProgress >= PROGRESS_INTERVAL_MS) {
+        lastProgress = now;
+        opts.onProgress(done);
+      }
+    },
+  });
+  const stats: PackStats = { fileCount: 0, skippedSpecial: 0 };
+  const undo = async () => {
+    await cutter.close();
+    pool!.close();
+    await hash!.close();
+    await pack!.abort();
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
+    release();
+  };
+  try {
+    await writeManifestEntry(sink, manifest);
+    for (const v of manifest.volumes) {
+      const r = roots.get(v.index)!;
+      roots.delete(v.index);
+      await packVolume(
+        { index: v.index, hostPath: r.hostPath, sink, stats, warn, signal: opts.signal },
+        r.fd,
+        r.root,
+      );
+    }
+    if (suppressed > 0) warn(`${suppressed} more warnings like the above were not listed`);
+    cutter.end(sink.bytes);
+    await sink.zeros(1024); // end-of-archive marker: two zero blocks
+    await sink.flush();
+    await cutter.finish();
+    pool.close();
+    opts.signal?.throwIfAborted();
+  } catch (err) {
+    await undo();
+    throw wrapIoError(err, opts.finalPath);
+  }
+  opts.onProgress?.(sink.bytes);
+  const rawSize = sink.bytes;
+  let settled = false;
+  return {
+    manifest,
+    async abort() {
+      if (settled) return;
+      settled = true;
+      await undo();
+    },
+    async finalize() {
+      if (settled) throw new Error("capture already finalized or aborted");
+      settled = true;
+      try {
+        await pack!.commit(opts.fault);
+        await opts.fault?.("frames.pack-committed");
+        const sha256 = cutter.hashComplete
+          ? await hash!.digest()
+          : await hashFrames(opts.store, cutter.list);
+        const size = cutter.list.reduce((n, f) => n + f.size, 0);
+        await writeFramedSnapshot(opts.finalPath, {
+          snapshotId,
+          level,
+          size,
+          rawSize,
+          sha256,
+          frames: cutter.list,
+          files: cutter.files,
+          roots: rootDevs,
+        });
+        await opts.fault?.("frames.list-written");
+        return {
+          stats: {
+            sizeBytes: size,
+            sha256,
+            uncompressedBytes: rawSize,
+            fileCount: stats.fileCount,
+            skippedSpecial: stats.skippedSpecial,
+            warnings,
+          },
+          frames: frameStats(cutter.stats, !!parent, fullReason),
+        };
+      } catch (err) {
+        await pack!.abort();
+        throw wrapIoError(err, opts.finalPath);
+      } finally {
+        await hash!.close();
+        release();
+      }
+    },
+  };
+}
+
+function frameStats(s: CutterStats, incremental: boolean, fullReason?: string): FrameStats {
+  return {
+    frameCount: s.frameCount,
+    storedBytes: s.storedBytes,
+    sharedBytes: s.sharedBytes,
+    reusedRawBytes: s.reusedRawBytes,
+    fullReason,
+    incremental,
+  };
+}
+
+/** The parent's files as an index, unless its volumes or their devices changed. */
+function usableParent(
+  p: FramedParent | undefined,
+  manifest: Manifest,
+  devs: { index: number; dev: number }[],
+  level: number,
+): { parent?: ParentIndex; fullReason?: string } {
+  if (!p) return {};
+  if (p.snap.level !== level) return { fullReason: "parent used another compression level" };
+  const keys = manifest.volumes.map((v) => v.key);
+  if (keys.join("\n") !== p.volumeKeys.join("\n")) {
+    return { fullReason: "the workload's volumes changed since the parent" };
+  }
+  for (const d of devs) {
+    const was = p.snap.roots.find((r) => r.index === d.index);
+    if (!was || was.dev !== d.dev) {
+      return { fullReason: `volume ${keys[d.index]} is on another device than in the parent` };
+    }
+  }
+  return {
+    parent: { files: new Map(p.snap.files.map((f) => [f.path, f])), frames: p.snap.frames },
+  };
+}
+
+/** sha256 of the concatenated frames, read back from the store. */
+async function hashFrames(
+  store: FrameStore,
+  frames: { id: string; size: number; rawSize: number }[],
+): Promise<string> {
+  const hash = new OffThreadSha256();
+  const reader = new PackReader(store);
+  let buf = new Uint8Array(4 << 20);
+  try {
+    for (const f of frames) {
+      const loc = reader.location(f);
+      if (loc.size > buf.length) buf = new Uint8Array(loc.size);
+      await hash.update(await reader.read(loc, buf));
+    }
+    return await hash.digest();
+  } finally {
+    reader.close();
+    await hash.close();
+  }
+}
+
+function randomHex(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(4)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}

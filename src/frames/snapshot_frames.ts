@@ -1,0 +1,110 @@
+/**
+ * A framed snapshot on disk: `<data>/archives/<workload>/<id>.frames`, a JSON
+ * document with the ordered frame list (the standalone stream is these
+ * frames' compressed bytes back to back), its size and sha256, and what
+ * incremental capture needs of it (large files' identities and frames, each
+ * volume root's device). Written by the durable recipe once every frame it
+ * lists is durable in the store.
+ */
+import { z } from "zod";
+import { writeFileDurable } from "../fs/durable.ts";
+import type { FileRecord } from "./cutter.ts";
+import type { FrameRef } from "./store.ts";
+
+export const FRAMES_EXT = ".frames";
+const FORMAT = "volsnap-frames/1";
+
+export interface FramedSnapshot {
+  snapshotId: string;
+  level: number;
+  /** Bytes of the standalone stream. */
+  size: number;
+  /** Bytes of the tar stream inside it. */
+  rawSize: number;
+  sha256: string;
+  frames: FrameRef[];
+  files: FileRecord[];
+  /** Device of each volume root, by manifest index (a changed device means a full capture). */
+  roots: { index: number; dev: number }[];
+}
+
+const Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const DocSchema = z.object({
+  format: z.literal(FORMAT),
+  snapshotId: z.string(),
+  level: z.number().int(),
+  size: z.number().int().nonnegative(),
+  rawSize: z.number().int().nonnegative(),
+  sha256: Hex,
+  frames: z.array(z.tuple([Hex, z.number().int().positive(), z.number().int().positive()])),
+  files: z.array(z.tuple([
+    z.string(),
+    z.number(),
+    z.number(),
+    z.number(),
+    z.number(),
+    z.number(),
+    z.number(),
+    z.number().int().nonnegative(),
+    z.number().int().nonnegative(),
+  ])),
+  roots: z.array(z.object({ index: z.number().int(), dev: z.number() })),
+});
+
+export function isFramedFile(file: string): boolean {
+  return file.endsWith(FRAMES_EXT);
+}
+
+export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Promise<void> {
+  const doc: z.infer<typeof DocSchema> = {
+    format: FORMAT,
+    snapshotId: s.snapshotId,
+    level: s.level,
+    size: s.size,
+    rawSize: s.rawSize,
+    sha256: s.sha256,
+    frames: s.frames.map((f) => [f.id, f.size, f.rawSize]),
+    files: s.files.map((
+      f,
+    ) => [f.path, f.dev, f.inoHi, f.inoLo, f.size, f.mtimeMs, f.ctimeMs, f.first, f.count]),
+    roots: s.roots,
+  };
+  await writeFileDurable(path, JSON.stringify(doc), 0o600);
+}
+
+export async function readFramedSnapshot(path: string): Promise<FramedSnapshot> {
+  const doc = DocSchema.parse(JSON.parse(await Deno.readTextFile(path)));
+  let size = 0;
+  let rawSize = 0;
+  const frames = doc.frames.map(([id, s, r]) => {
+    size += s;
+    rawSize += r;
+    return { id, size: s, rawSize: r };
+  });
+  if (size !== doc.size || rawSize !== doc.rawSize) {
+    throw new Error(`frame list ${path} does not add up to its recorded size`);
+  }
+  for (const f of doc.files) {
+    if (f[7] + f[8] > frames.length) throw new Error(`frame list ${path}: file beyond the frames`);
+  }
+  return {
+    snapshotId: doc.snapshotId,
+    level: doc.level,
+    size,
+    rawSize,
+    sha256: doc.sha256,
+    frames,
+    files: doc.files.map(([path, dev, inoHi, inoLo, sz, mtimeMs, ctimeMs, first, count]) => ({
+      path,
+      dev,
+      inoHi,
+      inoLo,
+      size: sz,
+      mtimeMs,
+      ctimeMs,
+      first,
+      count,
+    })),
+    roots: doc.roots,
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * The frame store (SPEC §15): independent zstd frames kept once each, in
+ * append-only pack files under `<data>/frames/packs/`.
+ *
+ * A frame is named by its id: the sha256 of the compression settings and its
+ * uncompressed bytes (frame_id.ts). Each capture that produces new frames
+ * writes one pack file `<name>.pack` (the compressed frames, back to back)
+ * and then its index `<name>.idx` (id, offset, sizes of each frame), both by
+ * the durable recipe (temp → fsync → rename → fsync dir). A pack is never
+ * changed after that; compaction writes live frames into a new pack and only
+ * then removes the old one's index and the old pack.
+ *
+ * Crash safety follows from the order: a frame is findable only once its
+ * pack and index are durable, and a snapshot's frame list is written only
+ * after that (snapshot_frames.ts). A pack without an index (a crash between
+ * the two) is never referenced and is removed at open.
+ */
+import { join } from "node:path";
+import { isTempName, openDurableWriter, syncDir, writeFileDurable } from "../fs/durable.ts";
+import { RwLock } from "./rw_lock.ts";
+
+/** Where one frame's compressed bytes are. */
+export interface FrameLocation {
+  pack: string;
+  offset: number;
+  size: number;
+  rawSize: number;
+}
+
+/** One frame as a snapshot lists it. */
+export interface FrameRef {
+  id: string;
+  size: number;
+  rawSize: number;
+}
+
+const IDX_MAGIC = "VSFIDX01";
+/** id (32) + offset (8) + size (4) + rawSize (4). */
+const IDX_RECORD = 48;
+
+export class FrameStore {
+  readonly dir: string;
+  readonly packsDir: string;
+  #frames = new Map<string, FrameLocation>();
+  #packBytes = new Map<string, number>();
+  /** Captures and readers share it; compaction takes it alone. */
+  readonly lock = new RwLock();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.packsDir = join(dir, "packs");
+  }
+
+  /** Opens (creating) the store at `dir`, loading every pack index. */
+  static async open(dir: string): Promise<FrameStore> {
+    const s = new FrameStore(dir);
+    await Deno.mkdir(s.packsDir, { recursive: true, mode: 0o700 });
+    await s.#load();
+    return s;
+  }
+
+  async #load() {
+    const names = new Set<string>();
+    const temps: string[] = [];
+    for await (const e of Deno.readDir(this.packsDir)) {
+      if (isTempName(e.name)) temps.push(e.name);
+      else names.add(e.name);
+    }
+    for (const t of temps) await Deno.remove(join(this.packsDir, t)).catch(() => {});
+    for (const n of names) {
+      if (!n.endsWith(".pack")) continue;
+      const base = n.slice(0, -5);
+      if (!names.has(base + ".idx")) {
+        // Never indexed, so never referenced: a capture died between the two.
+        await Deno.remove(join(this.packsDir, n)).catch(() => {});
+        continue;
+      }
+      this.#addIndex(base, await Deno.readFile(join(this.packsDir, base + ".idx")));
+    }
+  }
+
+  #addIndex(pack: string, bytes: Uint8Array) {
+    const head = new TextDecoder().decode(bytes.subarray(0, 8));
+    if (head !== IDX_MAGIC || (bytes.length - 8) % IDX_RECORD !== 0) {
+      throw new Error(`frame index ${pack}.idx is damaged`);
+    }
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let total = 0;
+    for (let off = 8; off < bytes.length; off += IDX_RECORD) {
+      const id = toHex(bytes.subarray(off, off + 32));
+      const loc = {
+        pack,
+        offset: Number(v.getBigUint64(off + 32, true)),
+        size: v.getUint32(off + 40, true),
+        rawSize: v.getUint32(off + 44, true),
+      };
+      total += loc.size;
+      if (!this.#frames.has(id)) this.#frames.set(id, loc);
+    }
+    this.#packBytes.set(pack, total);
+  }
+
+  has(id: string): boolean {
+    return this.#frames.has(id);
+  }
+
+  get(id: string): FrameLocation | undefined {
+    return this.#frames.get(id);
+  }
+
+  /** Pack names with their byte counts. */
+  packs(): Map<string, number> {
+    return new Map(this.#packBytes);
+  }
+
+  /** Every frame id with its location. */
+  entries(): IterableIterator<[string, FrameLocation]> {
+    return this.#frames.entries();
+  }
+
+  /** Bytes of all frames that are findable (a duplicate counts once). */
+  storedBytes(): number {
+    let n = 0;
+    for (const [, loc] of this.#frames) n += loc.size;
+    return n;
+  }
+
+  /** Starts a new pack; its frames become findable when `commit` resolves. */
+  async newPack(name: string): Promise<PackWriter> {
+    const path = join(this.packsDir, name + ".pack");
+    const out = await openDurableWriter(path, 0o600);
+    return new PackWriter(this, name, out);
+  }
+
+  /** Called by PackWriter.commit once pack and index are durable. */
+  registerPack(name: string, index: Uint8Array) {
+    this.#addIndex(name, index);
+  }
+
+  /**
+   * Removes a pack whose frames are all dead or copied elsewhere: its index
+   * first (so no reader finds it), then the pack. Caller holds the lock
+   * alone and has relocated every live frame first.
+   */
+  async removePack(name: string) {
+    await Deno.remove(join(this.packsDir, name + ".idx")).catch(ignoreNotFound);
+    await syncDir(this.packsDir);
+    for (const [id, loc] of [...this.#frames]) if (loc.pack === name) this.#frames.delete(id);
+    this.#packBytes.delete(name);
+    await Deno.remove(join(this.packsDir, name + ".pack")).catch(ignoreNotFound);
+    await syncDir(this.packsDir);
+  }
+
+  /** Points `id` at a copy in another (durable, indexed) pack. */
+  relocate(id: string, loc: FrameLocation) {
+    this.#frames.set(id, loc);
+  }
+}
+
+/** An open pack being appended to (one capture or one compaction). */
+export class PackWriter {
+  readonly name: string;
+  #store: FrameStore;
+  #out: Awaited<ReturnType<typeof openDurableWriter>>;
+  #records: { id: string; offset: number; size: number; rawSize: number }[] = [];
+  #pending = new Map<string, FrameLocation>();
+  #offset = 0;
+
+  constructor(store: FrameStore, name: string, out: Awaited<ReturnType<typeof openDurableWriter>>) {
+    this.#store = store;
+    this.name = name;
+    this.#out = out;
+  }
+
+  /** Bytes appended so far. */
+  get bytes(): number {
+    return this.#offset;
+  }
+
+  /** Whether `id` is findable in the store or already in this pack. */
+  has(id: string): boolean {
+    return this.#pending.has(id) || this.#store.has(id);
+  }
+
+  /** Appends one compressed frame. */
+  async append(id: string, frame: Uint8Array, rawSize: number): Promise<void> {
+    const loc = { pack: this.name, offset: this.#offset, size: frame.length, rawSize };
+    await this.#out.write(frame);
+    this.#offset += frame.length;
+    this.#records.push({ id, ...loc });
+    this.#pending.set(id, loc);
+  }
+
+  /** Where a frame is: appended to this pack (not yet committed) or in the store. */
+  location(id: string): FrameLocation | undefined {
+    return this.#pending.get(id) ?? this.#store.get(id);
+  }
+
+  /** Makes pack and index durable and the frames findable; with no frames, writes nothing. */
+  async commit(fault?: (name: string) => Promise<void>): Promise<void> {
+    if (this.#records.length === 0) return await this.#out.abort();
+    await this.#out.commit();
+    await fault?.("frames.pack-written");
+    const idx = new Uint8Array(8 + this.#records.length * IDX_RECORD);
+    idx.set(new TextEncoder().encode(IDX_MAGIC));
+    const v = new DataView(idx.buffer);
+    let off = 8;
+    for (const r of this.#records) {
+      idx.set(fromHex(r.id), off);
+      v.setBigUint64(off + 32, BigInt(r.offset), true);
+      v.setUint32(off + 40, r.size, true);
+      v.setUint32(off + 44, r.rawSize, true);
+      off += IDX_RECORD;
+    }
+    await writeFileDurable(join(this.#store.packsDir, this.name + ".idx"), idx, 0o600);
+    this.#store.registerPack(this.name, idx);
+  }
+
+  async abort(): Promise<void> {
+    await this.#out.abort();
+  }
+}
+
+function ignoreNotFound(err: unknown) {
+  if (!(err instanceof Deno.errors.NotFound)) throw err;
+}
+
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, "0");
+  return s;
+}
+
+export function fromHex(s: string): Uint8Array {
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+const opened = new Map<string, Promise<FrameStore>>();
+
+/** The process-wide store of a data dir (`<data>/frames`), opened on first use. */
+export function frameStoreAt(dataDir: string): Promise<FrameStore> {
+  let s = opened.get(dataDir);
+  if (!s) {
+    s = FrameStore.open(join(dataDir, "frames"));
+    s.catch(() => opened.delete(dataDir));
+    opened.set(dataDir, s);
+  }
+  return s;
+}
