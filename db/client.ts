@@ -10,6 +10,7 @@ import hostScopeSql from "./migrations/0001_host_scope.sql" with { type: "text" 
 import guardsSql from "./migrations/0002_guards.sql" with { type: "text" };
 import opsSql from "./migrations/0003_ops.sql" with { type: "text" };
 import remoteSql from "./migrations/0004_remote.sql" with { type: "text" };
+import framesSql from "./migrations/0005_frames.sql" with { type: "text" };
 import journal from "./migrations/meta/_journal.json" with { type: "json" };
 
 export type CatalogDb = ReturnType<typeof drizzle<typeof schema>>;
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, string> = {
   "0002_guards": guardsSql,
   "0003_ops": opsSql,
   "0004_remote": remoteSql,
+  "0005_frames": framesSql,
 };
 
 export async function openCatalogDb(url: string): Promise<{ db: CatalogDb; close(): void }> {

@@ -38,6 +38,16 @@ export const snapshots = sqliteTable("snapshots", {
   lastDrillAt: text("last_drill_at"),
   lastDrillOk: integer("last_drill_ok", { mode: "boolean" }),
   lastDrillError: text("last_drill_error"),
+  /** Frame store (SPEC §15): null for a single-file archive. Frames of its stream. */
+  frameCount: integer("frame_count"),
+  /** Compressed bytes this snapshot added to the frame store. */
+  storedBytes: integer("stored_bytes"),
+  /** Compressed bytes of its frames that other snapshots also hold. */
+  sharedBytes: integer("shared_bytes"),
+  /** The snapshot it was captured incrementally against. */
+  parentId: text("parent_id"),
+  /** Why a capture that could have been incremental was full. */
+  fullReason: text("full_reason"),
 }, (t) => [index("snapshots_workload_created").on(t.workload, t.createdAt)]);
 
 /** Long operations: capture, restore, import, verify. */

@@ -41,6 +41,8 @@ export interface Config {
   age?: AgeConfig;
   /** Local copies kept per workload when a remote holds the rest. */
   localKeepLast?: number;
+  /** zstd captures kept as frames in the frame store (SPEC §15), incremental where they can be. */
+  frameStore: boolean;
 }
 
 /** Invalid configuration; `message` is the one line shown to the operator. */
@@ -75,6 +77,7 @@ type RawConfig = {
   notifySecret?: string;
   notifyOn?: string;
   metricsPublic?: string;
+  frameStore?: string;
 };
 
 export const SETTINGS: readonly Setting[] = [
@@ -98,6 +101,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "notifySecret", env: "VOLSNAP_NOTIFY_SECRET", flag: "notify-secret" },
   { key: "notifyOn", env: "VOLSNAP_NOTIFY_ON", flag: "notify-on" },
   { key: "metricsPublic", env: "VOLSNAP_METRICS_PUBLIC", flag: "metrics-public" },
+  { key: "frameStore", env: "VOLSNAP_FRAME_STORE", flag: "frame-store" },
 ];
 
 export const DEFAULTS = {
@@ -109,6 +113,7 @@ export const DEFAULTS = {
   keepLast: 7,
   preRestoreKeepLast: 3,
   stopTimeoutSeconds: 10,
+  frameStore: true,
 };
 
 const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -208,6 +213,8 @@ const schema = z.object({
   notifySecret: z.string().min(8, "the notify secret must be at least 8 characters").optional(),
   notifyOn: z.enum(["failure", "all"], { message: 'must be "failure" or "all"' }),
   metricsPublic: z.enum(["true", "false"], { message: 'must be "true" or "false"' })
+    .transform((v) => v === "true"),
+  frameStore: z.enum(["true", "false"], { message: 'must be "true" or "false"' })
     .transform((v) => v === "true"),
 });
 
@@ -314,6 +321,7 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     notifySecret: raw.notifySecret,
     notifyOn: raw.notifyOn ?? "failure",
     metricsPublic: raw.metricsPublic ?? "false",
+    frameStore: raw.frameStore ?? String(DEFAULTS.frameStore),
   };
   const parsed = schema.safeParse(withDefaults);
   if (!parsed.success) {
@@ -342,6 +350,7 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     notifyOn: c.notifyOn,
     metricsPublic: c.metricsPublic,
     ...remote,
+    frameStore: c.frameStore,
   };
 }
 

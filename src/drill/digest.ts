@@ -44,10 +44,11 @@ function finish(lines: string[]): string {
 
 /** Digest per manifest volume index, from the archive file at `path`. */
 export async function archiveDigests(
-  path: string,
+  path: string | ReadableStream<Uint8Array>,
   limits: ArchiveLimits,
 ): Promise<Record<string, string>> {
-  const walk = new OffThreadWalk({ path, hash: false }, { limits, withData: true });
+  const src = typeof path === "string" ? { path, hash: false } : { stream: path };
+  const walk = new OffThreadWalk(src, { limits, withData: true });
   const lines = new Map<number, string[]>();
   const fileHash = new Map<string, string>(); // `${index}/${rel}` → content sha
   let current: { e: VolumeEntry; h: Hash } | undefined;

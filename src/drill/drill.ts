@@ -15,6 +15,8 @@
  * A drill that fails is a result, not an error: the operation succeeds with
  * `ok: false`, so schedules and the API report it the same way.
  */
+import { isFramedFile } from "../frames/snapshot_frames.ts";
+import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { recordDrill } from "../../db/ops_store.ts";
@@ -90,7 +92,9 @@ async function runDrill(
     await Deno.mkdir(scratch, { recursive: true, mode: 0o700 });
     progress({ phase: "extracting", bytesDone: 0, bytesTotal: row.uncompressedBytes });
     const { manifest } = await extractArchive({
-      sourcePath: join(ctx.paths.archives, row.file),
+      ...(isFramedFile(row.file)
+        ? { source: (await openSnapshotStream(ctx, row)).stream }
+        : { sourcePath: join(ctx.paths.archives, row.file) }),
       expectedSha256: row.sha256,
       targetDirFor: (index) => join(scratch, String(index)),
       limits: ctx.limits,

@@ -29,7 +29,9 @@ import { newId } from "./paths.ts";
 import { busyError, describeUser, outsideUsers } from "../guards/users.ts";
 import { applyRetention } from "../retention/prune.ts";
 import { archiveDigests } from "../drill/digest.ts";
-import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
+import { openSnapshotStream } from "../frames/snapshot_stream.ts";
+import { snapshotRow } from "./snapshot_file.ts";
+import { archiveJob } from "./archive_job.ts";
 
 export async function prepareCapture(
   ctx: EngineContext,
@@ -94,7 +96,8 @@ async function runCapture(
   const now = ctx.clock.now();
   const started = ctx.clock.monotonicMs();
   const snapshotId = newId("", now);
-  const { file, finalPath } = await archiveLocation(ctx, workload.id, snapshotId, compression);
+  const job = await archiveJob(ctx, workload.id, snapshotId, compression, { incremental: true });
+  const { file, finalPath } = job;
   const ordered = startOrder(workload.containers);
   const targets = quiesceTargets(ordered, mode, false, now);
   const services = serviceTargets(workload, mode, now);
@@ -134,7 +137,7 @@ async function runCapture(
     await ctx.journals.remove(op.id);
     throw err;
   }
-  let stats, manifest;
+  let stats, manifest, finished;
   let downtimeMs: number | null = null;
   let resumeFailed = false;
   const warnings: string[] = [...sharedWith];
@@ -146,20 +149,15 @@ async function runCapture(
     await ctx.fault("capture.quiesced");
     try {
       op.progress({ phase: "archiving", bytesDone: 0, bytesTotal });
-      ({ stats, manifest } = await writeVolumesArchive({
-        finalPath,
-        id: snapshotId,
-        workload: workload.id,
+      manifest = await job.write({
         createdAt: now.toISOString(),
         quiesce: mode,
         label: req.label,
-        compression,
         volumes: workload.volumes,
         onProgress: (n) => op.progress({ bytesDone: n }),
         onWarning: (w) => warnings.push(w),
         signal: op.signal,
-        limits: ctx.limits,
-      }));
+      });
       await ctx.fault("capture.archived");
     } finally {
       op.progress({ phase: "resuming" });
@@ -177,7 +175,12 @@ async function runCapture(
         );
       }
     }
+    // The app runs again: the snapshot is made durable (and hashed) now.
+    op.progress({ phase: "storing" });
+    finished = await job.finish();
+    stats = finished.stats;
   } catch (err) {
+    await job.abort().catch(() => {});
     // A container still down keeps the journal: the sweep brings it back.
     if (!resumeFailed && !leftContainersDown(err)) await ctx.journals.remove(op.id);
     const hookError = await postHooks();
@@ -205,10 +208,17 @@ async function runCapture(
     warnings,
     durationMs: Math.round(ctx.clock.monotonicMs() - started),
     // Read back from the durable archive after the workload runs again: no downtime.
-    contentDigest: await archiveDigests(finalPath, ctx.limits).catch((err) => {
+    contentDigest: await archiveDigests(
+      file.endsWith(".frames")
+        ? (await openSnapshotStream(ctx, { id: snapshotId, file })).stream
+        : finalPath,
+      ctx.limits,
+    ).catch((err) => {
       warnings.push(`no content digest recorded (drills check decode only): ${errMessage(err)}`);
       return undefined;
     }),
+    frames: finished.frames,
+    parentId: finished.parentId,
   });
   await ctx.catalog.insertSnapshot(row);
   // A container we could not bring back stays in the journal: the sweep retries it.

@@ -8,6 +8,7 @@ import { archiveExtension, type Workload } from "../core/model.ts";
 import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { importArchive } from "../unpack/import.ts";
 import { verifyArchiveFile, verifyArchiveStream } from "../unpack/verify.ts";
+import { isFramedFile } from "../frames/snapshot_frames.ts";
 import { AppError, errMessage, notFound } from "../core/errors.ts";
 import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
@@ -209,6 +210,13 @@ async function prepareVerify(
         const { stats } = !row.file && ctx.remote
           ? await verifyArchiveStream(
             await ctx.remote.openArchive(row, false),
+            row.sha256,
+            ctx.limits,
+            (n) => op.progress({ bytesDone: n }),
+          )
+          : isFramedFile(row.file)
+          ? await verifyArchiveStream(
+            (await openSnapshotStream(ctx, row)).stream,
             row.sha256,
             ctx.limits,
             (n) => op.progress({ bytesDone: n }),

@@ -11,7 +11,9 @@ import { zstdFrameChecksummed } from "../compression/decompress.ts";
 import { AppError } from "../core/errors.ts";
 import { type Manifest, ManifestSchema } from "../core/model.ts";
 import { sha256File } from "../hash/file_hash.ts";
-import { readManifestFromFile } from "../unpack/manifest_check.ts";
+import { readManifestFromFile, readManifestFromStream } from "../unpack/manifest_check.ts";
+import { isFramedFile } from "../frames/snapshot_frames.ts";
+import { openSnapshotStream, sha256OfSnapshot } from "../frames/snapshot_stream.ts";
 import type { EngineContext } from "./context.ts";
 
 export interface RestoreSource {
@@ -41,6 +43,24 @@ export async function restoreSource(ctx: EngineContext, row: SnapshotRow): Promi
     throw new AppError("not_found", `snapshot ${row.id} has no local file`, {
       hint: "configure VOLSNAP_REMOTE to restore it from off-host storage",
     });
+  }
+  if (isFramedFile(row.file)) {
+    // Kept as frames (SPEC §15): the stream is hashed in full here; every
+    // frame carries a zstd content checksum for staging.
+    const actual = await sha256OfSnapshot(ctx, row);
+    if (actual !== row.sha256) {
+      throw new AppError(
+        "integrity_error",
+        `snapshot ${row.id} is corrupt: its frames read with sha256 ${actual} != recorded ${row.sha256}`,
+      );
+    }
+    const open = async () => (await openSnapshotStream(ctx, row)).stream;
+    return {
+      archivePath: "",
+      manifest: await readManifestFromStream(await open(), ctx.limits),
+      stagingMustHash: false,
+      open,
+    };
   }
   const archivePath = join(ctx.paths.archives, row.file);
   let actual: string;

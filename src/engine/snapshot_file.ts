@@ -104,6 +104,9 @@ export function snapshotRow(ctx: EngineContext, p: {
   verifiedAt?: string;
   durationMs?: number;
   contentDigest?: Record<string, string>;
+  /** Kept as frames (SPEC §15). */
+  frames?: { frameCount: number; storedBytes: number; sharedBytes: number; fullReason?: string };
+  parentId?: string;
 }): SnapshotRow {
   return {
     id: p.id,
@@ -134,5 +137,10 @@ export function snapshotRow(ctx: EngineContext, p: {
     lastDrillAt: null,
     lastDrillOk: null,
     lastDrillError: null,
+    frameCount: p.frames?.frameCount ?? null,
+    storedBytes: p.frames?.storedBytes ?? null,
+    sharedBytes: p.frames?.sharedBytes ?? null,
+    parentId: p.parentId ?? null,
+    fullReason: p.frames?.fullReason ?? null,
   };
 }

@@ -24,6 +24,7 @@ import {
   writeManifestEntry,
 } from "../pack/writer.ts";
 import { closeVolumeRoot } from "../pack/pack.ts";
+import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
 import { type CutterStats, FrameCutter, type ParentIndex } from "./cutter.ts";
 import { FramePool } from "./frame_pool.ts";
@@ -54,6 +55,8 @@ export interface CaptureFramesOptions {
   signal?: AbortSignal;
   fault?: (name: string) => Promise<void>;
   workers?: number;
+  /** The reader's limits; an entry beyond one fails the capture. */
+  limits?: ArchiveLimits;
 }
 
 export interface FrameStats {
@@ -148,7 +151,15 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
       const r = roots.get(v.index)!;
       roots.delete(v.index);
       await packVolume(
-        { index: v.index, hostPath: r.hostPath, sink, stats, warn, signal: opts.signal },
+        {
+          index: v.index,
+          hostPath: r.hostPath,
+          sink,
+          stats,
+          warn,
+          signal: opts.signal,
+          limits: opts.limits ?? DEFAULT_LIMITS,
+        },
         r.fd,
         r.root,
       );

@@ -41,11 +41,19 @@ export async function readManifestFromFile(
   limits: ArchiveLimits = DEFAULT_LIMITS,
 ): Promise<Manifest> {
   const file = await Deno.open(path, { read: true });
-  const decoded = new DecodedStream(file.readable, { maxExpandedBytes: limits.maxExpandedBytes });
+  return await readManifestFromStream(file.readable, limits); // cancelling closes the file
+}
+
+/** As readManifestFromFile, from a stored archive's raw byte stream (cancelled after). */
+export async function readManifestFromStream(
+  stream: ReadableStream<Uint8Array>,
+  limits: ArchiveLimits = DEFAULT_LIMITS,
+): Promise<Manifest> {
+  const decoded = new DecodedStream(stream, { maxExpandedBytes: limits.maxExpandedBytes });
   const src = new ByteSource(decoded.chunks());
   try {
     return await readManifestEntry(new TarParser(src, limits), limits, validateManifest);
   } finally {
-    await src.close(); // cancels the file stream, which closes the file
+    await src.close();
   }
 }

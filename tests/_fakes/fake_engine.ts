@@ -70,6 +70,11 @@ export function fakeSnapshot(id: string, over: Partial<SnapshotRow> = {}): Snaps
     lastDrillAt: null,
     lastDrillOk: null,
     lastDrillError: null,
+    frameCount: null,
+    storedBytes: null,
+    sharedBytes: null,
+    parentId: null,
+    fullReason: null,
     ...over,
   };
 }

@@ -30,6 +30,7 @@ Deno.test("config defaults match SPEC §8", () => {
     notifySecret: undefined,
     notifyOn: "failure",
     metricsPublic: false,
+    frameStore: true,
   });
 });
 

@@ -9,14 +9,18 @@ Deno.test("openSnapshotStream() yields a single-file archive with its size", asy
     await Deno.mkdir(join(dir, "w"));
     const bytes = crypto.getRandomValues(new Uint8Array(60_000));
     await Deno.writeFile(join(dir, "w", "s1.tar.zst"), bytes);
-    const s = await openSnapshotStream({ paths: { archives: dir } }, {
+    const s = await openSnapshotStream({ paths: { root: dir, archives: dir } }, {
       id: "s1",
       file: "w/s1.tar.zst",
     });
     assertEquals(s.size, bytes.length);
     assertEquals(new Uint8Array(await new Response(s.stream).arrayBuffer()), bytes);
     await assertRejects(
-      () => openSnapshotStream({ paths: { archives: dir } }, { id: "s2", file: "w/s2.tar.zst" }),
+      () =>
+        openSnapshotStream({ paths: { root: dir, archives: dir } }, {
+          id: "s2",
+          file: "w/s2.tar.zst",
+        }),
       (e) => e instanceof AppError && e.message.includes("archive file of snapshot s2"),
     );
   } finally {

@@ -210,7 +210,8 @@ Deno.test("retention keeps the last N captures per workload (label override) and
     const files = [...Deno.readDirSync(join(env.config.dataDir, "archives", w.wid))].map((e) =>
       e.name
     ).sort();
-    assertEquals(files, kept.map((id) => `${id}.tar.zst`).sort());
+    // zstd captures are kept as frame lists (SPEC §15); their frames live in frames/.
+    assertEquals(files, kept.map((id) => `${id}.frames`).sort());
   } finally {
     await scratch.cleanup();
     env.close();

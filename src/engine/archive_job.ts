@@ -1,0 +1,187 @@
+/**
+ * One snapshot being written, in two steps so that the app is down only for
+ * the first: `write` reads the volumes (while quiesced), `finish` makes the
+ * snapshot durable (after the app is back). A single-file archive does all
+ * of it in `write`; a framed one (SPEC §15) defers the pack's fsync, the
+ * stream hash and the frame list to `finish`.
+ *
+ * Framed captures are incremental against the workload's newest snapshot
+ * when it qualifies (same host, kept as frames, consistent, not from
+ * quiesce=none, not failed a check, every frame present); otherwise full,
+ * with the reason recorded on the new snapshot.
+ */
+import { join } from "node:path";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import type { ArchiveStats, Compression, Manifest, QuiesceMode } from "../core/model.ts";
+import { MANIFEST_FORMAT } from "../core/model.ts";
+import { errMessage } from "../core/errors.ts";
+import { TOOL_NAME, VERSION } from "../core/version.ts";
+import { zstdCliAvailable } from "../compression/zstd_cli.ts";
+import { captureFrames, type FramedParent, type FrameStats } from "../frames/frame_writer.ts";
+import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
+import { frameStoreAt } from "../frames/store.ts";
+import type { ManifestDraft } from "../pack/writer.ts";
+import { removeArchiveFile } from "../retention/prune.ts";
+import type { EngineContext } from "./context.ts";
+import { archiveLocation, type VolumeSource, writeVolumesArchive } from "./snapshot_file.ts";
+
+export interface ArchiveWrite {
+  createdAt: string;
+  quiesce: QuiesceMode;
+  label?: string;
+  volumes: VolumeSource[];
+  onProgress?: (bytes: number) => void;
+  onWarning: (w: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface FinishedArchive {
+  stats: ArchiveStats;
+  frames?: FrameStats;
+  parentId?: string;
+}
+
+export interface ArchiveJob {
+  /** Relative to the archives dir (the catalog's `file`). */
+  file: string;
+  finalPath: string;
+  compression: Compression;
+  write(p: ArchiveWrite): Promise<Manifest>;
+  finish(): Promise<FinishedArchive>;
+  /** Drops whatever `write` produced (safe to call on any path). */
+  abort(): Promise<void>;
+}
+
+/** Whether snapshots with this compression are kept as frames. */
+export function framesEnabled(ctx: EngineContext, compression: Compression): boolean {
+  return ctx.config.frameStore && compression === "zstd" && zstdCliAvailable();
+}
+
+export async function archiveJob(
+  ctx: EngineContext,
+  workload: string,
+  id: string,
+  compression: Compression,
+  opts: { incremental: boolean },
+): Promise<ArchiveJob> {
+  if (!framesEnabled(ctx, compression)) return await singleFileJob(ctx, workload, id, compression);
+  await Deno.mkdir(join(ctx.paths.archives, workload), { recursive: true, mode: 0o700 });
+  const file = `${workload}/${id}${FRAMES_EXT}`;
+  const finalPath = join(ctx.paths.archives, file);
+  const store = await frameStoreAt(ctx.paths.root);
+  const parent = opts.incremental ? await chooseParent(ctx, workload) : {};
+  let captured: Awaited<ReturnType<typeof captureFrames>> | undefined;
+  return {
+    file,
+    finalPath,
+    compression,
+    async write(p) {
+      captured = await captureFrames({
+        store,
+        finalPath,
+        manifest: draftManifest(id, workload, p),
+        sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
+        parent: parent.parent,
+        onProgress: p.onProgress,
+        onWarning: p.onWarning,
+        signal: p.signal,
+        fault: (name) => ctx.fault(name),
+        limits: ctx.limits,
+      });
+      return captured.manifest;
+    },
+    async finish() {
+      const { stats, frames } = await captured!.finalize();
+      if (parent.reason) frames.fullReason ??= parent.reason;
+      return { stats, frames, parentId: frames.incremental ? parent.row?.id : undefined };
+    },
+    async abort() {
+      await captured?.abort();
+      await removeArchiveFile(finalPath);
+    },
+  };
+}
+
+async function singleFileJob(
+  ctx: EngineContext,
+  workload: string,
+  id: string,
+  compression: Compression,
+): Promise<ArchiveJob> {
+  const { file, finalPath } = await archiveLocation(ctx, workload, id, compression);
+  let result: { manifest: Manifest; stats: ArchiveStats } | undefined;
+  return {
+    file,
+    finalPath,
+    compression,
+    async write(p) {
+      result = await writeVolumesArchive({
+        finalPath,
+        id,
+        workload,
+        compression,
+        ...p,
+        limits: ctx.limits,
+      });
+      return result.manifest;
+    },
+    // deno-lint-ignore require-await
+    async finish() {
+      return { stats: result!.stats };
+    },
+    async abort() {},
+  };
+}
+
+function draftManifest(id: string, workload: string, p: ArchiveWrite): ManifestDraft {
+  return {
+    format: MANIFEST_FORMAT,
+    snapshotId: id,
+    workload,
+    createdAt: p.createdAt,
+    tool: { name: TOOL_NAME, version: VERSION },
+    quiesce: p.quiesce,
+    label: p.label,
+    volumes: p.volumes.map((v, index) => ({
+      index,
+      key: v.key,
+      type: v.type,
+      name: v.name,
+      source: v.source,
+      destinations: v.destinations,
+    })),
+  };
+}
+
+interface ParentChoice {
+  row?: SnapshotRow;
+  parent?: FramedParent;
+  reason?: string;
+}
+
+/** The newest snapshot of the workload, when it can be a parent; else why not. */
+async function chooseParent(ctx: EngineContext, workload: string): Promise<ParentChoice> {
+  const rows = (await ctx.catalog.listSnapshots(workload)).filter((r) =>
+    r.status === "complete" && (r.origin === "capture" || r.origin === "scheduled")
+  );
+  const row = rows[0];
+  if (!row) return {};
+  if (!isFramedFile(row.file)) return { reason: `parent ${row.id} is a single-file archive` };
+  if (row.quiesce === "none") return { reason: `parent ${row.id} was captured with quiesce=none` };
+  if (!row.consistent) return { reason: `parent ${row.id} is not consistent` };
+  if (row.lastVerifyOk === false) return { reason: `parent ${row.id} failed its last check` };
+  try {
+    const snap = await readFramedSnapshot(join(ctx.paths.archives, row.file));
+    const store = await frameStoreAt(ctx.paths.root);
+    const missing = snap.frames.find((f) => {
+      const loc = store.get(f.id);
+      return !loc || loc.size !== f.size || loc.rawSize !== f.rawSize;
+    });
+    if (missing) return { reason: `parent ${row.id} lacks frame ${missing.id} in the store` };
+    if (snap.sha256 !== row.sha256) return { reason: `parent ${row.id} frame list is not its own` };
+    const keys = (row.manifest as Manifest).volumes.map((v) => v.key);
+    return { row, parent: { snap, volumeKeys: keys } };
+  } catch (err) {
+    return { reason: `parent ${row.id} frame list unreadable: ${errMessage(err)}` };
+  }
+}
