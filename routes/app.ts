@@ -30,6 +30,7 @@ import { leftoverRoutes } from "./leftovers.ts";
 import { operationRoutes } from "./operations.ts";
 import { remoteRoutes } from "./remote.ts";
 import { snapshotRoutes } from "./snapshots.ts";
+import { storageRoutes } from "./storage.ts";
 import { workloadRoutes } from "./workloads.ts";
 import { metricsRoutes } from "./metrics.ts";
 import type { OpsDeps } from "./ops_deps.ts";
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.route("/api/v1/events", eventRoutes(deps));
   app.route("/api/v1/remote", remoteRoutes(deps));
   app.route("/api/v1/leftovers", leftoverRoutes(deps));
+  app.route("/api/v1/storage", storageRoutes(deps));
   serveDocument(app, deps.version);
   return app;
 }

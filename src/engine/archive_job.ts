@@ -20,6 +20,7 @@ import { zstdCliAvailable } from "../compression/zstd_cli.ts";
 import { captureFrames, type FramedParent, type FrameStats } from "../frames/frame_writer.ts";
 import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
 import { frameStoreAt } from "../frames/store.ts";
+import { compactFrames } from "../frames/compact.ts";
 import type { ManifestDraft } from "../pack/writer.ts";
 import { removeArchiveFile } from "../retention/prune.ts";
 import type { EngineContext } from "./context.ts";
@@ -183,5 +184,28 @@ async function chooseParent(ctx: EngineContext, workload: string): Promise<Paren
     return { row, parent: { snap, volumeKeys: keys } };
   } catch (err) {
     return { reason: `parent ${row.id} frame list unreadable: ${errMessage(err)}` };
+  }
+}
+
+/**
+ * Compaction after snapshots were dropped: frames no frame list references
+ * are reclaimed. Never fails the caller; skipped while the store is in use
+ * (the next delete or capture retries).
+ */
+export async function reclaimFrames(ctx: EngineContext): Promise<void> {
+  try {
+    const store = await frameStoreAt(ctx.paths.root);
+    const r = await compactFrames(store, ctx.paths, (name) => ctx.fault(name));
+    if (r.skipped) ctx.log.info("frame compaction skipped", { reason: r.skipped });
+    if (r.packsRemoved || r.packsRewritten) {
+      await ctx.event(
+        "frames_compacted",
+        `frame store compacted: ${r.bytesReclaimed} bytes reclaimed`,
+        undefined,
+        r,
+      );
+    }
+  } catch (err) {
+    ctx.log.error("frame compaction failed", { error: errMessage(err) });
   }
 }

@@ -31,7 +31,7 @@ import { applyRetention } from "../retention/prune.ts";
 import { archiveDigests } from "../drill/digest.ts";
 import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { snapshotRow } from "./snapshot_file.ts";
-import { archiveJob } from "./archive_job.ts";
+import { archiveJob, reclaimFrames } from "./archive_job.ts";
 
 export async function prepareCapture(
   ctx: EngineContext,
@@ -236,7 +236,8 @@ async function runCapture(
       warnings: warnings.length,
     },
   );
-  await applyRetention(ctx, workload.id, workload.containers);
+  const pruned = await applyRetention(ctx, workload.id, workload.containers);
+  if (pruned.length && job.file.endsWith(".frames")) await reclaimFrames(ctx);
   // The off-host copy runs in the background: it never fails or delays the capture.
   ctx.remote?.enqueue(row);
   return row;

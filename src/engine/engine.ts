@@ -9,6 +9,9 @@ import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 import { importArchive } from "../unpack/import.ts";
 import { verifyArchiveFile, verifyArchiveStream } from "../unpack/verify.ts";
 import { isFramedFile } from "../frames/snapshot_frames.ts";
+import { storageInfo } from "../frames/storage_info.ts";
+import { frameStoreAt } from "../frames/store.ts";
+import { reclaimFrames } from "./archive_job.ts";
 import { AppError, errMessage, notFound } from "../core/errors.ts";
 import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
@@ -55,6 +58,7 @@ export function createEngine(ctx: EngineContext): Engine {
       await ctx.event("snapshot_deleted", `snapshot ${sid} deleted`, row.workload, {
         snapshotId: sid,
       });
+      if (isFramedFile(row.file)) await reclaimFrames(ctx);
     },
     async openArchive(sid) {
       const row = await snapshotOrThrow(ctx, sid);
@@ -76,6 +80,9 @@ export function createEngine(ctx: EngineContext): Engine {
     prepareVerify: (sid) => prepareVerify(ctx, sid),
     listLeftovers: (workload) => ctx.catalog.listLeftovers(workload),
     deleteLeftover: (id) => deleteLeftover(ctx, id),
+    async storage() {
+      return storageInfo(await frameStoreAt(ctx.paths.root), await ctx.catalog.listAllSnapshots());
+    },
   };
 }
 

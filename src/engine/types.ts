@@ -3,6 +3,7 @@
  * Docker or the filesystem directly; they call an Engine.
  */
 import type { LeftoverRow, SnapshotRow } from "../../db/catalog.ts";
+import type { StorageInfo } from "../frames/storage_info.ts";
 import type { Location } from "../remote/service.ts";
 
 /** A catalog row plus where its copies are (SPEC §13 `locations`). */
@@ -132,4 +133,6 @@ export interface Engine {
   listLeftovers(workload?: string): Promise<LeftoverRow[]>;
   /** Deletes a kept old dir and its row. Throws not_found, workload_busy. */
   deleteLeftover(id: string): Promise<void>;
+  /** The frame store's size against the snapshots it holds (SPEC §15). */
+  storage(): Promise<StorageInfo>;
 }

@@ -60,23 +60,32 @@ export class FrameStore {
   }
 
   async #load() {
-    const names = new Set<string>();
-    const temps: string[] = [];
+    await this.sweep();
     for await (const e of Deno.readDir(this.packsDir)) {
-      if (isTempName(e.name)) temps.push(e.name);
-      else names.add(e.name);
+      if (!e.name.endsWith(".idx") || isTempName(e.name)) continue;
+      const base = e.name.slice(0, -4);
+      this.#addIndex(base, await Deno.readFile(join(this.packsDir, e.name)));
     }
-    for (const t of temps) await Deno.remove(join(this.packsDir, t)).catch(() => {});
+  }
+
+  /**
+   * Crash leftovers (recovery sweep): temp files of packs and indexes, and
+   * packs whose index was never written, which nothing can reference.
+   * Returns how many files it removed. Only while nothing writes the store.
+   */
+  async sweep(): Promise<number> {
+    const names = new Set<string>();
+    for await (const e of Deno.readDir(this.packsDir)) names.add(e.name);
+    let removed = 0;
     for (const n of names) {
-      if (!n.endsWith(".pack")) continue;
-      const base = n.slice(0, -5);
-      if (!names.has(base + ".idx")) {
-        // Never indexed, so never referenced: a capture died between the two.
+      const orphanPack = n.endsWith(".pack") && !names.has(n.slice(0, -5) + ".idx");
+      if (isTempName(n) || (orphanPack && !this.#packBytes.has(n.slice(0, -5)))) {
         await Deno.remove(join(this.packsDir, n)).catch(() => {});
-        continue;
+        removed++;
       }
-      this.#addIndex(base, await Deno.readFile(join(this.packsDir, base + ".idx")));
     }
+    if (removed) await syncDir(this.packsDir);
+    return removed;
   }
 
   #addIndex(pack: string, bytes: Uint8Array) {

@@ -19,6 +19,7 @@ import type { CaptureJournal, RestoreJournal } from "./journal.ts";
 import { ensureDataDirs } from "../engine/paths.ts";
 import { preserveOldDirs } from "../engine/preserve.ts";
 import { resume } from "../engine/quiesce.ts";
+import { frameStoreAt } from "../frames/store.ts";
 import { removeArchiveFile } from "../retention/prune.ts";
 import { rollbackVolumes } from "../engine/swap.ts";
 import { describeUser, runningUsersOf } from "../guards/users.ts";
@@ -48,6 +49,8 @@ export async function runRecoverySweep(ctx: EngineContext): Promise<RecoveryRepo
   await ensureDataDirs(ctx.paths);
   report.tempFilesRemoved += await removeTempFiles(ctx.paths.archives);
   report.tempFilesRemoved += await removeTempFiles(ctx.paths.journal);
+  // Frame store leftovers: partial packs and packs a crash left without an index.
+  report.tempFilesRemoved += await (await frameStoreAt(ctx.paths.root)).sweep();
 
   await replayJournals(ctx, report);
 

@@ -220,6 +220,19 @@ export class FakeEngine implements Engine {
     }, { workload: wid });
   };
 
+  storage: Engine["storage"] = () =>
+    Promise.resolve({
+      storeBytes: 100,
+      frameCount: 4,
+      packCount: 1,
+      packBytes: 100,
+      framedSnapshots: 2,
+      logicalBytes: 180,
+      dedupRatio: 1.8,
+      fileSnapshots: 0,
+      fileBytes: 0,
+    });
+
   prepareVerify: Engine["prepareVerify"] = async (sid) => {
     const s = await this.getSnapshot(sid);
     this.calls.push(["prepareVerify", sid]);
