@@ -15,3 +15,4 @@ if [ -z "${DOCKER_HOST:-}" ] || [ -z "${VOLSNAP_TEST_IMAGE:-}" ]; then
 fi
 deno run -A bench/downtime_bench.ts
 deno run -A bench/catalog_bench.ts
+deno run -A bench/incremental_bench.ts
