@@ -418,7 +418,9 @@ function fromNode(st: fs.BigIntStats): EntryStat {
     blocks: Number(st.blocks),
     size: Number(st.size),
     mtimeMs: Number(ms),
-    ctimeMs: Number(st.ctimeNs) / 1e6,
+    // Deno reports ctime in whole seconds here: too coarse to call a file
+    // unchanged, so NaN (never equal) makes incremental capture read it.
+    ctimeMs: NaN,
     dev: Number(st.dev),
     inoHi: Number(st.ino >> 32n),
     inoLo: Number(st.ino & 0xffffffffn),
