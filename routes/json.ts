@@ -85,6 +85,12 @@ export function snapshotJson(
     lastVerifiedAt: s.lastVerifiedAt,
     lastVerifyOk: s.lastVerifyOk,
     lastVerifyError: s.lastVerifyError,
+    // Frame store (SPEC §15); null for a single-file archive.
+    frameCount: s.frameCount,
+    storedBytes: s.storedBytes,
+    sharedBytes: s.sharedBytes,
+    parentId: s.parentId,
+    fullReason: s.fullReason,
     pinned: s.pinned,
     durationMs: s.durationMs,
     lastDrillAt: s.lastDrillAt,
