@@ -101,7 +101,7 @@ try {
   const startCapture = () => post(`/api/v1/workloads/${wid}/snapshots`, {});
 
   /** Runs one operation to its end, polling its phase; returns ms to each phase and to the end. */
-  async function measure(start: () => Promise<Record<string, unknown>>) {
+  const measure = async (start: () => Promise<Record<string, unknown>>) => {
     const t = Date.now();
     const res = await start();
     const op = (res.operation as { id: string }).id;
@@ -114,16 +114,16 @@ try {
       await sleep(20);
     }
     return { phases, total: Date.now() - t };
-  }
+  };
 
-  async function checkContainers(label: string) {
+  const checkContainers = async (label: string) => {
     check(await containerState(db) === "running", `${label}: db not running`);
     check(await containerState(app) === "running", `${label}: app not running`);
     check(await containerState(idle) === "created", `${label}: idle was started`);
     check(files(join(dataDir, "journal")).length === 0, `${label}: journal left`);
-  }
+  };
 
-  async function checkRestore(stateB: typeof stateA, trialStart: string, label: string) {
+  const checkRestore = async (stateB: typeof stateA, trialStart: string, label: string) => {
     const v = fingerprint(volDir);
     const b = fingerprint(bindDir);
     const volNew = diffTrees(v, stateA.vol).length === 0;
@@ -142,9 +142,9 @@ try {
       check(pre.length >= 1, `${label}: restored, but the replaced data was not preserved`);
     }
     figures.restoreOutcome[volNew ? "new" : "old"]++;
-  }
+  };
 
-  async function checkCapture(before: Set<string>, label: string) {
+  const checkCapture = async (before: Set<string>, label: string) => {
     await checkContainers(label);
     const rows = (await server.api("GET", `/api/v1/workloads/${wid}/snapshots`)).json
       .snapshots as { id: string; file?: string }[];
@@ -158,7 +158,7 @@ try {
     if (rows.some((r) => !before.has(r.id))) figures.captureKept++;
     const orphans = archived.filter((f) => f.includes(TEMP_MARK));
     check(orphans.length === 0, `${label}: partial archive left: ${orphans}`);
-  }
+  };
 
   // Spans to draw kill moments from.
   const capSpan = await measure(startCapture);

@@ -21,7 +21,7 @@ import { encryptStream } from "../crypto/age.ts";
 import { StorageError } from "../storage/store.ts";
 import { type UploadCheckpoint, uploadObject } from "../storage/upload.ts";
 import { buildSidecar, objectKeys } from "./sidecar.ts";
-import type { RemoteContext } from "./service.ts";
+import type { RemoteContext } from "./types.ts";
 
 export type CopyOutcome = { ok: true; row: RemoteCopyRow } | {
   ok: false;

@@ -7,62 +7,18 @@
  * never deleted or adopted unless the operator asks (`sync({host})`).
  */
 import { createHash } from "node:crypto";
-import type { Catalog, RemoteCopyRow, SnapshotRow } from "../../db/catalog.ts";
-import type { Clock } from "../core/clock.ts";
+import type { RemoteCopyRow, SnapshotRow } from "../../db/catalog.ts";
 import { AppError, errMessage } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
 import { decryptStream } from "../crypto/age.ts";
-import { getBytes, type ObjectStore, StorageError } from "../storage/store.ts";
-import type { AgeConfig, RemoteConfig } from "./config.ts";
+import { getBytes, StorageError } from "../storage/store.ts";
 import { copySnapshot } from "./copier.ts";
+import type { Location, RemoteContext, RemoteDeps, RemoteListing } from "./types.ts";
+import { locationsFor } from "./locations.ts";
+
+export type { Location, RemoteContext, RemoteDeps, RemoteListing };
+export { locationsFor };
 import { openStore } from "./open_store.ts";
 import { parseSidecar, type Sidecar } from "./sidecar.ts";
-
-export interface RemoteDeps {
-  config: RemoteConfig;
-  age?: AgeConfig;
-  localKeepLast?: number;
-  catalog: Catalog;
-  log: Logger;
-  clock: Clock;
-  event(kind: string, message: string, workload?: string, data?: unknown): Promise<void>;
-  /** Opens a snapshot's standalone stream (frames/snapshot_stream.ts). */
-  openSnapshot(row: SnapshotRow): Promise<{ size: number; stream: ReadableStream<Uint8Array> }>;
-  fault(name: string): Promise<void>;
-  /** §11 hook: called once per snapshot when its copy first fails. */
-  onCopyFailed?(snap: SnapshotRow, error: string): void;
-  /** Test seam: a backend other than the configured one. */
-  store?: ObjectStore;
-  partSize?: number;
-}
-
-export interface RemoteContext extends RemoteDeps {
-  store: ObjectStore;
-  location: string;
-  forgetObjects(copy: RemoteCopyRow): Promise<void>;
-}
-
-export interface Location {
-  kind: "local" | "remote";
-  state: "present" | "pending" | "failed";
-  location?: string;
-  encrypted?: boolean;
-  attempts?: number;
-  lastError?: string | null;
-  uploadedAt?: string | null;
-}
-
-export interface RemoteListing {
-  key: string;
-  id: string;
-  workload: string;
-  host: string;
-  createdAt: string;
-  origin: string;
-  sizeBytes: number;
-  encrypted: boolean;
-  inCatalog: boolean;
-}
 
 export class RemoteService {
   readonly rc: RemoteContext;
@@ -466,31 +422,6 @@ export class RemoteService {
   get busy(): string | undefined {
     return this.#busy;
   }
-}
-
-export function locationsFor(
-  r: SnapshotRow,
-  copy: RemoteCopyRow | undefined,
-  queued: boolean,
-): Location[] {
-  const out: Location[] = [];
-  if (r.file) out.push({ kind: "local", state: "present" });
-  if (copy || queued) {
-    out.push({
-      kind: "remote",
-      state: copy?.state === "present"
-        ? "present"
-        : copy?.state === "failed"
-        ? "failed"
-        : "pending",
-      location: copy?.location,
-      encrypted: copy?.encrypted,
-      attempts: copy?.attempts ?? 0,
-      lastError: copy?.lastError ?? null,
-      uploadedAt: copy?.uploadedAt ?? null,
-    });
-  }
-  return out;
 }
 
 /** Replaces a stream's error with what `map` returns. */

@@ -21,7 +21,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 /** Workload A binds `<parent>/data`; `outside(dir)` starts workload B's container on it. */
-async function scenario(
+function scenario(
   name: string,
   outside: (scratch: DockerScratch, parent: string, dir: string) => Promise<string[]>,
 ) {
