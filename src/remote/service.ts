@@ -14,6 +14,7 @@ import { getBytes, StorageError } from "../storage/store.ts";
 import { copySnapshot } from "./copier.ts";
 import type { Location, RemoteContext, RemoteDeps, RemoteListing } from "./types.ts";
 import { locationsFor } from "./locations.ts";
+import { checkSha256, onError } from "./stream_checks.ts";
 
 export type { Location, RemoteContext, RemoteDeps, RemoteListing };
 export { locationsFor };
@@ -422,45 +423,4 @@ export class RemoteService {
   get busy(): string | undefined {
     return this.#busy;
   }
-}
-
-/** Replaces a stream's error with what `map` returns. */
-function onError(
-  s: ReadableStream<Uint8Array>,
-  map: (err: unknown) => Promise<unknown>,
-): ReadableStream<Uint8Array> {
-  const reader = s.getReader();
-  return new ReadableStream({
-    async pull(c) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) c.close();
-        else c.enqueue(value);
-      } catch (err) {
-        c.error(await map(err));
-      }
-    },
-    cancel: (r) => reader.cancel(r),
-  });
-}
-
-function checkSha256(s: ReadableStream<Uint8Array>, want: string, id: string) {
-  const h = createHash("sha256");
-  return s.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(c, ctl) {
-        h.update(c);
-        ctl.enqueue(c);
-      },
-      flush() {
-        const got = h.digest("hex");
-        if (got !== want) {
-          throw new AppError(
-            "integrity_error",
-            `snapshot ${id} read from off-host storage has sha256 ${got}, expected ${want}`,
-          );
-        }
-      },
-    }),
-  );
 }
