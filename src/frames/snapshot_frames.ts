@@ -7,6 +7,7 @@
  * lists is durable in the store.
  */
 import { z } from "zod";
+import { AppError, errMessage } from "../core/errors.ts";
 import { writeFileDurable } from "../fs/durable.ts";
 import type { FileRecord } from "./cutter.ts";
 import type { FrameRef } from "./store.ts";
@@ -72,8 +73,24 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
   await writeFileDurable(path, JSON.stringify(doc), 0o600);
 }
 
+/**
+ * Reads and checks a frame list. A list that does not parse or does not add
+ * up is damage on disk, reported as integrity_error (422), never as a 500.
+ */
 export async function readFramedSnapshot(path: string): Promise<FramedSnapshot> {
-  const doc = DocSchema.parse(JSON.parse(await Deno.readTextFile(path)));
+  const text = await Deno.readTextFile(path);
+  try {
+    return parseFramedSnapshot(path, text);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError("integrity_error", `frame list ${path} is damaged: ${errMessage(err)}`, {
+      hint: "the snapshot cannot be read; restore another snapshot, or its off-host copy",
+    });
+  }
+}
+
+function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
+  const doc = DocSchema.parse(JSON.parse(text));
   let size = 0;
   let rawSize = 0;
   const frames = doc.frames.map(([id, s, r]) => {
