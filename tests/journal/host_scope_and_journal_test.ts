@@ -39,17 +39,18 @@ Deno.test("an import is refused while a capture of the workload runs (workload l
   try {
     const wid = await workload(scratch);
     const first = await runOp(await env.engine.prepareCapture(wid, {}));
-    const file = join(env.config.dataDir, "archives", first.file);
+    // The snapshot's standalone stream (captures are frame lists on disk now).
+    const archive = async () => (await env.engine.openArchive(first.id)).stream;
     const capture = await env.engine.prepareCapture(wid, {});
     try {
-      const body = (await Deno.open(file)).readable;
+      const body = await archive();
       assertEquals(await codeOf(env.engine.prepareImport(wid, body)), "workload_busy");
       await body.cancel().catch(() => {});
     } finally {
       capture.cancel();
     }
     const imported = await runOp(
-      await env.engine.prepareImport(wid, (await Deno.open(file)).readable),
+      await env.engine.prepareImport(wid, await archive()),
     );
     assertEquals(imported.origin, "imported");
     // The lock was released after the import: a capture can run again.
