@@ -3,7 +3,6 @@
  * a label that does not parse, or Docker being unreachable, prunes nothing
  * and says why.
  */
-import { join } from "node:path";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { engineEnv, runOp } from "../_helpers/engine_env.ts";
@@ -33,9 +32,9 @@ Deno.test("retention: importing 7 archives keeps every local capture", async () 
     const wid = await workloadWithData(scratch);
     const caps = [];
     for (let i = 0; i < 2; i++) caps.push(await runOp(await env.engine.prepareCapture(wid, {})));
-    const file = join(env.config.dataDir, "archives", caps[0].file);
     for (let i = 0; i < 7; i++) {
-      const body = (await Deno.open(file)).readable;
+      // The capture's standalone stream (captures are frame lists on disk now).
+      const body = (await env.engine.openArchive(caps[0].id)).stream;
       await runOp(await env.engine.prepareImport(wid, body));
     }
     const rows = await env.catalog.listSnapshots(wid);
