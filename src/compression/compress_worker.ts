@@ -13,6 +13,7 @@
  * changed it.
  */
 import zlib from "node:zlib";
+import { HANDLE_CHANGED, openZlibHandle, type ZHandle } from "./zlib_handle.ts";
 
 export type CompressKind = "zstd" | "gzip";
 
@@ -32,20 +33,6 @@ export type WorkerReply =
   | { id: number; buf: ArrayBuffer; out: ArrayBuffer; outLen: number; extra: ArrayBuffer[] }
   | { id: number; error: string };
 
-/** The node-compatible zlib handle (present in Deno's node:zlib). */
-interface ZHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-  reset(): void;
-}
-
 interface WorkerScope {
   onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
   postMessage(msg: WorkerReply, transfer: Transferable[]): void;
@@ -57,25 +44,11 @@ let ctx: { handle: ZHandle; state: Uint32Array; kind: CompressKind } | undefined
 
 function context(kind: CompressKind, level: number) {
   if (!ctx) {
-    const stream = kind === "zstd"
-      ? zlib.createZstdCompress({
-        params: { [Z.ZSTD_c_compressionLevel]: level, [Z.ZSTD_c_checksumFlag]: 1 },
-      })
-      : zlib.createGzip({ level });
-    const s = stream as unknown as { _handle?: ZHandle; _writeState?: Uint32Array };
-    if (
-      typeof s._handle?.writeSync !== "function" || typeof s._handle.reset !== "function" ||
-      !(s._writeState instanceof Uint32Array)
-    ) throw new Error(HANDLE_CHANGED);
-    ctx = { handle: s._handle, state: s._writeState, kind };
+    ctx = { ...openZlibHandle(kind, level), kind };
     selfTest(kind);
   }
   return ctx;
 }
-
-const HANDLE_CHANGED = "node:zlib's internal handle API is not what this build expects; " +
-  "the in-process compression fallback cannot run (install the zstd program, or use " +
-  "compression=none)";
 
 /** Compresses a probe through the handle and checks that the public decoder gets it back. */
 function selfTest(kind: CompressKind) {

@@ -7,6 +7,7 @@
 import zlib from "node:zlib";
 import { createHash } from "node:crypto";
 import { frameTag } from "./frame_id.ts";
+import { openZlibHandle, type ZHandle } from "../compression/zlib_handle.ts";
 
 export interface FrameRequest {
   seq: number;
@@ -22,19 +23,6 @@ export type FrameReply =
   | { seq: number; buf: ArrayBuffer; id: string; out?: ArrayBuffer; outLen: number }
   | { seq: number; error: string };
 
-interface ZHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-  reset(): void;
-}
-
 interface WorkerScope {
   onmessage: ((e: MessageEvent<FrameRequest>) => void) | null;
   postMessage(msg: FrameReply, transfer: Transferable[]): void;
@@ -46,11 +34,7 @@ const handles = new Map<number, { handle: ZHandle; state: Uint32Array }>();
 function handleFor(level: number) {
   let h = handles.get(level);
   if (!h) {
-    const s = zlib.createZstdCompress({
-      params: { [Z.ZSTD_c_compressionLevel]: level, [Z.ZSTD_c_checksumFlag]: 1 },
-    }) as unknown as { _handle?: ZHandle; _writeState?: Uint32Array };
-    if (!s._handle || !s._writeState) throw new Error("zlib handle API not available");
-    h = { handle: s._handle, state: s._writeState };
+    h = openZlibHandle("zstd", level);
     handles.set(level, h);
   }
   return h;
