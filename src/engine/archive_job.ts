@@ -38,6 +38,8 @@ export interface ArchiveWrite {
 
 export interface FinishedArchive {
   stats: ArchiveStats;
+  /** Recorded while packing; absent: compute it from the durable archive. */
+  contentDigest?: Record<string, string>;
   frames?: FrameStats;
   parentId?: string;
 }
@@ -92,9 +94,14 @@ export async function archiveJob(
       return captured.manifest;
     },
     async finish() {
-      const { stats, frames } = await captured!.finalize();
+      const { stats, frames, contentDigest } = await captured!.finalize();
       if (parent.reason) frames.fullReason ??= parent.reason;
-      return { stats, frames, parentId: frames.incremental ? parent.row?.id : undefined };
+      return {
+        stats,
+        frames,
+        contentDigest,
+        parentId: frames.incremental ? parent.row?.id : undefined,
+      };
     },
     async abort() {
       await captured?.abort();

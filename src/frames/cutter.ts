@@ -45,6 +45,8 @@ export interface FileRecord {
   /** Frames [first, first + count) of the snapshot's list hold exactly its data. */
   first: number;
   count: number;
+  /** sha256 of its content (for the content digest when it is referenced, not read). */
+  sha256?: string;
 }
 
 /** The parent's files and frames, for reuse without reading. */
@@ -67,7 +69,7 @@ export interface CutterStats {
 
 type Mark =
   | { at: number; kind: "cut" }
-  | { at: number; kind: "region"; end: number; rec?: Omit<FileRecord, "first" | "count"> }
+  | { at: number; kind: "region"; end: number; rec?: FileRecord }
   | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord };
 
 export interface FrameCutterOptions {
@@ -130,7 +132,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     }
   }
 
-  largeData(at: number, path: string, st: EntryStat, length: number): boolean {
+  largeData(at: number, path: string, st: EntryStat, length: number): string | undefined {
     const id = {
       path,
       dev: st.dev,
@@ -141,26 +143,38 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       ctimeMs: st.ctimeMs,
     };
     const prev = this.#o.parent?.files.get(path);
-    if (prev && sameFile(prev, id)) {
+    // A record without its content sha256 (an older list) cannot feed the digest: read the file.
+    if (prev?.sha256 && sameFile(prev, id)) {
       const frames = this.#o.parent!.frames.slice(prev.first, prev.first + prev.count);
       const rawLen = frames.reduce((n, f) => n + f.rawSize, 0);
       if (rawLen === length && frames.every((f) => this.#o.pack.has(f.id))) {
-        this.#queue({ at, kind: "ref", frames, rawLen, rec: { ...id, first: 0, count: 0 } });
+        const rec = { ...id, first: 0, count: 0, sha256: prev.sha256 };
+        this.#queue({ at, kind: "ref", frames, rawLen, rec });
         this.#lastCut = at + length;
-        return true;
+        return prev.sha256;
       }
     }
-    const m: Mark = { at, kind: "region", end: at + length, rec: id };
+    const m: Mark = { at, kind: "region", end: at + length, rec: { ...id, first: 0, count: 0 } };
     this.#openRegion = m;
     this.#queue(m);
     this.#lastCut = at + length;
-    return false;
+    return undefined;
   }
 
-  largeDataEnd(clean: boolean): void {
+  largeDataEnd(contentSha: string | undefined): void {
     // A file that changed or shrank while read is not remembered for reuse.
-    if (!clean && this.#openRegion) this.#openRegion.rec = undefined;
+    // (Its record may already be in `files`: it is the same object.)
+    const rec = this.#openRegion?.rec;
+    if (rec) {
+      if (contentSha) rec.sha256 = contentSha;
+      else rec.count = -1;
+    }
     this.#openRegion = undefined;
+  }
+
+  /** The files a later capture may reference (read whole and unchanged). */
+  get reusableFiles(): FileRecord[] {
+    return this.files.filter((f) => f.count >= 0 && f.sha256);
   }
 
   end(at: number): void {
@@ -225,12 +239,11 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         await this.#endFrame();
         if (this.#pos === r.end) {
           this.#region = undefined;
-          if (r.rec?.rec) {
-            this.files.push({
-              ...r.rec.rec,
-              first: r.startIdx,
-              count: this.list.length - r.startIdx,
-            });
+          const rec = r.rec?.rec;
+          if (rec && rec.count !== -1) {
+            rec.first = r.startIdx;
+            rec.count = this.list.length - r.startIdx;
+            this.files.push(rec);
           }
         } else r.next += CHUNK;
         continue;
@@ -299,7 +312,9 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   }
 }
 
-function sameFile(a: Omit<FileRecord, "first" | "count">, b: Omit<FileRecord, "first" | "count">) {
+type FileIdentity = Omit<FileRecord, "first" | "count" | "sha256">;
+
+function sameFile(a: FileIdentity, b: FileIdentity) {
   return a.dev === b.dev && a.inoHi === b.inoHi && a.inoLo === b.inoLo && a.size === b.size &&
     a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }

@@ -24,6 +24,7 @@ import {
   writeManifestEntry,
 } from "../pack/writer.ts";
 import { closeVolumeRoot } from "../pack/pack.ts";
+import { ContentDigester } from "../drill/content_digest.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
 import { type CutterStats, FrameCutter, type ParentIndex } from "./cutter.ts";
@@ -71,7 +72,9 @@ export interface FrameStats {
 
 export interface CapturedFrames {
   manifest: Manifest;
-  finalize(): Promise<{ stats: ArchiveStats; frames: FrameStats }>;
+  finalize(): Promise<
+    { stats: ArchiveStats; frames: FrameStats; contentDigest: Record<string, string> }
+  >;
   abort(): Promise<void>;
 }
 
@@ -125,9 +128,12 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   }
   const cutter = new FrameCutter({ pack, pool, level, hashFirst: !!parent, parent, hash });
   let lastProgress = 0;
+  // The content digest (SPEC §10) is recorded on the way: the capture never reads its archive back.
+  const digest = new ContentDigester();
   const sink = new TarSink(cutter, {
     signal: opts.signal,
     frames: cutter,
+    digest,
     onFlush: (done) => {
       const now = Date.now();
       if (opts.onProgress && now - lastProgress >= PROGRESS_INTERVAL_MS) {
@@ -177,6 +183,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   }
   opts.onProgress?.(sink.bytes);
   const rawSize = sink.bytes;
+  const contentDigest = digest.result();
   let settled = false;
   return {
     manifest,
@@ -202,7 +209,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           rawSize,
           sha256,
           frames: cutter.list,
-          files: cutter.files,
+          files: cutter.reusableFiles,
           roots: rootDevs,
         });
         await opts.fault?.("frames.list-written");
@@ -216,6 +223,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
             warnings,
           },
           frames: frameStats(cutter.stats, !!parent, fullReason),
+          contentDigest,
         };
       } catch (err) {
         await pack!.abort();

@@ -2,7 +2,8 @@
  * A framed snapshot on disk: `<data>/archives/<workload>/<id>.frames`, a JSON
  * document with the ordered frame list (the standalone stream is these
  * frames' compressed bytes back to back), its size and sha256, and what
- * incremental capture needs of it (large files' identities and frames, each
+ * incremental capture needs of it (large files' identities, frames and content
+ * sha256, each
  * volume root's device). Written by the durable recipe once every frame it
  * lists is durable in the store.
  */
@@ -30,6 +31,17 @@ export interface FramedSnapshot {
 }
 
 const Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const FileFields = [
+  z.string(),
+  z.number(),
+  z.number(),
+  z.number(),
+  z.number(),
+  z.number(),
+  z.number(),
+  z.number().int().nonnegative(),
+  z.number().int().nonnegative(),
+] as const;
 const DocSchema = z.object({
   format: z.literal(FORMAT),
   snapshotId: z.string(),
@@ -38,16 +50,10 @@ const DocSchema = z.object({
   rawSize: z.number().int().nonnegative(),
   sha256: Hex,
   frames: z.array(z.tuple([Hex, z.number().int().positive(), z.number().int().positive()])),
-  files: z.array(z.tuple([
-    z.string(),
-    z.number(),
-    z.number(),
-    z.number(),
-    z.number(),
-    z.number(),
-    z.number(),
-    z.number().int().nonnegative(),
-    z.number().int().nonnegative(),
+  // path, dev, inoHi, inoLo, size, mtimeMs, ctimeMs, first, count[, content sha256]
+  files: z.array(z.union([
+    z.tuple([...FileFields, Hex]),
+    z.tuple(FileFields),
   ])),
   roots: z.array(z.object({ index: z.number().int(), dev: z.number() })),
 });
@@ -65,9 +71,20 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
     rawSize: s.rawSize,
     sha256: s.sha256,
     frames: s.frames.map((f) => [f.id, f.size, f.rawSize]),
-    files: s.files.map((
-      f,
-    ) => [f.path, f.dev, f.inoHi, f.inoLo, f.size, f.mtimeMs, f.ctimeMs, f.first, f.count]),
+    files: s.files.map((f) => {
+      const fields = [
+        f.path,
+        f.dev,
+        f.inoHi,
+        f.inoLo,
+        f.size,
+        f.mtimeMs,
+        f.ctimeMs,
+        f.first,
+        f.count,
+      ];
+      return (f.sha256 ? [...fields, f.sha256] : fields) as z.infer<typeof DocSchema>["files"][0];
+    }),
     roots: s.roots,
   };
   await writeFileDurable(path, JSON.stringify(doc), 0o600);
@@ -111,7 +128,7 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
     rawSize,
     sha256: doc.sha256,
     frames,
-    files: doc.files.map(([path, dev, inoHi, inoLo, sz, mtimeMs, ctimeMs, first, count]) => ({
+    files: doc.files.map(([path, dev, inoHi, inoLo, sz, mtimeMs, ctimeMs, first, count, sha]) => ({
       path,
       dev,
       inoHi,
@@ -121,6 +138,7 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
       ctimeMs,
       first,
       count,
+      ...(sha ? { sha256: sha } : {}),
     })),
     roots: doc.roots,
   };

@@ -137,7 +137,7 @@ export class FrameStore {
   /** Starts a new pack; its frames become findable when `commit` resolves. */
   async newPack(name: string): Promise<PackWriter> {
     const path = join(this.packsDir, name + ".pack");
-    const out = await openDurableWriter(path, 0o600);
+    const out = await openDurableWriter(path, 0o600, { writeback: true });
     return new PackWriter(this, name, out);
   }
 

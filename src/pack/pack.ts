@@ -35,6 +35,7 @@ import {
   volumeFs,
 } from "./volume_fs.ts";
 import { type ArchiveLimits, checkWriterLimits } from "../tar/limits.ts";
+import type { DigestEntry } from "../drill/content_digest.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
@@ -97,6 +98,7 @@ export async function packVolume(
   const walker = new Walker(opts, vfs);
   try {
     const xattrs = vfs.xattrs(rootFd, vfs.fstat(rootFd).dev);
+    opts.sink.digest?.volume(opts.index);
     await walker.entry({ path: prefix, type: "dir", size: 0, ...root, xattrs });
     await walker.dir(rootFd, prefix, opts.hostPath, true);
   } finally {
@@ -112,9 +114,12 @@ class Walker {
   /** dev:ino of files with nlink > 1 → their archive path (first occurrence). */
   #links = new Map<string, string>();
 
+  #prefixLength: number;
+
   constructor(o: PackVolumeOptions, vfs: VolumeFs) {
     this.#o = o;
     this.#fs = vfs;
+    this.#prefixLength = `volumes/${o.index}/`.length;
   }
 
   async entry(h: TarEntryHeader): Promise<void> {
@@ -127,6 +132,29 @@ class Walker {
     checkWriterLimits(this.#o.limits, h, n || header!.length, this.#o.stats.fileCount, sink.bytes);
     if (header) await sink.put(header);
     else await sink.commit(n);
+    sink.digest?.entry(this.#digestEntry(h), h.type === "file" && this.#linkable);
+  }
+
+  /** Whether the file being written has other links (a later hard link may name it). */
+  #linkable = false;
+
+  #digestEntry(h: TarEntryHeader): DigestEntry {
+    const slash = h.path.endsWith("/") ? h.path.length - 1 : h.path.length;
+    return {
+      index: this.#o.index,
+      rel: h.path.slice(this.#prefixLength, Math.max(slash, this.#prefixLength)),
+      type: h.type,
+      mode: h.mode,
+      uid: h.uid,
+      gid: h.gid,
+      size: h.sparse?.realSize ?? h.size,
+      link: h.type === "hardlink"
+        ? h.linkTarget!.slice(this.#prefixLength)
+        : h.type === "symlink"
+        ? h.linkTarget
+        : undefined,
+      sparseMap: h.sparse?.map,
+    };
   }
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
@@ -233,6 +261,7 @@ class Walker {
 
   async file({ parent, name, arch, label, st, common }: Child) {
     const linkKey = st.nlink > 1 ? inodeKey(st) : undefined;
+    this.#linkable = !!linkKey;
     const first = linkKey && this.#links.get(linkKey);
     if (first) {
       return await this.entry({ ...common, path: arch, type: "hardlink", linkTarget: first });
@@ -293,12 +322,17 @@ class Walker {
             );
           }
           buf.fill(0, sink.pos + got, end);
+          sink.digest?.data(buf.subarray(sink.pos, sink.pos + size));
           await sink.commit(end - sink.pos);
         } else {
           const length = size + padding(size);
           large = !small;
-          if (large && !changed && sink.frames?.largeData(sink.bytes, arch, before, length)) {
+          const known = large && !changed
+            ? sink.frames?.largeData(sink.bytes, arch, before, length)
+            : undefined;
+          if (known) {
             // Unchanged since the parent snapshot: its frames are referenced, not read.
+            sink.digest?.endFileKnown(known);
             await sink.reference(length);
             if (linkKey) this.#links.set(linkKey, arch);
             return;
@@ -309,15 +343,17 @@ class Walker {
             this.#o.warn(
               `file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`,
             );
+            sink.digest?.zeros(size - got);
             await sink.zeros(size - got);
           }
           await sink.zeros(padding(size));
         }
       }
+      const contentSha = sink.digest?.endFile();
       const after = this.#fs.fstat(fd);
       const altered = changed || after.size !== size || after.mtimeMs !== common.mtimeMs;
       if (got === size && altered) this.#o.warn(`file changed while reading: ${label}`);
-      if (large) sink.frames?.largeDataEnd(got === size && !altered);
+      if (large) sink.frames?.largeDataEnd(got === size && !altered ? contentSha : undefined);
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {
       this.#fs.close(fd);
@@ -345,6 +381,7 @@ class Walker {
       got += n;
       if (n < want) {
         this.#o.warn(`file shrank while reading: ${label} (data at ${map[i]} short; rest zero)`);
+        sink.digest?.zeros(want - n);
         await sink.zeros(want - n);
       }
     }
@@ -414,6 +451,7 @@ class Walker {
       }
       if (!n) return done;
       done += n;
+      sink.digest?.data(space.subarray(0, n));
       await sink.advance(n);
     }
     return done;

@@ -5,6 +5,7 @@
  */
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { EntryStat } from "./volume_fs.ts";
+import type { ContentDigester } from "../drill/content_digest.ts";
 
 /**
  * Where the packer's tar stream may be cut into frames (src/frames), by tar
@@ -14,14 +15,17 @@ export interface FrameMarks {
   /** A tar entry (its header) starts at `at`. */
   entry(at: number, path: string): void;
   /**
-   * A large file's data and padding (`length` bytes) start at `at`. True:
-   * the frame store already holds exactly these bytes for this unchanged
-   * file; the packer then skips them with `TarSink.reference` instead of
-   * reading the file.
+   * A large file's data and padding (`length` bytes) start at `at`. A
+   * string: the frame store already holds exactly these bytes for this
+   * unchanged file, whose content has that sha256; the packer then skips them
+   * with `TarSink.reference` instead of reading the file.
    */
-  largeData(at: number, path: string, st: EntryStat, length: number): boolean;
-  /** The large data started last was written; `clean`: read whole and unchanged. */
-  largeDataEnd(clean: boolean): void;
+  largeData(at: number, path: string, st: EntryStat, length: number): string | undefined;
+  /**
+   * The large data started last was written. `contentSha`: its content's
+   * sha256 when it was read whole and unchanged (else it is not reusable).
+   */
+  largeDataEnd(contentSha: string | undefined): void;
   /** The end-of-archive blocks start at `at`. */
   end(at: number): void;
 }
@@ -35,6 +39,8 @@ export class TarSink {
   #signal?: AbortSignal;
   /** Set when the stream is cut into frames for the frame store. */
   readonly frames?: FrameMarks;
+  /** Set when the capture records its content digest while packing (every byte then passes here). */
+  readonly digest?: ContentDigester;
 
   constructor(
     compressor: FrameCompressor,
@@ -42,10 +48,12 @@ export class TarSink {
       onFlush?: (bytesDone: number) => void;
       signal?: AbortSignal;
       frames?: FrameMarks;
+      digest?: ContentDigester;
     } = {},
   ) {
     this.#compressor = compressor;
     this.frames = opts.frames;
+    this.digest = opts.digest;
     this.#buf = compressor.acquire();
     this.#onFlush = opts.onFlush;
     this.#signal = opts.signal;
@@ -117,7 +125,8 @@ export class TarSink {
    * Returns the bytes appended; the caller reads the rest the ordinary way.
    */
   async spliceFile(fd: number, length: number): Promise<number> {
-    if (!this.#compressor.spliceFile) return 0;
+    // Spliced bytes bypass this process, so the digest could not see them.
+    if (!this.#compressor.spliceFile || this.digest) return 0;
     await this.flush();
     const n = await this.#compressor.spliceFile(fd, length, this.#signal);
     this.#flushed += n;
