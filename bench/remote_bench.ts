@@ -2,14 +2,14 @@
  * Off-host benchmark (SPEC §13), side by side in one run against the same
  * local s3rver (npm s3rver 3.7.1, storage dir on /dev/shm):
  *
- *   1. upload of a 1 GiB snapshot archive: volsnap's uploader (16 MiB parts,
- *      3 in flight, MD5 per part, end-to-end ETag check) vs `rclone copyto`
+ *   1. upload of a 1 GiB snapshot archive: volsnap's uploader (8 MiB parts,
+ *      4 in flight, MD5 per part, end-to-end ETag check) vs `rclone copyto`
  *      (Debian rclone, S3 provider Other); wall time and peak RSS of each
  *      (every contender is its own process: VmHWM / `time -v`);
  *   2. restore: extractArchive of a volsnap archive from the local file vs
  *      streamed from the bucket (GET → extract, hashed on the way).
  *
- *   deno run -A bench/remote_bench.ts [--mib 1024] [--restore-mib 512] [--runs 2]
+ *   deno run -A bench/remote_bench.ts [--mib 1024] [--restore-mib 512] [--runs 2] [--skip-upload] [--skip-restore]
  *
  * Not a test: prints numbers. The machine is shared: compare within a run.
  */
@@ -145,68 +145,73 @@ await Deno.mkdir(WORK, { recursive: true });
 const s3 = await S3rver.start({ dir: join(WORK, "s3rver") });
 try {
   const file = join(WORK, "snapshot.bin");
-  const f = await Deno.open(file, { write: true, create: true });
-  const buf = new Uint8Array(4 << 20);
-  for (let i = 0; i < mib / 4; i++) {
-    for (let o = 0; o < buf.length; o += 65536) crypto.getRandomValues(buf.subarray(o, o + 65536));
-    await f.write(buf);
-  }
-  f.close();
-  console.log(
-    `upload of ${mib} MiB to s3rver at ${s3.endpoint} (load: ${Deno.loadavg().join(" ")})`,
-  );
-  for (let r = 0; r < runs; r++) {
-    const ours = await child(["--child-upload", s3.endpoint, s3.bucket, file, `bench/ours-${r}`]);
-    const rc = await rcloneCopy(s3.endpoint, s3.bucket, file, `bench/rclone-${r}`);
-    console.log(
-      `  run ${r + 1}: volsnap ${ours.s.toFixed(1)} s = ${(mib / ours.s).toFixed(0)} MiB/s, ` +
-        `peak RSS ${ours.rss.toFixed(0)} MiB (verified by ${ours.by}); rclone copyto ${
-          rc.s.toFixed(1)
-        } s = ` +
-        `${(mib / rc.s).toFixed(0)} MiB/s, peak RSS ${rc.rss.toFixed(0)} MiB; ratio ${
-          (rc.s / ours.s).toFixed(2)
-        }x`,
-    );
-    await store(s3.endpoint, s3.bucket).delete(`bench/ours-${r}`);
-    await store(s3.endpoint, s3.bucket).delete(`bench/rclone-${r}`);
-  }
-  await Deno.remove(file);
-
-  const rmib = arg("restore-mib", 512);
-  const archive = await makeArchive(WORK, rmib);
-  const size = (await Deno.stat(archive.path)).size;
-  const key = "bench/snap.tar.zst";
-  await uploadObject({
-    store: store(s3.endpoint, s3.bucket),
-    key,
-    open: async () => (await Deno.open(archive.path)).readable,
-  });
-  console.log(`restore of a ${rmib} MiB volume (${(size / 2 ** 20).toFixed(0)} MiB archive)`);
-  for (let r = 0; r < runs; r++) {
-    const res: Record<string, { s: number; rss: number }> = {};
-    for (const mode of ["local", "bucket"]) {
-      const out = join(WORK, `out-${mode}`);
-      await Deno.mkdir(out, { recursive: true });
-      res[mode] = await child([
-        "--child-restore",
-        mode,
-        s3.endpoint,
-        s3.bucket,
-        archive.path,
-        key,
-        out,
-        "",
-        archive.sha256,
-      ]);
-      await Deno.remove(out, { recursive: true });
+  if (!Deno.args.includes("--skip-upload")) {
+    const f = await Deno.open(file, { write: true, create: true });
+    const buf = new Uint8Array(4 << 20);
+    for (let i = 0; i < mib / 4; i++) {
+      for (let o = 0; o < buf.length; o += 65536) {
+        crypto.getRandomValues(buf.subarray(o, o + 65536));
+      }
+      await f.write(buf);
     }
+    f.close();
     console.log(
-      `  run ${r + 1}: local file ${res.local.s.toFixed(1)} s (RSS ${
-        res.local.rss.toFixed(0)
-      } MiB), ` +
-        `from the bucket ${res.bucket.s.toFixed(1)} s (RSS ${res.bucket.rss.toFixed(0)} MiB); ` +
-        `ratio ${(res.bucket.s / res.local.s).toFixed(2)}x`,
+      `upload of ${mib} MiB to s3rver at ${s3.endpoint} (load: ${Deno.loadavg().join(" ")})`,
     );
+    for (let r = 0; r < runs; r++) {
+      const ours = await child(["--child-upload", s3.endpoint, s3.bucket, file, `bench/ours-${r}`]);
+      const rc = await rcloneCopy(s3.endpoint, s3.bucket, file, `bench/rclone-${r}`);
+      console.log(
+        `  run ${r + 1}: volsnap ${ours.s.toFixed(1)} s = ${(mib / ours.s).toFixed(0)} MiB/s, ` +
+          `peak RSS ${ours.rss.toFixed(0)} MiB (verified by ${ours.by}); rclone copyto ${
+            rc.s.toFixed(1)
+          } s = ` +
+          `${(mib / rc.s).toFixed(0)} MiB/s, peak RSS ${rc.rss.toFixed(0)} MiB; ratio ${
+            (rc.s / ours.s).toFixed(2)
+          }x`,
+      );
+      await store(s3.endpoint, s3.bucket).delete(`bench/ours-${r}`);
+      await store(s3.endpoint, s3.bucket).delete(`bench/rclone-${r}`);
+    }
+    await Deno.remove(file);
+  }
+  if (!Deno.args.includes("--skip-restore")) {
+    const rmib = arg("restore-mib", 512);
+    const archive = await makeArchive(WORK, rmib);
+    const size = (await Deno.stat(archive.path)).size;
+    const key = "bench/snap.tar.zst";
+    await uploadObject({
+      store: store(s3.endpoint, s3.bucket),
+      key,
+      open: async () => (await Deno.open(archive.path)).readable,
+    });
+    console.log(`restore of a ${rmib} MiB volume (${(size / 2 ** 20).toFixed(0)} MiB archive)`);
+    for (let r = 0; r < runs; r++) {
+      const res: Record<string, { s: number; rss: number }> = {};
+      for (const mode of ["local", "bucket"]) {
+        const out = join(WORK, `out-${mode}`);
+        await Deno.mkdir(out, { recursive: true });
+        res[mode] = await child([
+          "--child-restore",
+          mode,
+          s3.endpoint,
+          s3.bucket,
+          archive.path,
+          key,
+          out,
+          "",
+          archive.sha256,
+        ]);
+        await Deno.remove(out, { recursive: true });
+      }
+      console.log(
+        `  run ${r + 1}: local file ${res.local.s.toFixed(1)} s (RSS ${
+          res.local.rss.toFixed(0)
+        } MiB), ` +
+          `from the bucket ${res.bucket.s.toFixed(1)} s (RSS ${res.bucket.rss.toFixed(0)} MiB); ` +
+          `ratio ${(res.bucket.s / res.local.s).toFixed(2)}x`,
+      );
+    }
   }
 } finally {
   await s3.stop();

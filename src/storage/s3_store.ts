@@ -10,6 +10,7 @@
  */
 import { AwsClient } from "aws4fetch";
 import { createHash } from "node:crypto";
+import { putWithBody } from "./body_put.ts";
 import {
   checkKey,
   type CompletedPart,
@@ -67,14 +68,29 @@ export class S3Store implements ObjectStore {
     return this.#base + path + (query ? "?" + query : "");
   }
 
+  /**
+   * One signed request. A body-bearing PUT (`body`) goes through node:http
+   * (body_put.ts explains why); everything else through fetch.
+   */
   async #call(
     what: string,
     url: string,
-    init: RequestInit & { ok?: number[] },
+    init: RequestInit & { ok?: number[]; put?: Uint8Array },
   ): Promise<Response> {
     let res: Response;
     try {
-      res = await this.#aws.fetch(url, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
+      if (init.put) {
+        const { put, ok: _ok, ...rest } = init;
+        const signed = await this.#aws.sign(url, rest);
+        const r = await putWithBody(signed, put, this.#timeoutMs);
+        // Only 1xx/204/304 may not have a body; no answer here is one of those.
+        res = new Response(r.status === 204 ? null : r.text, {
+          status: r.status,
+          headers: r.headers,
+        });
+      } else {
+        res = await this.#aws.fetch(url, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
+      }
     } catch (err) {
       throw new StorageError(
         "unavailable",
@@ -104,7 +120,7 @@ export class S3Store implements ObjectStore {
   async put(key: string, body: Uint8Array, md5?: string): Promise<ObjectInfo> {
     const res = await this.#call(`put ${key}`, this.#url(key), {
       method: "PUT",
-      body: body as BufferSource,
+      put: body,
       headers: bodyHeaders(body, md5),
     });
     await res.body?.cancel();
@@ -182,7 +198,7 @@ export class S3Store implements ObjectStore {
     const q = `partNumber=${partNumber}&uploadId=${encodeURIComponent(uploadId)}`;
     const res = await this.#call(`upload part ${partNumber} of ${key}`, this.#url(key, q), {
       method: "PUT",
-      body: body as BufferSource,
+      put: body,
       headers: bodyHeaders(body, md5),
     });
     await res.body?.cancel();

