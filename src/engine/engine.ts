@@ -24,6 +24,7 @@ import { planRestore, prepareRestore } from "./restore.ts";
 import { applyRetention, removeArchiveFile, retentionPolicy } from "../retention/prune.ts";
 import type { Engine, OpContext, PreparedOperation, SnapshotView, VerifyResult } from "./types.ts";
 import { locationsFor } from "../remote/service.ts";
+import { manifestsAgree, sidecarDisagrees } from "../remote/sidecar.ts";
 
 /** The engine over the process's one context (built once by the composition root). */
 export function createEngine(ctx: EngineContext): Engine {
@@ -214,9 +215,10 @@ async function prepareVerify(
       op.progress({ phase: "verifying", bytesDone: 0, bytesTotal: row.uncompressedBytes });
       const at = ctx.clock.now().toISOString();
       try {
-        const { stats } = !row.file && ctx.remote
+        const fromBucket = !row.file && !!ctx.remote;
+        const { stats, manifest } = fromBucket
           ? await verifyArchiveStream(
-            await ctx.remote.openArchive(row, false),
+            await ctx.remote!.openArchive(row, false),
             row.sha256,
             ctx.limits,
             (n) => op.progress({ bytesDone: n }),
@@ -234,6 +236,8 @@ async function prepareVerify(
             ctx.limits,
             (n) => op.progress({ bytesDone: n }),
           );
+        // A row adopted from a sidecar must describe the archive it stands for.
+        if (fromBucket && !manifestsAgree(row.manifest, manifest)) throw sidecarDisagrees(sid);
         await ctx.catalog.recordVerify(sid, at, true);
         await ctx.event("snapshot_verified", `snapshot ${sid} verified ok`, row.workload, {
           snapshotId: sid,

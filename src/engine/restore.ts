@@ -120,6 +120,7 @@ async function runRestore(
       // No local file: streamed from the bucket and hashed on the way (SPEC §13).
       ...(pre.openSource ? { source: await pre.openSource() } : { sourcePath: pre.archivePath }),
       expectedSha256: pre.stagingMustHash ? pre.row.sha256 : undefined,
+      expectManifest: pre.manifest,
       targetDirFor: (index) => stagedFor.get(index) ?? null,
       limits: ctx.limits,
       // volsnap's own snapshots keep setuid/setgid and file capabilities; imports do not.

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { zstdFrameChecksummed } from "../compression/decompress.ts";
 import { AppError } from "../core/errors.ts";
-import { type Manifest, ManifestSchema } from "../core/model.ts";
+import type { Manifest } from "../core/model.ts";
 import { sha256File } from "../hash/file_hash.ts";
 import { readManifestFromFile, readManifestFromStream } from "../unpack/manifest_check.ts";
 import { isFramedFile } from "../frames/snapshot_frames.ts";
@@ -29,12 +29,11 @@ export interface RestoreSource {
 export async function restoreSource(ctx: EngineContext, row: SnapshotRow): Promise<RestoreSource> {
   if (!row.file && ctx.remote) {
     const remote = ctx.remote;
-    await remote.checkReadable(row);
-    // Adopted from a sidecar, validated by the same schema as an archive's manifest.
-    const manifest = ManifestSchema.parse(row.manifest);
+    // The row was adopted from a sidecar: the plan uses the archive's own
+    // manifest, and only if the sidecar's is the same (else integrity_error).
     return {
       archivePath: "",
-      manifest,
+      manifest: await remote.archiveManifest(row, ctx.limits),
       stagingMustHash: true,
       open: () => remote.openArchive(row, false),
     };

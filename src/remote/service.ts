@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import type { RemoteCopyRow, SnapshotRow } from "../../db/catalog.ts";
 import { AppError, errMessage } from "../core/errors.ts";
 import { decryptStream } from "../crypto/age.ts";
-import { getBytes, StorageError } from "../storage/store.ts";
 import { copySnapshot } from "./copier.ts";
 import type { Location, RemoteContext, RemoteDeps, RemoteListing } from "./types.ts";
 import { locationsFor } from "./locations.ts";
@@ -19,7 +18,11 @@ import { checkSha256, onError } from "./stream_checks.ts";
 export type { Location, RemoteContext, RemoteDeps, RemoteListing };
 export { locationsFor };
 import { openStore } from "./open_store.ts";
-import { parseSidecar, type Sidecar } from "./sidecar.ts";
+import { manifestsAgree, sidecarDisagrees } from "./sidecar.ts";
+import { readManifestFromStream } from "../unpack/manifest_check.ts";
+import { listBucket, mapStorage, syncBucket } from "./bucket.ts";
+import type { Manifest } from "../core/model.ts";
+import type { ArchiveLimits } from "../tar/limits.ts";
 
 export class RemoteService {
   readonly rc: RemoteContext;
@@ -172,94 +175,16 @@ export class RemoteService {
   }
 
   /** Every snapshot the bucket holds (all hosts), from the sidecars. */
-  async listRemote(): Promise<
-    { snapshots: RemoteListing[]; invalid: { key: string; reason: string }[] }
-  > {
-    const { sidecars, invalid } = await this.#readSidecars();
-    const out: RemoteListing[] = [];
-    for (const s of sidecars) {
-      out.push({
-        key: s.object.key,
-        id: s.snapshot.id,
-        workload: s.snapshot.workload,
-        host: s.host,
-        createdAt: s.snapshot.createdAt,
-        origin: s.snapshot.origin,
-        sizeBytes: s.object.sizeBytes,
-        encrypted: s.object.encrypted,
-        inCatalog: !!(await this.rc.catalog.getSnapshot(s.snapshot.id)),
-      });
-    }
-    out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-    return { snapshots: out, invalid };
+  listRemote() {
+    return listBucket(this.rc);
   }
 
   /**
    * Adopts the bucket's snapshots into this host's catalog (origin `remote`,
    * no local file). Only this host's own unless `host` names another ("*": all).
    */
-  async sync(opts: { host?: string } = {}) {
-    const want = opts.host ?? this.rc.catalog.host;
-    const { sidecars, invalid } = await this.#readSidecars();
-    const adopted: string[] = [];
-    const skipped: { id: string; reason: string }[] = [];
-    for (const s of sidecars) {
-      if (want !== "*" && s.host !== want) continue;
-      if (await this.rc.catalog.getSnapshot(s.snapshot.id)) continue;
-      const obj = await this.#mapped(() => this.rc.store.stat(s.object.key));
-      if (!obj || obj.size !== s.object.sizeBytes) {
-        skipped.push({
-          id: s.snapshot.id,
-          reason: obj ? "object size differs from its sidecar" : "object missing",
-        });
-        continue;
-      }
-      try {
-        await this.rc.catalog.insertSnapshot({
-          ...s.snapshot,
-          origin: "remote",
-          status: "complete",
-          file: "",
-          manifest: s.manifest,
-          lastVerifiedAt: null,
-          lastVerifyOk: null,
-          lastVerifyError: null,
-          pinned: false,
-        });
-      } catch (err) {
-        skipped.push({
-          id: s.snapshot.id,
-          reason: `cannot add to the catalog: ${errMessage(err)}`,
-        });
-        continue;
-      }
-      await this.rc.catalog.upsertRemoteCopy({
-        snapshotId: s.snapshot.id,
-        location: this.location,
-        state: "present",
-        objectKey: s.object.key,
-        ownerHost: s.host,
-        encrypted: s.object.encrypted,
-        sizeBytes: s.object.sizeBytes,
-        objectSha256: s.object.sha256,
-        attempts: 0,
-        lastError: null,
-        nextAttemptAt: null,
-        checkpoint: null,
-        uploadedAt: null,
-      });
-      adopted.push(s.snapshot.id);
-      await this.rc.event(
-        "snapshot_adopted",
-        `snapshot ${s.snapshot.id} adopted from ${this.rc.store.describe}`,
-        s.snapshot.workload,
-        {
-          snapshotId: s.snapshot.id,
-          fromHost: s.host,
-        },
-      );
-    }
-    return { adopted, skipped, invalid };
+  sync(opts: { host?: string } = {}) {
+    return syncBucket(this.rc, opts);
   }
 
   async hasCopy(id: string): Promise<boolean> {
@@ -282,7 +207,7 @@ export class RemoteService {
         },
       );
     }
-    const st = await this.#mapped(() => this.rc.store.stat(copy.objectKey));
+    const st = await mapStorage(() => this.rc.store.stat(copy.objectKey));
     if (!st) {
       throw new AppError(
         "not_found",
@@ -305,7 +230,7 @@ export class RemoteService {
    */
   async openArchive(row: SnapshotRow, verify: boolean): Promise<ReadableStream<Uint8Array>> {
     const copy = await this.checkReadable(row);
-    const raw = await this.#mapped(() => this.rc.store.get(copy.objectKey));
+    const raw = await mapStorage(() => this.rc.store.get(copy.objectKey));
     let plain = raw;
     if (copy.encrypted) {
       const decrypted = decryptStream(raw, this.rc.age?.identityFile);
@@ -322,6 +247,17 @@ export class RemoteService {
       });
     }
     return verify ? checkSha256(plain, row.sha256, row.id) : plain;
+  }
+
+  /**
+   * The archive's own manifest, read from the start of the object (the rest
+   * is not fetched), checked against the catalog row adopted from the
+   * sidecar: a disagreement is an integrity_error.
+   */
+  async archiveManifest(row: SnapshotRow, limits?: ArchiveLimits): Promise<Manifest> {
+    const archived = await readManifestFromStream(await this.openArchive(row, false), limits);
+    if (!manifestsAgree(row.manifest, archived)) throw sidecarDisagrees(row.id);
+    return archived;
   }
 
   async #objectSha256(key: string): Promise<string> {
@@ -341,8 +277,8 @@ export class RemoteService {
   async #deleteObjects(copy: RemoteCopyRow): Promise<void> {
     if (copy.ownerHost !== this.rc.catalog.host) return; // never another host's objects
     const sidecar = copy.objectKey.replace(/\.tar(\.zst|\.gz)?(\.age)?$/, ".json");
-    await this.#mapped(() => this.rc.store.delete(sidecar));
-    await this.#mapped(() => this.rc.store.delete(copy.objectKey));
+    await mapStorage(() => this.rc.store.delete(sidecar));
+    await mapStorage(() => this.rc.store.delete(copy.objectKey));
   }
 
   /**
@@ -377,47 +313,6 @@ export class RemoteService {
 
   /** Set by the engine: deletes a file of the archives dir. */
   removeLocal: (file: string) => Promise<void> = () => Promise.resolve();
-
-  async #readSidecars(): Promise<
-    { sidecars: Sidecar[]; invalid: { key: string; reason: string }[] }
-  > {
-    const prefix = this.rc.config.prefix;
-    const objects = await this.#mapped(() => this.rc.store.list(prefix ? prefix + "/" : ""));
-    const sidecars: Sidecar[] = [];
-    const invalid: { key: string; reason: string }[] = [];
-    for (const o of objects) {
-      if (!o.key.endsWith(".json")) continue;
-      if (o.size > 4 << 20) {
-        invalid.push({ key: o.key, reason: "sidecar larger than 4 MiB" });
-        continue;
-      }
-      const parsed = parseSidecar(
-        o.key,
-        await this.#mapped(() => getBytes(this.rc.store, o.key)),
-        prefix,
-      );
-      if (typeof parsed === "string") invalid.push({ key: o.key, reason: parsed });
-      else sidecars.push(parsed);
-    }
-    return { sidecars, invalid };
-  }
-
-  /** Storage errors as API errors (503 when the remote cannot be reached). */
-  async #mapped<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof StorageError)) throw err;
-      if (err.kind === "not_found") throw new AppError("not_found", err.message, { cause: err });
-      if (err.kind === "invalid") throw new AppError("internal", err.message, { cause: err });
-      throw new AppError("storage_unavailable", `off-host storage: ${err.message}`, {
-        cause: err,
-        hint: err.kind === "unauthorized"
-          ? "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
-          : undefined,
-      });
-    }
-  }
 
   /** Snapshot id being copied right now (tests, metrics). */
   get busy(): string | undefined {

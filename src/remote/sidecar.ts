@@ -11,7 +11,8 @@
  */
 import { z } from "zod";
 import type { SnapshotRow } from "../../db/catalog.ts";
-import { ManifestSchema, WorkloadIdSchema } from "../core/model.ts";
+import { AppError } from "../core/errors.ts";
+import { type Manifest, ManifestSchema, WorkloadIdSchema } from "../core/model.ts";
 import { AGE_SUFFIX } from "../crypto/age.ts";
 
 export const SIDECAR_FORMAT = "volsnap-remote/1";
@@ -107,4 +108,36 @@ export function parseSidecar(key: string, bytes: Uint8Array, prefix: string): Si
     return "sidecar does not match its place in the bucket";
   }
   return s;
+}
+
+/**
+ * Whether the manifest a sidecar (or the catalog row adopted from one)
+ * carries is the archive's own `volsnap.json`. A restore plans its volume
+ * mapping from the manifest, so a sidecar that says otherwise is not trusted.
+ */
+export function manifestsAgree(recorded: unknown, archived: Manifest): boolean {
+  const parsed = ManifestSchema.safeParse(recorded);
+  return parsed.success && stableJson(parsed.data) === stableJson(archived);
+}
+
+export function sidecarDisagrees(id: string): AppError {
+  return new AppError(
+    "integrity_error",
+    `snapshot ${id}: the manifest in its off-host sidecar is not the archive's own volsnap.json`,
+    {
+      hint:
+        "the sidecar <sid>.json in the bucket was altered or belongs to another archive; do not trust this copy: restore another snapshot, or copy it again from a host that has its local file",
+    },
+  );
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
 }

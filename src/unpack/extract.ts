@@ -62,6 +62,12 @@ export interface ExtractOptions {
    * file the caller verified already; zstd's frame checksum still covers it.
    */
   expectedSha256?: string;
+  /**
+   * The manifest the caller planned with (a restore's pre-flight): the
+   * archive's own must be the same, checked before anything is written, so
+   * an archive swapped between plan and staging cannot redirect volumes.
+   */
+  expectManifest?: Manifest;
   /** Staging dir to create (must not exist; its parent must), or null to skip the volume. */
   targetDirFor: (index: number, vol: ManifestVolume) => string | null;
   limits: ArchiveLimits;
@@ -120,6 +126,12 @@ export async function extractArchive(
       opts.signal?.throwIfAborted();
       if (m.type === "manifest") {
         manifest = m.manifest;
+        if (opts.expectManifest && !sameJson(opts.expectManifest, manifest)) {
+          throw new AppError(
+            "integrity_error",
+            "the archive's manifest changed since the pre-flight read it",
+          );
+        }
         stager = new Stager(
           manifest,
           opts.targetDirFor,
@@ -358,4 +370,9 @@ function currentUmask(): number {
  */
 async function syncStaged(dirs: string[]): Promise<void> {
   for (const dir of dirs) await syncFs(dir);
+}
+
+/** Both manifests come from the same schema parse, so key order is the schema's. */
+function sameJson(a: Manifest, b: Manifest): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
