@@ -24,6 +24,9 @@ export type RawSource =
   | { path: string; hash?: boolean }
   | { stream: ReadableStream<Uint8Array> };
 
+/** Raw bytes per message to the worker when the source is a stream. */
+const RAW_BATCH = 1 << 20;
+
 export interface WalkOptions {
   limits: ArchiveLimits;
   /** Yield entries and file data (extraction); otherwise only validate (scan). */
@@ -91,14 +94,38 @@ export class OffThreadWalk {
     const send = (m: ToWorker, t: Transferable[] = []) => {
       if (!closed) w.postMessage(m, t);
     };
+    // A raw stream (e.g. a GET from the bucket) arrives in small chunks:
+    // they are gathered into RAW_BATCH buffers, one message each, and the
+    // next batch is read while the worker decodes this one.
+    const readBatch = async (): Promise<ArrayBuffer | undefined> => {
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      while (n < RAW_BATCH) {
+        const r = await reader!.read();
+        if (r.done) break;
+        parts.push(r.value);
+        n += r.value.length;
+      }
+      if (n === 0) return undefined;
+      // A copy: the stream's producer may still own the chunks' buffers.
+      const out = new Uint8Array(n);
+      let off = 0;
+      for (const p of parts) {
+        out.set(p, off);
+        off += p.length;
+      }
+      return out.buffer;
+    };
+    let ahead: Promise<ArrayBuffer | undefined> | undefined;
     const answerNeed = async () => {
       try {
         if (this.#opts.signal?.aborted) throw this.#opts.signal.reason;
-        const r = await reader!.read();
-        if (r.done) return send({ type: "raw" });
-        rawBytes += r.value.length;
-        // A copy: the stream's producer may still own the chunk's buffer.
-        const buf = r.value.slice().buffer;
+        const buf = await (ahead ?? readBatch());
+        ahead = undefined;
+        if (!buf) return send({ type: "raw" });
+        ahead = readBatch();
+        ahead.catch(() => {}); // observed by the next need
+        rawBytes += buf.byteLength;
         send({ type: "raw", buf }, [buf]);
       } catch (err) {
         srcError ??= err;
