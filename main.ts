@@ -16,7 +16,7 @@ import { createDockerClient } from "./src/docker/http_client.ts";
 import { createEngine } from "./src/engine/engine.ts";
 import { createContext, type EngineContext } from "./src/engine/context.ts";
 import { join } from "node:path";
-import { openSnapshotStream } from "./src/frames/snapshot_stream.ts";
+import { openStored } from "./src/engine/local_archive.ts";
 import { RemoteService } from "./src/remote/service.ts";
 import { removeArchiveFile } from "./src/retention/prune.ts";
 import { dataPaths, ensureDataDirs } from "./src/engine/paths.ts";
@@ -211,7 +211,7 @@ function attachRemote(ctx: EngineContext): RemoteService | undefined {
     log: ctx.log.child({ component: "remote" }),
     clock: ctx.clock,
     event: (kind, message, workload, data) => ctx.event(kind, message, workload, data),
-    openSnapshot: (row) => openSnapshotStream(ctx, row),
+    openSnapshot: (row) => openStored(ctx, row),
     fault: (name) => ctx.fault(name),
   });
   service.removeLocal = (file) => removeArchiveFile(join(ctx.paths.archives, file));

@@ -31,6 +31,11 @@ export function parseRecipients(text: string): string[] {
   return out;
 }
 
+/** Whether a stored archive file is age-encrypted (by its name: volsnap names what it writes). */
+export function isAgeFile(file: string): boolean {
+  return file.endsWith(AGE_SUFFIX);
+}
+
 export function ageAvailable(): boolean {
   try {
     return new Deno.Command(AGE_BIN, { args: ["--version"], stdout: "null", stderr: "null" })
@@ -118,4 +123,70 @@ function pipeStage(
       await child.status;
     },
   });
+}
+
+/** Bytes in, ciphertext appended to a file by age itself. */
+export interface AgeFileSink {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Ends the input and waits for age; throws if it failed. */
+  finish(): Promise<void>;
+  /** Kills age (any path; safe after finish). */
+  close(): Promise<void>;
+}
+
+/**
+ * Encrypts for `recipients` into `path` (an existing empty temp file of the
+ * durable writer): age appends its output itself, as the zstd CLI does, so
+ * the ciphertext never passes back through this process and the writer's
+ * fsync covers it (same inode).
+ */
+export function ageToFile(recipients: string[], path: string): AgeFileSink {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `exec "$0" "$@" >> "$VOLSNAP_AGE_OUT"`,
+        AGE_BIN,
+        ...recipients.flatMap((r) => ["-r", r]),
+      ],
+      env: { VOLSNAP_AGE_OUT: path },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new AppError("internal", `cannot run ${AGE_BIN} to encrypt: ${(err as Error).message}`, {
+      hint: "install Debian's age package",
+    });
+  }
+  const stderr = new Response(child.stderr).text().catch(() => "");
+  const stdin = child.stdin.getWriter();
+  stdin.closed.catch(() => {});
+  const failed = async (cause?: unknown) => {
+    const status = await child.status;
+    const line = (await stderr).split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+    const why = line.replace(/^age:\s*(error:\s*)?/, "").slice(0, 300) || `exit ${status.code}`;
+    return new AppError("internal", `age could not encrypt the archive: ${why}`, { cause });
+  };
+  return {
+    async write(bytes) {
+      try {
+        await stdin.write(bytes);
+      } catch (err) {
+        throw await failed(err); // a broken pipe: age exited, its stderr says why
+      }
+    },
+    async finish() {
+      await stdin.close().catch(() => {});
+      if (!(await child.status).success) throw await failed();
+    },
+    async close() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+      stdin.abort().catch(() => {});
+      await child.status.catch(() => {});
+    },
+  };
 }

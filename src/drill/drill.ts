@@ -16,7 +16,8 @@
  * `ok: false`, so schedules and the API report it the same way.
  */
 import { isFramedFile } from "../frames/snapshot_frames.ts";
-import { openSnapshotStream } from "../frames/snapshot_stream.ts";
+import { openLocalArchive } from "../engine/local_archive.ts";
+import { isAgeFile } from "../crypto/age.ts";
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { recordDrill } from "../../db/ops_store.ts";
@@ -92,8 +93,8 @@ async function runDrill(
     await Deno.mkdir(scratch, { recursive: true, mode: 0o700 });
     progress({ phase: "extracting", bytesDone: 0, bytesTotal: row.uncompressedBytes });
     const { manifest } = await extractArchive({
-      ...(isFramedFile(row.file)
-        ? { source: (await openSnapshotStream(ctx, row)).stream }
+      ...(isFramedFile(row.file) || isAgeFile(row.file)
+        ? { source: (await openLocalArchive(ctx, row)).stream }
         : { sourcePath: join(ctx.paths.archives, row.file) }),
       expectedSha256: row.sha256,
       targetDirFor: (index) => join(scratch, String(index)),

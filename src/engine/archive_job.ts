@@ -24,7 +24,12 @@ import { compactFrames } from "../frames/compact.ts";
 import type { ManifestDraft } from "../pack/writer.ts";
 import { removeArchiveFile } from "../retention/prune.ts";
 import type { EngineContext } from "./context.ts";
-import { archiveLocation, type VolumeSource, writeVolumesArchive } from "./snapshot_file.ts";
+import {
+  archiveLocation,
+  localRecipients,
+  type VolumeSource,
+  writeVolumesArchive,
+} from "./snapshot_file.ts";
 
 export interface ArchiveWrite {
   createdAt: string;
@@ -55,9 +60,15 @@ export interface ArchiveJob {
   abort(): Promise<void>;
 }
 
-/** Whether snapshots with this compression are kept as frames. */
+/**
+ * Whether snapshots with this compression are kept as frames. Not when local
+ * archives are encrypted (VOLSNAP_ENCRYPT_LOCAL): frames are deduplicated by
+ * the hash of their plaintext, which an encrypted store must not keep, so
+ * such captures are single `.tar.zst.age` files (full, never incremental).
+ */
 export function framesEnabled(ctx: EngineContext, compression: Compression): boolean {
-  return ctx.config.frameStore && compression === "zstd" && zstdCliAvailable();
+  return ctx.config.frameStore && compression === "zstd" && zstdCliAvailable() &&
+    !localRecipients(ctx);
 }
 
 export async function archiveJob(
@@ -116,7 +127,8 @@ async function singleFileJob(
   id: string,
   compression: Compression,
 ): Promise<ArchiveJob> {
-  const { file, finalPath } = await archiveLocation(ctx, workload, id, compression);
+  const encryptFor = localRecipients(ctx);
+  const { file, finalPath } = await archiveLocation(ctx, workload, id, compression, !!encryptFor);
   let result: { manifest: Manifest; stats: ArchiveStats } | undefined;
   return {
     file,
@@ -130,6 +142,7 @@ async function singleFileJob(
         compression,
         ...p,
         limits: ctx.limits,
+        encryptFor,
       });
       return result.manifest;
     },

@@ -5,7 +5,8 @@
 import { join } from "node:path";
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { archiveExtension, type Workload } from "../core/model.ts";
-import { openSnapshotStream } from "../frames/snapshot_stream.ts";
+import { encryptFileDurable, openLocalArchive } from "./local_archive.ts";
+import { isAgeFile } from "../crypto/age.ts";
 import { importArchive } from "../unpack/import.ts";
 import { verifyArchiveFile, verifyArchiveStream } from "../unpack/verify.ts";
 import { isFramedFile } from "../frames/snapshot_frames.ts";
@@ -17,7 +18,7 @@ import { renameDurable } from "../fs/durable.ts";
 import { discoverWorkloads, findWorkload } from "../workloads/discover.ts";
 import { prepareCapture } from "./capture.ts";
 import { type EngineContext, lockWorkload } from "./context.ts";
-import { archiveLocation, snapshotRow } from "./snapshot_file.ts";
+import { archiveLocation, localRecipients, snapshotRow } from "./snapshot_file.ts";
 import { newId, OLD_MARK } from "./paths.ts";
 import { removeOwnTree } from "./swap.ts";
 import { planRestore, prepareRestore } from "./restore.ts";
@@ -66,7 +67,7 @@ export function createEngine(ctx: EngineContext): Engine {
       // No local file: streamed from the bucket, failing at the end on a wrong sha256.
       const { size, stream } = !row.file && ctx.remote
         ? { size: row.sizeBytes, stream: await ctx.remote.openArchive(row, true) }
-        : await openSnapshotStream(ctx, row);
+        : await openLocalArchive(ctx, row);
       return {
         stream,
         sizeBytes: size,
@@ -172,8 +173,10 @@ async function runImport(
     await ctx.event("import_rejected", `import into ${wid} rejected: ${errMessage(err)}`, wid);
     throw err;
   }
-  const { file, finalPath } = await archiveLocation(ctx, wid, id, result.compression);
-  await renameDurable(tmpFinal, finalPath);
+  const encryptFor = localRecipients(ctx);
+  const { file, finalPath } = await archiveLocation(ctx, wid, id, result.compression, !!encryptFor);
+  if (encryptFor) await encryptFileDurable(tmpFinal, finalPath, encryptFor);
+  else await renameDurable(tmpFinal, finalPath);
   const row = snapshotRow(ctx, {
     id,
     workload: wid,
@@ -223,9 +226,9 @@ async function prepareVerify(
             ctx.limits,
             (n) => op.progress({ bytesDone: n }),
           )
-          : isFramedFile(row.file)
+          : isFramedFile(row.file) || isAgeFile(row.file)
           ? await verifyArchiveStream(
-            (await openSnapshotStream(ctx, row)).stream,
+            (await openLocalArchive(ctx, row)).stream,
             row.sha256,
             ctx.limits,
             (n) => op.progress({ bytesDone: n }),

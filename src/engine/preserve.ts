@@ -19,7 +19,12 @@ import type { EngineContext } from "./context.ts";
 import type { RestoreJournal } from "../journal/journal.ts";
 import { newId, OLD_MARK } from "./paths.ts";
 import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
-import { archiveLocation, snapshotRow, writeVolumesArchive } from "./snapshot_file.ts";
+import {
+  archiveLocation,
+  localRecipients,
+  snapshotRow,
+  writeVolumesArchive,
+} from "./snapshot_file.ts";
 import { removeOwnTree } from "./swap.ts";
 
 export interface PreserveOutcome {
@@ -48,7 +53,8 @@ export async function preserveOldDirs(
     const id = journal.preRestoreSnapshotId;
     if (!(await ctx.catalog.getSnapshot(id))) {
       const compression = ctx.config.compression;
-      const { file, finalPath } = await archiveLocation(ctx, wid, id, compression);
+      const encryptFor = localRecipients(ctx);
+      const { file, finalPath } = await archiveLocation(ctx, wid, id, compression, !!encryptFor);
       await removeArchiveFile(finalPath); // a file without its row, from a crash
       const createdAt = ctx.clock.now().toISOString();
       const warnings: string[] = [];
@@ -63,6 +69,7 @@ export async function preserveOldDirs(
         volumes: present.map((v) => ({ ...v, hostPath: v.old })),
         onWarning: (w) => warnings.push(w),
         limits: ctx.limits,
+        encryptFor,
       });
       await ctx.catalog.insertSnapshot(snapshotRow(ctx, {
         id,

@@ -15,6 +15,8 @@ import { readManifestFromFile, readManifestFromStream } from "../unpack/manifest
 import { isFramedFile } from "../frames/snapshot_frames.ts";
 import { openSnapshotStream, sha256OfSnapshot } from "../frames/snapshot_stream.ts";
 import type { EngineContext } from "./context.ts";
+import { isAgeFile } from "../crypto/age.ts";
+import { openLocalArchive } from "./local_archive.ts";
 
 export interface RestoreSource {
   /** The local archive; "" when streamed from off-host storage. */
@@ -58,6 +60,19 @@ export async function restoreSource(ctx: EngineContext, row: SnapshotRow): Promi
       archivePath: "",
       manifest: await readManifestFromStream(await open(), ctx.limits),
       stagingMustHash: false,
+      open,
+    };
+  }
+  if (isAgeFile(row.file)) {
+    // Kept encrypted (VOLSNAP_ENCRYPT_LOCAL): decrypted as it streams, and
+    // staging hashes the plain stream against the catalog's sha256 (a
+    // mismatch at the end discards the staging). Reading the manifest here
+    // proves the identity opens it; without one this fails with a hint.
+    const open = async () => (await openLocalArchive(ctx, row)).stream;
+    return {
+      archivePath: "",
+      manifest: await readManifestFromStream(await open(), ctx.limits),
+      stagingMustHash: true,
       open,
     };
   }

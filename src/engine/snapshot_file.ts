@@ -18,16 +18,30 @@ import {
 import { TOOL_NAME, VERSION } from "../core/version.ts";
 import type { EngineContext } from "./context.ts";
 import type { ArchiveLimits } from "../tar/limits.ts";
+import { AGE_SUFFIX } from "../crypto/age.ts";
 
-/** `file` is relative to the archives dir (what the catalog stores). */
+/**
+ * The recipients local archives are encrypted for (VOLSNAP_ENCRYPT_LOCAL),
+ * or undefined: then they are kept plain.
+ */
+export function localRecipients(ctx: Pick<EngineContext, "config">): string[] | undefined {
+  const age = ctx.config.age;
+  return age?.encryptLocal && age.recipients.length ? age.recipients : undefined;
+}
+
+/**
+ * `file` is relative to the archives dir (what the catalog stores). With
+ * `encrypted` it is `<id>.tar.zst.age` (writeVolumesArchive's `encryptFor`).
+ */
 export async function archiveLocation(
   ctx: EngineContext,
   workload: string,
   id: string,
   compression: Compression,
+  encrypted = false,
 ): Promise<{ file: string; finalPath: string }> {
   await Deno.mkdir(join(ctx.paths.archives, workload), { recursive: true, mode: 0o700 });
-  const file = `${workload}/${id}${archiveExtension(compression)}`;
+  const file = `${workload}/${id}${archiveExtension(compression)}${encrypted ? AGE_SUFFIX : ""}`;
   return { file, finalPath: join(ctx.paths.archives, file) };
 }
 
@@ -57,6 +71,8 @@ export function writeVolumesArchive(p: {
   limits?: ArchiveLimits;
   /** Aborts the capture (server shutdown); the partial file is removed. */
   signal?: AbortSignal;
+  /** Keep the file age-encrypted for these recipients (localRecipients). */
+  encryptFor?: string[];
 }): Promise<{ manifest: Manifest; stats: ArchiveStats }> {
   return writeSnapshotArchive({
     finalPath: p.finalPath,
@@ -83,6 +99,7 @@ export function writeVolumesArchive(p: {
     onWarning: p.onWarning,
     limits: p.limits,
     signal: p.signal,
+    encryptFor: p.encryptFor,
   });
 }
 

@@ -22,6 +22,7 @@ import {
 } from "./pack.ts";
 import { TarSink } from "./pack_sink.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
+import { type AgeFileSink, ageToFile } from "../crypto/age.ts";
 import { encodeHeader, padding } from "../tar/write_header.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 
@@ -51,6 +52,12 @@ export interface WriteArchiveOptions {
   limits?: ArchiveLimits;
   /** zstd engine: "auto" (default: the zstd CLI when installed), "cli" or "node" (node:zlib worker). */
   zstdEngine?: "auto" | "cli" | "node";
+  /**
+   * age recipients (VOLSNAP_ENCRYPT_LOCAL): the file holds the archive
+   * age-encrypted. sha256 and sizeBytes stay those of the plain archive
+   * stream, the snapshot's identity everywhere else (download, copies).
+   */
+  encryptFor?: string[];
 }
 
 /** Tar bytes per batch (and per zstd frame). */
@@ -102,10 +109,13 @@ export async function writeSnapshotArchive(
   // The zstd CLI writes the temp file itself (one pipe less through this
   // process, whose packing is the critical path); the hash worker reads the
   // file behind it.
-  const direct = usesZstdCli(opts);
+  // Encrypted: the plain stream comes back here to be hashed, and age writes the file.
+  const direct = usesZstdCli(opts) && !opts.encryptFor;
+  let age: AgeFileSink | undefined;
   try {
     const h = hash = new OffThreadSha256();
     if (direct) h.tail(out.tempPath, { writeback: true });
+    const sink = age = opts.encryptFor ? ageToFile(opts.encryptFor, out.tempPath) : undefined;
     compressor = createFrameCompressor({
       compression: opts.compression,
       level: opts.compression === "zstd" ? (opts.zstdLevel ?? 3) : undefined,
@@ -114,11 +124,12 @@ export async function writeSnapshotArchive(
       outputFile: direct ? out.tempPath : undefined,
       output: async (bytes) => {
         await h.update(bytes);
-        await out.write(bytes);
+        await (sink ? sink.write(bytes) : out.write(bytes));
         sizeBytes += bytes.length;
       },
     });
   } catch (err) {
+    await age?.close();
     await hash?.close();
     await out.abort();
     for (const r of roots.values()) closeVolumeRoot(r.fd);
@@ -163,6 +174,7 @@ export async function writeSnapshotArchive(
     await sink.zeros(1024); // end-of-archive marker: two zero blocks
     await sink.flush();
     await compressor.finish();
+    await age?.finish();
     opts.signal?.throwIfAborted();
     sha256 = await hash.digest();
     if (direct) sizeBytes = hash.tailSize!;
@@ -170,11 +182,13 @@ export async function writeSnapshotArchive(
   } catch (err) {
     // Stop everything that still writes or reads the temp file, then remove it.
     await compressor.close();
+    await age?.close();
     await hash.close();
     await out.abort();
     throw wrapIoError(err, opts.finalPath);
   } finally {
     await compressor.close();
+    await age?.close();
     await hash.close();
     for (const r of roots.values()) closeVolumeRoot(r.fd);
   }

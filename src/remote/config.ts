@@ -130,9 +130,9 @@ export function parseRemoteSettings(
     // Restores of encrypted snapshots (e.g. disaster recovery) need only the identity.
     out.age = { recipients: [], identityFile: raw.ageIdentityFile, encryptLocal: false };
   }
-  if (out.age?.encryptLocal) {
+  if (!out.age?.recipients.length && bool(raw.encryptLocal, "VOLSNAP_ENCRYPT_LOCAL", false)) {
     throw new Error(
-      "VOLSNAP_ENCRYPT_LOCAL=true is not supported by this build yet (off-host copies are encrypted)",
+      "VOLSNAP_ENCRYPT_LOCAL=true needs VOLSNAP_AGE_RECIPIENTS (the keys to encrypt for)",
     );
   }
   if (raw.localKeepLast !== undefined && raw.localKeepLast !== "") {

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { RemoteCopyRow, SnapshotRow } from "../../db/catalog.ts";
 import { errMessage } from "../core/errors.ts";
-import { encryptStream } from "../crypto/age.ts";
+import { encryptStream, isAgeFile } from "../crypto/age.ts";
 import { StorageError } from "../storage/store.ts";
 import { type UploadCheckpoint, uploadObject } from "../storage/upload.ts";
 import { buildSidecar, objectKeys } from "./sidecar.ts";
@@ -30,7 +30,10 @@ export type CopyOutcome = { ok: true; row: RemoteCopyRow } | {
 };
 
 export async function copySnapshot(rc: RemoteContext, snap: SnapshotRow): Promise<CopyOutcome> {
-  const encrypted = (rc.age?.recipients.length ?? 0) > 0;
+  // A local file kept age-encrypted (VOLSNAP_ENCRYPT_LOCAL) is copied as it
+  // is: no plaintext is read, and no identity is needed on this host.
+  const storedEncrypted = isAgeFile(snap.file);
+  const encrypted = storedEncrypted || (rc.age?.recipients.length ?? 0) > 0;
   const keys = objectKeys(rc.config.prefix, snap, encrypted);
   const prev = await rc.catalog.getRemoteCopy(snap.id, rc.location);
   if (prev?.state === "present") return { ok: true, row: prev };
@@ -74,6 +77,7 @@ export async function copySnapshot(rc: RemoteContext, snap: SnapshotRow): Promis
       sha256: encrypted ? undefined : snap.sha256,
       open: async (offset) => {
         const { stream } = await rc.openSnapshot(snap);
+        if (storedEncrypted) return stream; // never resumed: offset is 0 (see above)
         const plain = offset > 0 ? skipBytes(stream, offset) : stream;
         return encrypted ? encryptStream(countBytes(plain, plainHash), rc.age!.recipients) : plain;
       },
@@ -92,7 +96,9 @@ export async function copySnapshot(rc: RemoteContext, snap: SnapshotRow): Promis
         true,
       );
     }
-    if (encrypted && plainHash.hash.digest("hex") !== snap.sha256) {
+    // The ciphertext of a local encrypted file cannot be checked against the
+    // catalog's (plain) sha256 here; restore and verify check it after decryption.
+    if (encrypted && !storedEncrypted && plainHash.hash.digest("hex") !== snap.sha256) {
       await rc.store.delete(keys.archive).catch(() => {});
       return fail(rc, snap, attempts, "the local archive does not match its catalog sha256", true);
     }

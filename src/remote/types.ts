@@ -13,8 +13,14 @@ export interface RemoteDeps {
   log: Logger;
   clock: Clock;
   event(kind: string, message: string, workload?: string, data?: unknown): Promise<void>;
-  /** Opens a snapshot's standalone stream (frames/snapshot_stream.ts). */
-  openSnapshot(row: SnapshotRow): Promise<{ size: number; stream: ReadableStream<Uint8Array> }>;
+  /**
+   * Opens a snapshot's stored bytes (engine/local_archive.ts `openStored`):
+   * its standalone stream, or (`encrypted`) the ciphertext of a local file
+   * kept age-encrypted, which is copied as it is.
+   */
+  openSnapshot(
+    row: SnapshotRow,
+  ): Promise<{ size: number; stream: ReadableStream<Uint8Array>; encrypted?: boolean }>;
   fault(name: string): Promise<void>;
   /** §11 hook: called once per snapshot when its copy first fails. */
   onCopyFailed?(snap: SnapshotRow, error: string): void;
