@@ -30,7 +30,8 @@ Deno.test("VOLSNAP_ENCRYPT_LOCAL needs recipients", () => {
 });
 
 Deno.test({
-  name: "encrypted local snapshots: age file on disk, interop, copy as is, restore with the key only",
+  name:
+    "encrypted local snapshots: age file on disk, interop, copy as is, restore with the key only",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
