@@ -8,13 +8,7 @@
  */
 import type { SnapshotRow } from "../../db/catalog.ts";
 import { AppError, errMessage, toAppError } from "../core/errors.ts";
-import type {
-  Compression,
-  ContainerInfo,
-  Manifest,
-  QuiesceMode,
-  Workload,
-} from "../core/model.ts";
+import type { Compression, ContainerInfo, Manifest, QuiesceMode, Workload } from "../core/model.ts";
 import {
   hookCommand,
   measureDirSize,
