@@ -13,14 +13,21 @@
  * - The end-of-archive blocks are a frame of their own.
  *
  * Each frame is named by hash, and stored in the capture's pack unless the
- * store already has it. An unchanged large file of the parent (same dev, ino,
- * size, mtime, ctime) is not read at all: its data frames are referenced.
+ * store already has it. An unchanged file of the parent (same dev, ino, size,
+ * mtime, ctime) is not read at all: a large one's data frames are referenced;
+ * a small one's content is taken as known (virtual), and the group it is in
+ * references the parent's frame when the group's recipe (frame_recipe.ts) is
+ * one of the parent's, else its bytes are copied out of the parent's frame.
  */
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { FrameMarks } from "../pack/pack_sink.ts";
 import type { EntryStat } from "../pack/volume_fs.ts";
+import zlib from "node:zlib";
 import { type FramePool, outputBound } from "./frame_pool.ts";
-import type { FrameRef, PackWriter } from "./store.ts";
+import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
+import { frameTag } from "./frame_id.ts";
+import { FrameRecipe } from "./frame_recipe.ts";
+import { PackReader } from "./frame_reader.ts";
 
 /** Data chunk size of large files. */
 export const CHUNK = 1 << 20;
@@ -42,9 +49,13 @@ export interface FileRecord {
   size: number;
   mtimeMs: number;
   ctimeMs: number;
-  /** Frames [first, first + count) of the snapshot's list hold exactly its data. */
+  /**
+   * Frames [first, first + count) of the snapshot's list hold exactly its data;
+   * count 0: a small file whose data (and padding) is inside frame `first` at `offset`.
+   */
   first: number;
   count: number;
+  offset?: number;
   /** sha256 of its content (for the content digest when it is referenced, not read). */
   sha256?: string;
 }
@@ -53,6 +64,15 @@ export interface FileRecord {
 export interface ParentIndex {
   files: Map<string, FileRecord>;
   frames: FrameRef[];
+  /** Recipe → the parent's frame with it (group frames only). */
+  recipes: Map<string, FrameRef>;
+}
+
+/** Where an unchanged small file's data is in the parent's frames. */
+export interface VirtualSource {
+  frame: FrameRef;
+  offset: number;
+  sha256: string;
 }
 
 export interface CutterStats {
@@ -70,10 +90,14 @@ export interface CutterStats {
 type Mark =
   | { at: number; kind: "cut" }
   | { at: number; kind: "region"; end: number; rec?: FileRecord }
-  | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord };
+  | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord }
+  | { at: number; kind: "data"; len: number; rec: FileRecord }
+  | { at: number; kind: "virtual"; len: number; src: VirtualSource; rec: FileRecord };
 
 export interface FrameCutterOptions {
   pack: PackWriter;
+  /** Where the parent's frames are read from (virtual data of a group that changed). */
+  store: FrameStore;
   pool: FramePool;
   level: number;
   /** Hash first and compress only frames the store lacks (incremental). */
@@ -85,6 +109,8 @@ export interface FrameCutterOptions {
 
 export class FrameCutter implements FrameCompressor, FrameMarks {
   readonly list: FrameRef[] = [];
+  /** Each frame's recipe (null: none, e.g. a large file's chunk), by list index. */
+  readonly recipes: (string | null)[] = [];
   readonly files: FileRecord[] = [];
   readonly stats: CutterStats = {
     frameCount: 0,
@@ -110,11 +136,20 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   #inFlight: Promise<void>[] = [];
   #failure: unknown;
   #hashing: boolean;
+  #recipe: FrameRecipe;
+  /** A small file's content being pushed: it ends at `end`, in frame `slot` if not cut. */
+  #data?: { at: number; end: number; slot: number; rec: FileRecord };
+  #openSmall?: FileRecord;
+  /** Virtual data in the current frame, filled from the parent's frame when it must be built. */
+  #holes: { off: number; len: number; src: VirtualSource }[] = [];
+  #reader?: PackReader;
+  #lastParentFrame?: { id: string; bytes: Uint8Array };
 
   constructor(o: FrameCutterOptions) {
     this.#o = o;
     this.#hashing = !!o.hash;
     this.#cur = new Uint8Array(new ArrayBuffer(FRAME_MAX));
+    this.#recipe = new FrameRecipe(frameTag(o.level));
   }
 
   /** Whether `hash` saw the whole stream (else it must be hashed from the store). */
@@ -133,15 +168,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   }
 
   largeData(at: number, path: string, st: EntryStat, length: number): string | undefined {
-    const id = {
-      path,
-      dev: st.dev,
-      inoHi: st.inoHi,
-      inoLo: st.inoLo,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      ctimeMs: st.ctimeMs,
-    };
+    const id = identity(path, st);
     const prev = this.#o.parent?.files.get(path);
     // A record without its content sha256 (an older list) cannot feed the digest: read the file.
     if (prev?.sha256 && sameFile(prev, id)) {
@@ -172,6 +199,35 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     this.#openRegion = undefined;
   }
 
+  unchangedSmall(path: string, st: EntryStat): VirtualSource | undefined {
+    const prev = this.#o.parent?.files.get(path);
+    if (!prev?.sha256 || prev.count !== 0 || prev.offset === undefined) return undefined;
+    if (!sameFile(prev, identity(path, st))) return undefined;
+    const frame = this.#o.parent!.frames[prev.first];
+    if (!frame || !this.#o.pack.has(frame.id)) return undefined;
+    return { frame, offset: prev.offset, sha256: prev.sha256 };
+  }
+
+  smallData(at: number, path: string, st: EntryStat, length: number): void {
+    const rec: FileRecord = { ...identity(path, st), first: 0, count: -1 };
+    this.#openSmall = rec;
+    if (length > 0) this.#queue({ at, kind: "data", len: length, rec });
+  }
+
+  smallDataEnd(contentSha: string | undefined, reusable: boolean): void {
+    const rec = this.#openSmall;
+    this.#openSmall = undefined;
+    if (!rec || !contentSha) return;
+    rec.sha256 = contentSha; // also the frame recipe's token
+    if (reusable) this.files.push(rec);
+  }
+
+  virtualData(at: number, length: number, src: VirtualSource, path: string, st: EntryStat): void {
+    const rec: FileRecord = { ...identity(path, st), first: 0, count: -1, sha256: src.sha256 };
+    this.files.push(rec);
+    this.#queue({ at, kind: "virtual", len: length, src, rec });
+  }
+
   /** The files a later capture may reference (read whole and unchanged). */
   get reusableFiles(): FileRecord[] {
     return this.files.filter((f) => f.count >= 0 && f.sha256);
@@ -200,9 +256,14 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     for (;;) {
       await this.#applyMarks();
       if (off === batch.length) break;
-      const next = this.#nextCut();
+      const d = this.#data;
+      const inData = !!d && this.#pos < d.end;
+      const next = Math.min(this.#nextCut(), inData ? d!.end : Infinity);
       const take = Math.min(batch.length - off, next - this.#pos, FRAME_MAX - this.#curLen);
-      this.#cur.set(batch.subarray(off, off + take), this.#curLen);
+      const bytes = batch.subarray(off, off + take);
+      // A large file's chunks and small files' content are not part of recipes.
+      if (!inData && !this.#region) this.#recipe.literal(bytes);
+      this.#cur.set(bytes, this.#curLen);
       this.#curLen += take;
       this.#pos += take;
       off += take;
@@ -217,12 +278,16 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     if (this.#marks.length) throw new Error("frame marks beyond the end of the stream");
     while (this.#inFlight.length) await this.#inFlight.shift();
     await this.#chain;
+    this.#reader?.close();
+    this.#reader = undefined;
     if (this.#failure) throw this.#failure;
   }
 
   // deno-lint-ignore require-await
   async close(): Promise<void> {
     this.#failure ??= new Error("frame cutter closed");
+    this.#reader?.close();
+    this.#reader = undefined;
   }
 
   #nextCut(): number {
@@ -234,6 +299,12 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   /** Applies every mark and chunk cut that sits at the current offset. */
   async #applyMarks() {
     for (;;) {
+      const d = this.#data;
+      if (d && this.#pos === d.end) {
+        // Recorded for reuse only when the content stayed inside one frame.
+        this.#data = undefined;
+        if (this.list.length === d.slot) d.rec.count = 0;
+      }
       const r = this.#region;
       if (r && this.#pos === Math.min(r.next, r.end)) {
         await this.#endFrame();
@@ -251,6 +322,25 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       const m = this.#marks[0];
       if (!m || m.at !== this.#pos) return;
       this.#marks.shift();
+      if (m.kind === "data") {
+        this.#data = { at: m.at, end: m.at + m.len, slot: this.list.length, rec: m.rec };
+        m.rec.first = this.list.length;
+        m.rec.offset = this.#curLen;
+        this.#recipe.data(this.#curLen, m.len, m.rec);
+        continue;
+      }
+      if (m.kind === "virtual") {
+        if (this.#curLen + m.len > FRAME_MAX) await this.#endFrame();
+        m.rec.first = this.list.length;
+        m.rec.offset = this.#curLen;
+        m.rec.count = 0;
+        this.#recipe.data(this.#curLen, m.len, m.rec);
+        this.#holes.push({ off: this.#curLen, len: m.len, src: m.src });
+        this.#curLen += m.len;
+        this.#pos += m.len;
+        this.stats.reusedRawBytes += m.len;
+        continue;
+      }
       await this.#endFrame();
       if (m.kind === "region") {
         this.#region = { next: m.at + CHUNK, end: m.end, startIdx: this.list.length, rec: m };
@@ -259,6 +349,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         const first = this.list.length;
         for (const f of m.frames) {
           this.list.push(f);
+          this.recipes.push(null);
           this.stats.frameCount++;
           this.stats.sharedBytes += f.size;
         }
@@ -274,11 +365,29 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   async #endFrame() {
     if (this.#curLen === 0) return;
     if (this.#failure) throw this.#failure;
-    const buf = this.#cur.buffer as ArrayBuffer;
+    const d = this.#data;
+    const midData = !!d && this.#pos > d.at && this.#pos < d.end;
+    if (midData || this.#region) this.#recipe.invalidate();
+    const recipe = this.#recipe.finish();
+    if (midData) this.#recipe.invalidate(); // the next frame starts inside that file too
+    const slot = this.list.length;
+    this.recipes.push(recipe);
     const len = this.#curLen;
+    // The parent has a frame made of exactly these bytes: reference it, read nothing more.
+    const same = recipe ? this.#o.parent?.recipes.get(recipe) : undefined;
+    if (same && same.rawSize === len && this.#o.pack.has(same.id)) {
+      this.#holes = [];
+      this.#curLen = 0;
+      this.list.push(same);
+      this.stats.frameCount++;
+      this.stats.sharedBytes += same.size;
+      this.#hashing = false;
+      return;
+    }
+    await this.#fillHoles();
+    const buf = this.#cur.buffer as ArrayBuffer;
     this.#cur = new Uint8Array(this.#freeIn.pop() ?? new ArrayBuffer(FRAME_MAX));
     this.#curLen = 0;
-    const slot = this.list.length;
     this.list.push({ id: "", size: 0, rawSize: len });
     this.stats.frameCount++;
     const { pool, level, pack, hashFirst } = this.#o;
@@ -310,9 +419,45 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight.shift();
     if (this.#failure) throw this.#failure;
   }
+
+  /** Copies unchanged small files' data out of the parent's frames into the frame being built. */
+  async #fillHoles() {
+    for (const h of this.#holes) {
+      const bytes = await this.#parentFrameBytes(h.src.frame);
+      if (h.src.offset + h.len > bytes.length) {
+        throw new Error(`parent frame ${h.src.frame.id} is shorter than its file records`);
+      }
+      this.#cur.set(bytes.subarray(h.src.offset, h.src.offset + h.len), h.off);
+    }
+    this.#holes = [];
+  }
+
+  async #parentFrameBytes(f: FrameRef): Promise<Uint8Array> {
+    if (this.#lastParentFrame?.id === f.id) return this.#lastParentFrame.bytes;
+    this.#reader ??= new PackReader(this.#o.store);
+    const compressed = await this.#reader.read(this.#reader.location(f));
+    const bytes = new Uint8Array(zlib.zstdDecompressSync(compressed));
+    if (bytes.length !== f.rawSize) {
+      throw new Error(`parent frame ${f.id} decodes to the wrong size`);
+    }
+    this.#lastParentFrame = { id: f.id, bytes };
+    return bytes;
+  }
 }
 
-type FileIdentity = Omit<FileRecord, "first" | "count" | "sha256">;
+type FileIdentity = Omit<FileRecord, "first" | "count" | "sha256" | "offset">;
+
+function identity(path: string, st: EntryStat): FileIdentity {
+  return {
+    path,
+    dev: st.dev,
+    inoHi: st.inoHi,
+    inoLo: st.inoLo,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+  };
+}
 
 function sameFile(a: FileIdentity, b: FileIdentity) {
   return a.dev === b.dev && a.inoHi === b.inoHi && a.inoLo === b.inoLo && a.size === b.size &&

@@ -31,7 +31,7 @@ import { type CutterStats, FrameCutter, type ParentIndex } from "./cutter.ts";
 import { FramePool } from "./frame_pool.ts";
 import { PackReader } from "./frame_reader.ts";
 import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
-import type { FrameStore } from "./store.ts";
+import type { FrameRef, FrameStore } from "./store.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
 const MAX_WARNINGS = 1000;
@@ -126,7 +126,15 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
     release();
     throw wrapIoError(err, opts.finalPath);
   }
-  const cutter = new FrameCutter({ pack, pool, level, hashFirst: !!parent, parent, hash });
+  const cutter = new FrameCutter({
+    pack,
+    store: opts.store,
+    pool,
+    level,
+    hashFirst: !!parent,
+    parent,
+    hash,
+  });
   let lastProgress = 0;
   // The content digest (SPEC §10) is recorded on the way: the capture never reads its archive back.
   const digest = new ContentDigester();
@@ -209,6 +217,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           rawSize,
           sha256,
           frames: cutter.list,
+          recipes: cutter.recipes,
           files: cutter.reusableFiles,
           roots: rootDevs,
         });
@@ -266,8 +275,14 @@ function usableParent(
       return { fullReason: `volume ${keys[d.index]} is on another device than in the parent` };
     }
   }
+  const recipes = new Map<string, FrameRef>();
+  p.snap.recipes?.forEach((r, i) => r && recipes.set(r, p.snap.frames[i]));
   return {
-    parent: { files: new Map(p.snap.files.map((f) => [f.path, f])), frames: p.snap.frames },
+    parent: {
+      files: new Map(p.snap.files.map((f) => [f.path, f])),
+      frames: p.snap.frames,
+      recipes,
+    },
   };
 }
 

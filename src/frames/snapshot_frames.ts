@@ -25,6 +25,8 @@ export interface FramedSnapshot {
   rawSize: number;
   sha256: string;
   frames: FrameRef[];
+  /** Each frame's recipe (frame_recipe.ts), by index; absent in older lists. */
+  recipes?: (string | null)[];
   files: FileRecord[];
   /** Device of each volume root, by manifest index (a changed device means a full capture). */
   roots: { index: number; dev: number }[];
@@ -50,8 +52,10 @@ const DocSchema = z.object({
   rawSize: z.number().int().nonnegative(),
   sha256: Hex,
   frames: z.array(z.tuple([Hex, z.number().int().positive(), z.number().int().positive()])),
-  // path, dev, inoHi, inoLo, size, mtimeMs, ctimeMs, first, count[, content sha256]
+  recipes: z.array(Hex.nullable()).optional(),
+  // path, dev, inoHi, inoLo, size, mtimeMs, ctimeMs, first, count[, content sha256[, offset]]
   files: z.array(z.union([
+    z.tuple([...FileFields, Hex, z.number().int().nonnegative()]),
     z.tuple([...FileFields, Hex]),
     z.tuple(FileFields),
   ])),
@@ -83,8 +87,10 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
         f.first,
         f.count,
       ];
-      return (f.sha256 ? [...fields, f.sha256] : fields) as z.infer<typeof DocSchema>["files"][0];
+      const tail = !f.sha256 ? [] : f.offset === undefined ? [f.sha256] : [f.sha256, f.offset];
+      return [...fields, ...tail] as z.infer<typeof DocSchema>["files"][0];
     }),
+    recipes: s.recipes,
     roots: s.roots,
   };
   await writeFileDurable(path, JSON.stringify(doc), 0o600);
@@ -119,7 +125,12 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
     throw new Error(`frame list ${path} does not add up to its recorded size`);
   }
   for (const f of doc.files) {
-    if (f[7] + f[8] > frames.length) throw new Error(`frame list ${path}: file beyond the frames`);
+    if (f[7] + Math.max(f[8], 1) > frames.length) {
+      throw new Error(`frame list ${path}: file beyond the frames`);
+    }
+  }
+  if (doc.recipes && doc.recipes.length !== frames.length) {
+    throw new Error(`frame list ${path}: recipes do not match the frames`);
   }
   return {
     snapshotId: doc.snapshotId,
@@ -128,7 +139,10 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
     rawSize,
     sha256: doc.sha256,
     frames,
-    files: doc.files.map(([path, dev, inoHi, inoLo, sz, mtimeMs, ctimeMs, first, count, sha]) => ({
+    recipes: doc.recipes,
+    files: doc.files.map((
+      [path, dev, inoHi, inoLo, sz, mtimeMs, ctimeMs, first, count, sha, offset],
+    ) => ({
       path,
       dev,
       inoHi,
@@ -139,6 +153,7 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
       first,
       count,
       ...(sha ? { sha256: sha } : {}),
+      ...(offset !== undefined ? { offset } : {}),
     })),
     roots: doc.roots,
   };

@@ -262,6 +262,7 @@ class Walker {
   async file({ parent, name, arch, label, st, common }: Child) {
     const linkKey = st.nlink > 1 ? inodeKey(st) : undefined;
     this.#linkable = !!linkKey;
+    if (await this.#virtual(arch, st, common)) return;
     const first = linkKey && this.#links.get(linkKey);
     if (first) {
       return await this.entry({ ...common, path: arch, type: "hardlink", linkTarget: first });
@@ -305,6 +306,7 @@ class Walker {
         const small = size <= SMALL_FILE;
         if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
         await this.entry({ ...common, path: arch, type: "file", size, xattrs });
+        if (small) sink.frames?.smallData(sink.bytes, arch, before, size + padding(size));
         // A long PAX header may have taken the room.
         if (small && sink.room >= size + BLOCK) {
           // Data and padding land in the batch in place; reading one byte more
@@ -353,11 +355,30 @@ class Walker {
       const after = this.#fs.fstat(fd);
       const altered = changed || after.size !== size || after.mtimeMs !== common.mtimeMs;
       if (got === size && altered) this.#o.warn(`file changed while reading: ${label}`);
-      if (large) sink.frames?.largeDataEnd(got === size && !altered ? contentSha : undefined);
+      const whole = got === size && !altered ? contentSha : undefined;
+      if (large) sink.frames?.largeDataEnd(whole);
+      else if (!map) sink.frames?.smallDataEnd(whole, st.nlink === 1 && !xattrs?.length);
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {
       this.#fs.close(fd);
     }
+  }
+
+  /**
+   * An unchanged small file of the parent snapshot (incremental capture):
+   * its header from lstat, its data where the frame store already has it.
+   * Never opened, so never read while the app is down.
+   */
+  async #virtual(arch: string, st: EntryStat, common: Common): Promise<boolean> {
+    const sink = this.#o.sink;
+    // A parent record exists only for a file read whole, not sparse, without xattrs.
+    const plain = st.nlink === 1 && st.size <= SMALL_FILE;
+    const src = plain ? sink.frames?.unchangedSmall(arch, st) : undefined;
+    if (!src) return false;
+    await this.entry({ ...common, path: arch, type: "file", size: st.size, xattrs: null });
+    sink.digest?.endFileKnown(src.sha256);
+    await sink.virtual(st.size + padding(st.size), src, arch, st);
+    return true;
   }
 
   /**

@@ -6,6 +6,7 @@
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { EntryStat } from "./volume_fs.ts";
 import type { ContentDigester } from "../drill/content_digest.ts";
+import type { VirtualSource } from "../frames/cutter.ts";
 
 /**
  * Where the packer's tar stream may be cut into frames (src/frames), by tar
@@ -26,6 +27,18 @@ export interface FrameMarks {
    * sha256 when it was read whole and unchanged (else it is not reusable).
    */
   largeDataEnd(contentSha: string | undefined): void;
+  /**
+   * An unchanged small file of the parent (same identity, no xattrs, one
+   * link): where its data already is. The packer then writes its header and
+   * `TarSink.virtual` instead of opening the file.
+   */
+  unchangedSmall(path: string, st: EntryStat): VirtualSource | undefined;
+  /** A small file's data and padding (`length` bytes), read now, start at `at`. */
+  smallData(at: number, path: string, st: EntryStat, length: number): void;
+  /** That small file's content sha256 (undefined: changed while read); `reusable` by a later capture. */
+  smallDataEnd(contentSha: string | undefined, reusable: boolean): void;
+  /** `length` bytes at `at` are an unchanged small file's data, not pushed (see unchangedSmall). */
+  virtualData(at: number, length: number, src: VirtualSource, path: string, st: EntryStat): void;
   /** The end-of-archive blocks start at `at`. */
   end(at: number): void;
 }
@@ -140,6 +153,16 @@ export class TarSink {
    */
   async reference(length: number): Promise<void> {
     await this.flush();
+    this.#flushed += length;
+  }
+
+  /**
+   * Counts `length` tar bytes of an unchanged small file as written without
+   * reading it (FrameMarks.unchangedSmall said where they are).
+   */
+  async virtual(length: number, src: VirtualSource, path: string, st: EntryStat): Promise<void> {
+    await this.flush();
+    this.frames!.virtualData(this.bytes, length, src, path, st);
     this.#flushed += length;
   }
 

@@ -4,6 +4,9 @@ import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 import { archiveDigests, treeDigest } from "../../src/drill/digest.ts";
 import { extractArchive } from "../../src/unpack/extract.ts";
 import { captureDir } from "../pack/writer_helpers.ts";
+import { pseudoRandom } from "../_helpers/fixtures.ts";
+import { FrameStore } from "../../src/frames/store.ts";
+import { framedCapture, streamBytes } from "../frames/frames_helpers.ts";
 
 async function sampleTree(root: string) {
   await Deno.mkdir(join(root, "sub/deep"), { recursive: true });
@@ -45,6 +48,48 @@ Deno.test("archiveDigests() at capture equals treeDigest() of the source and of 
     assertEquals(await treeDigest(join(out, "0")), before);
     await Deno.chmod(join(out, "0/a.txt"), 0o600);
     assert(await treeDigest(join(out, "0")) !== before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a framed capture records the digest while packing: equal to the archive's and the tree's, also when it references its parent's files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "volsnap-digest-frames-" });
+  try {
+    const src = join(dir, "src");
+    await sampleTree(src);
+    // A large file (chunked, referenced unchanged by the incremental capture),
+    // a hard link to it, a sparse file (holes count as zeros), a fifo.
+    await Deno.writeFile(join(src, "sub/large.bin"), pseudoRandom(3 * 1024 * 1024 + 77, 9));
+    await Deno.link(join(src, "sub/large.bin"), join(src, "large.hard"));
+    const sparse = await Deno.open(join(src, "sparse.img"), { write: true, create: true });
+    await sparse.truncate(8 * 1024 * 1024);
+    await sparse.seek(3 * 1024 * 1024, Deno.SeekMode.Start);
+    await sparse.write(pseudoRandom(70_000, 3));
+    sparse.close();
+    const mk = await new Deno.Command("mkfifo", { args: [join(src, "pipe")] }).output();
+    assert(mk.success, "mkfifo");
+    const store = await FrameStore.open(join(dir, "store"));
+    const tree = await treeDigest(src);
+
+    const full = await framedCapture(store, src, dir, "s1");
+    assertEquals(full.stats.contentDigest, { "0": tree });
+    const stream = await streamBytes(store, full.path);
+    const fromArchive = await archiveDigests(ReadableStream.from([stream]), DEFAULT_LIMITS);
+    assertEquals(fromArchive, { "0": tree });
+
+    // Change a small file: the incremental capture reads it, references large.bin.
+    await Deno.writeTextFile(join(src, "a.txt"), "changed\n");
+    const tree2 = await treeDigest(src);
+    assert(tree2 !== tree);
+    const inc = await framedCapture(store, src, dir, "s2", full.parent);
+    assert(inc.stats.frames.reusedRawBytes >= 3 * 1024 * 1024, "large.bin was referenced");
+    assertEquals(inc.stats.contentDigest, { "0": tree2 });
+    const stream2 = await streamBytes(store, inc.path);
+    assertEquals(
+      await archiveDigests(ReadableStream.from([stream2]), DEFAULT_LIMITS),
+      { "0": tree2 },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -69,3 +69,52 @@ Deno.test("captureFrames(): the stream is the full capture's tar, and an increme
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("captureFrames(): unchanged small files are not read; their groups are the parent's frames", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "volsnap_frames_small_" });
+  try {
+    const src = join(tmp, "src");
+    for (let d = 0; d < 10; d++) {
+      await Deno.mkdir(join(src, `d${d}`), { recursive: true });
+      for (let i = 0; i < 150; i++) {
+        await Deno.writeFile(
+          join(src, `d${d}`, `f${i}`),
+          pseudoRandom(1000 + i * 37, d * 1000 + i),
+        );
+      }
+    }
+    const store = await FrameStore.open(join(tmp, "store"));
+    const a = await framedCapture(store, src, tmp, "s1");
+    // The files' data (headers are written anew: reuse counts data bytes).
+    let smallBytes = 0;
+    for (let i = 0; i < 150; i++) smallBytes += 10 * (1000 + i * 37);
+    // One file rewritten, one added, one deleted; every other file is left alone.
+    await Deno.writeFile(join(src, "d3/f7"), pseudoRandom(5000, 99));
+    await Deno.writeFile(join(src, "d5/new"), pseudoRandom(3000, 98));
+    await Deno.remove(join(src, "d8/f20"));
+    const b = await framedCapture(store, src, tmp, "s2", a.parent);
+    const tarB = await zstdDecode(await streamBytes(store, b.path));
+    const wantB = await fullTar(src, tmp, "s2");
+    assert(equalBytes(tarB, wantB), `incremental capture differs at ${firstDiff(tarB, wantB)}`);
+    assertEquals(b.stats.stats.warnings, []);
+    assert(
+      b.stats.frames.reusedRawBytes > 0.9 * smallBytes,
+      `reused ${b.stats.frames.reusedRawBytes} of ${smallBytes}`,
+    );
+    // Only the groups with the three changes (and the manifest and end) are new.
+    assert(b.stats.frames.storedBytes < 0.25 * a.stats.frames.storedBytes, "few new frames");
+    assertEquals(await sha256Hex(await streamBytes(store, b.path)), b.stats.stats.sha256);
+    // A third capture off the second (whose records came from virtual files) reuses as much.
+    const c = await framedCapture(store, src, tmp, "s3", b.parent);
+    assert(
+      c.stats.frames.reusedRawBytes > 0.95 * smallBytes,
+      `reused ${c.stats.frames.reusedRawBytes}`,
+    );
+    assert(c.stats.frames.storedBytes < 4096, `stored ${c.stats.frames.storedBytes}`);
+    const tarC = await zstdDecode(await streamBytes(store, c.path));
+    const wantC = await fullTar(src, tmp, "s3");
+    assert(equalBytes(tarC, wantC), `third capture differs at ${firstDiff(tarC, wantC)}`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
