@@ -23,9 +23,9 @@ import type { FrameCompressor } from "../compression/compress.ts";
 import type { FrameMarks } from "../pack/pack_sink.ts";
 import type { EntryStat } from "../pack/volume_fs.ts";
 import zlib from "node:zlib";
-import { type FramePool, outputBound } from "./frame_pool.ts";
+import { type FramePool, type FrameResult, outputBound } from "./frame_pool.ts";
 import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
-import { frameTag } from "./frame_id.ts";
+import { frameId, frameTag } from "./frame_id.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
 import { PackReader } from "./frame_reader.ts";
 
@@ -102,6 +102,8 @@ export interface FrameCutterOptions {
   level: number;
   /** Hash first and compress only frames the store lacks (incremental). */
   hashFirst: boolean;
+  /** Name frames on this thread rather than in the pool (see hashOnCaller). */
+  hashHere?: boolean;
   parent?: ParentIndex;
   /** Hashes the compressed stream on the way, as long as every frame is new. */
   hash?: { update(bytes: Uint8Array): Promise<void> };
@@ -392,11 +394,20 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     this.stats.frameCount++;
     const { pool, level, pack, hashFirst } = this.#o;
     const outBuf = () => this.#freeOut.pop() ?? new ArrayBuffer(outputBound(FRAME_MAX));
-    const job = hashFirst
-      ? pool.run(level, buf, len).then((r) =>
-        pack.has(r.id) ? r : pool.run(level, r.buf, len, outBuf())
-      )
-      : pool.run(level, buf, len, outBuf());
+    let job: Promise<FrameResult>;
+    if (this.#o.hashHere) {
+      // Named here (this thread has time to spare); a known frame is not even sent.
+      const id = frameId(level, new Uint8Array(buf, 0, len));
+      job = pack.has(id)
+        ? Promise.resolve({ id, buf, outLen: 0 })
+        : pool.run(level, buf, len, outBuf(), id);
+    } else {
+      job = hashFirst
+        ? pool.run(level, buf, len).then((r) =>
+          pack.has(r.id) ? r : pool.run(level, r.buf, len, outBuf())
+        )
+        : pool.run(level, buf, len, outBuf());
+    }
     job.catch(() => {});
     const done = this.#chain = this.#chain.then(async () => {
       const r = await job;

@@ -1,5 +1,5 @@
 /**
- * A pool of frame workers (frame_worker.ts), one per core by default: frames
+ * A pool of frame workers (frame_worker.ts), one per core but the packer's: frames
  * are independent, so they are hashed and compressed in parallel and handed
  * back with their buffers for reuse.
  */
@@ -14,8 +14,14 @@ export interface FrameResult {
   outLen: number;
 }
 
+/**
+ * One core stays with the packer (the main thread reads the volumes: the
+ * critical path), the others compress. Measured on 2 cores, 30k small files
+ * + 64 MiB: 1 worker 4.7-4.9 s and 6.6 s CPU, 2 workers 4.8-5.3 s and 7.3 s
+ * CPU (the packer then shares its core).
+ */
 export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
+  return Math.max(1, Math.min((navigator.hardwareConcurrency || 1) - 1, 4));
 }
 
 /** Output room for a frame of `len` bytes (zstd's compressBound plus slack). */
@@ -54,11 +60,17 @@ export class FramePool {
    * Hashes `buf[0, len)` and, when `out` is given, compresses it into `out`.
    * Both buffers are transferred to a worker and come back in the result.
    */
-  run(level: number, buf: ArrayBuffer, len: number, out?: ArrayBuffer): Promise<FrameResult> {
+  run(
+    level: number,
+    buf: ArrayBuffer,
+    len: number,
+    out?: ArrayBuffer,
+    id?: string,
+  ): Promise<FrameResult> {
     if (this.#failure) return Promise.reject(this.#failure);
     const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = this.#seq++;
-    const req: FrameRequest = { seq, level, buf, len, out };
+    const req: FrameRequest = { seq, level, buf, len, out, id };
     return new Promise<FrameResult>((resolve, reject) => {
       this.#waiters.set(seq, { resolve, reject });
       slot.busy++;
@@ -77,4 +89,13 @@ export class FramePool {
     this.#workers = [];
     this.#fail(new Error("frame pool closed"));
   }
+}
+
+/**
+ * Whether the packer's thread names frames itself: with one or two workers
+ * the packer has time to spare (it waits on compression most of the time),
+ * with more it would become the bottleneck.
+ */
+export function hashOnCaller(workers: number): boolean {
+  return workers <= 2;
 }

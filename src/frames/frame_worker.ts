@@ -5,8 +5,7 @@
  * steady state allocates nothing; a pool of these uses every core.
  */
 import zlib from "node:zlib";
-import { createHash } from "node:crypto";
-import { frameTag } from "./frame_id.ts";
+import { frameId } from "./frame_id.ts";
 import { openZlibHandle, type ZHandle } from "../compression/zlib_handle.ts";
 
 export interface FrameRequest {
@@ -17,6 +16,8 @@ export interface FrameRequest {
   len: number;
   /** Output buffer (transferred), at least compressBound(len) + 64 KiB; absent: only hash. */
   out?: ArrayBuffer;
+  /** The frame's id when the caller already computed it (then it is not hashed here). */
+  id?: string;
 }
 
 export type FrameReply =
@@ -54,7 +55,7 @@ scope.onmessage = (e) => {
   const r = e.data;
   try {
     const input = new Uint8Array(r.buf, 0, r.len);
-    const id = createHash("sha256").update(frameTag(r.level)).update(input).digest("hex");
+    const id = r.id ?? frameId(r.level, input);
     const outLen = r.out ? compress(r.level, input, new Uint8Array(r.out)) : 0;
     const transfer: Transferable[] = [r.buf];
     if (r.out) transfer.push(r.out);

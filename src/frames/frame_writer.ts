@@ -28,10 +28,9 @@ import { ContentDigester } from "../drill/content_digest.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
 import { type CutterStats, FrameCutter, type ParentIndex } from "./cutter.ts";
-import { FramePool } from "./frame_pool.ts";
-import { PackReader } from "./frame_reader.ts";
+import { defaultWorkerCount, FramePool, hashOnCaller } from "./frame_pool.ts";
 import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
-import type { FrameRef, FrameStore } from "./store.ts";
+import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
 const MAX_WARNINGS = 1000;
@@ -117,7 +116,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   let pack, pool: FramePool | undefined, hash: OffThreadSha256 | undefined;
   try {
     pack = await opts.store.newPack(`${snapshotId}-${randomHex()}`);
-    pool = new FramePool(opts.workers);
+    pool = new FramePool(opts.workers ?? defaultWorkerCount());
     hash = new OffThreadSha256();
   } catch (err) {
     await pack?.abort();
@@ -132,6 +131,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
     pool,
     level,
     hashFirst: !!parent,
+    hashHere: hashOnCaller(opts.workers ?? defaultWorkerCount()),
     parent,
     hash,
   });
@@ -204,11 +204,12 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
       if (settled) throw new Error("capture already finalized or aborted");
       settled = true;
       try {
+        // A stream that reuses frames is hashed from the store, beside the pack's fsync.
+        const hashing = cutter.hashComplete ? hash!.digest() : hashFrames(pack!, cutter.list);
+        hashing.catch(() => {});
         await pack!.commit(opts.fault);
         await opts.fault?.("frames.pack-committed");
-        const sha256 = cutter.hashComplete
-          ? await hash!.digest()
-          : await hashFrames(opts.store, cutter.list);
+        const sha256 = await hashing;
         const size = cutter.list.reduce((n, f) => n + f.size, 0);
         await writeFramedSnapshot(opts.finalPath, {
           snapshotId,
@@ -286,23 +287,24 @@ function usableParent(
   };
 }
 
-/** sha256 of the concatenated frames, read back from the store. */
+/** sha256 of the concatenated frames, read back (from the store or this pack) by the hash worker. */
 async function hashFrames(
-  store: FrameStore,
+  pack: PackWriter,
   frames: { id: string; size: number; rawSize: number }[],
 ): Promise<string> {
-  const hash = new OffThreadSha256();
-  const reader = new PackReader(store);
-  let buf = new Uint8Array(4 << 20);
-  try {
-    for (const f of frames) {
-      const loc = reader.location(f);
-      if (loc.size > buf.length) buf = new Uint8Array(loc.size);
-      await hash.update(await reader.read(loc, buf));
+  const ranges = frames.map((f) => {
+    const loc = pack.location(f.id);
+    if (!loc || loc.size !== f.size || loc.rawSize !== f.rawSize) {
+      throw new AppError("integrity_error", `frame ${f.id} vanished from the frame store`, {
+        hint: "the capture is abandoned; run it again",
+      });
     }
-    return await hash.digest();
+    return { ...pack.fileOf(loc), offset: loc.offset, size: loc.size };
+  });
+  const hash = new OffThreadSha256();
+  try {
+    return await hash.digestRanges(ranges);
   } finally {
-    reader.close();
     await hash.close();
   }
 }

@@ -186,6 +186,12 @@ export class PackWriter {
     return this.#offset;
   }
 
+  /** Where a frame's bytes are on disk now, and where they will be once committed. */
+  fileOf(loc: FrameLocation): { path: string; committedPath: string } {
+    const committedPath = join(this.#store.packsDir, loc.pack + ".pack");
+    return { path: loc.pack === this.name ? this.#out.tempPath : committedPath, committedPath };
+  }
+
   /** Whether `id` is findable in the store or already in this pack. */
   has(id: string): boolean {
     return this.#pending.has(id) || this.#store.has(id);

@@ -3,7 +3,7 @@
  * of a few pooled buffers (so callers may reuse theirs at once) and only waits
  * when all of them are still being hashed.
  */
-import type { HashReply, HashRequest } from "./sha256_worker.ts";
+import type { HashRange, HashReply, HashRequest } from "./sha256_worker.ts";
 
 const CHUNK = 1 << 20;
 const POOL = 4;
@@ -67,6 +67,18 @@ export class OffThreadSha256 {
   tail(path: string, opts: { writeback?: boolean } = {}): void {
     this.#tailing = true;
     this.#post({ op: "tail", path, writeback: opts.writeback }, []);
+  }
+
+  /**
+   * Instead of `update`: the digest of these file ranges back to back, read
+   * and hashed by the worker (no bytes pass through the caller). Ends the worker.
+   */
+  async digestRanges(ranges: HashRange[]): Promise<string> {
+    const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
+    this.#post({ op: "ranges", ranges }, []);
+    const result = await hex;
+    await this.close();
+    return result;
   }
 
   /** Hex digest of everything passed to `update` (or tailed); ends the worker. */

@@ -17,7 +17,17 @@ export type HashRequest =
   /** ...until this says the writer is done; then reply with the digest and size. */
   | { op: "end" }
   /** Give up (the archive is being abandoned): close the file and reply "stopped". */
-  | { op: "stop" };
+  | { op: "stop" }
+  /** Hash these byte ranges of files, in order, read here; then reply with the digest. */
+  | { op: "ranges"; ranges: HashRange[] };
+
+/** `committedPath`: where the file is once renamed into place, tried when `path` is gone. */
+export interface HashRange {
+  path: string;
+  committedPath?: string;
+  offset: number;
+  size: number;
+}
 export type HashReply =
   | { op: "buffer"; buf: ArrayBuffer }
   | { op: "digest"; hex: string; size?: number }
@@ -71,8 +81,44 @@ async function tail(path: string, writeback: boolean): Promise<void> {
   scope.postMessage({ op: "digest", hex: hash.digest("hex"), size }, []);
 }
 
+/** Reads and hashes file ranges in order (a framed snapshot's frames, in their packs). */
+async function hashRanges(ranges: HashRange[]) {
+  const files = new Map<string, Deno.FsFile>();
+  let buf = new Uint8Array(4 << 20);
+  try {
+    for (const r of ranges) {
+      let f = files.get(r.path);
+      if (!f) {
+        f = await Deno.open(r.path, { read: true }).catch((err) => {
+          if (!(err instanceof Deno.errors.NotFound) || !r.committedPath) throw err;
+          return Deno.open(r.committedPath, { read: true });
+        });
+        files.set(r.path, f);
+      }
+      await f.seek(r.offset, Deno.SeekMode.Start);
+      if (r.size > buf.length) buf = new Uint8Array(r.size);
+      let got = 0;
+      while (got < r.size) {
+        const n = await f.read(buf.subarray(got, r.size));
+        if (n === null) throw new Error(`${r.path} ends before offset ${r.offset + r.size}`);
+        got += n;
+      }
+      hash.update(buf.subarray(0, r.size));
+    }
+  } finally {
+    for (const f of files.values()) f.close();
+  }
+  scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []);
+}
+
 scope.onmessage = (e) => {
   const req = e.data;
+  if (req.op === "ranges") {
+    hashRanges(req.ranges).catch((err) =>
+      scope.postMessage({ op: "error", message: String(err?.message ?? err) }, [])
+    );
+    return;
+  }
   if (req.op === "update") {
     hash.update(new Uint8Array(req.buf, 0, req.len));
     scope.postMessage({ op: "buffer", buf: req.buf }, [req.buf]);
