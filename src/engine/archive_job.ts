@@ -18,6 +18,7 @@ import { errMessage } from "../core/errors.ts";
 import { TOOL_NAME, VERSION } from "../core/version.ts";
 import { zstdCliAvailable } from "../compression/zstd_cli.ts";
 import { captureFrames, type FramedParent, type FrameStats } from "../frames/frame_writer.ts";
+import { ParentFrameError } from "../frames/cutter.ts";
 import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
 import { frameStoreAt } from "../frames/store.ts";
 import { compactFrames } from "../frames/compact.ts";
@@ -90,18 +91,31 @@ export async function archiveJob(
     finalPath,
     compression,
     async write(p) {
-      captured = await captureFrames({
-        store,
-        finalPath,
-        manifest: draftManifest(id, workload, p),
-        sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
-        parent: parent.parent,
-        onProgress: p.onProgress,
-        onWarning: p.onWarning,
-        signal: p.signal,
-        fault: (name) => ctx.fault(name),
-        limits: ctx.limits,
-      });
+      const capture = (framedParent?: FramedParent, fresh = false) =>
+        captureFrames({
+          store,
+          finalPath,
+          manifest: draftManifest(id, workload, p),
+          sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
+          parent: framedParent,
+          onProgress: p.onProgress,
+          onWarning: p.onWarning,
+          signal: p.signal,
+          fault: (name) => ctx.fault(name),
+          limits: ctx.limits,
+          fresh,
+        });
+      try {
+        captured = await capture(parent.parent);
+      } catch (err) {
+        if (!(err instanceof ParentFrameError)) throw err;
+        // A damaged parent never blocks captures: this one reads everything and
+        // shares no frame with the store, whose copies may be damaged too.
+        ctx.log.warn("parent frame unreadable: capturing in full", { error: err.message });
+        parent.reason = `parent ${parent.row?.id} is damaged (${err.message}); run a verify on it`;
+        parent.parent = undefined;
+        captured = await capture(undefined, true);
+      }
       return captured.manifest;
     },
     async finish() {

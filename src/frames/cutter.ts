@@ -446,13 +446,27 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   async #parentFrameBytes(f: FrameRef): Promise<Uint8Array> {
     if (this.#lastParentFrame?.id === f.id) return this.#lastParentFrame.bytes;
     this.#reader ??= new PackReader(this.#o.store);
-    const compressed = await this.#reader.read(this.#reader.location(f));
-    const bytes = new Uint8Array(zlib.zstdDecompressSync(compressed));
+    let bytes: Uint8Array;
+    try {
+      const compressed = await this.#reader.read(this.#reader.location(f));
+      bytes = new Uint8Array(zlib.zstdDecompressSync(compressed));
+    } catch (err) {
+      throw new ParentFrameError(f.id, err);
+    }
     if (bytes.length !== f.rawSize) {
-      throw new Error(`parent frame ${f.id} decodes to the wrong size`);
+      throw new ParentFrameError(f.id, "it decodes to the wrong size");
     }
     this.#lastParentFrame = { id: f.id, bytes };
     return bytes;
+  }
+}
+
+/** A parent's frame that an incremental capture needed could not be read: capture in full instead. */
+export class ParentFrameError extends Error {
+  constructor(readonly frameId: string, cause: unknown) {
+    super(
+      `parent frame ${frameId} cannot be read: ${cause instanceof Error ? cause.message : cause}`,
+    );
   }
 }
 

@@ -57,6 +57,8 @@ export interface CaptureFramesOptions {
   workers?: number;
   /** The reader's limits; an entry beyond one fails the capture. */
   limits?: ArchiveLimits;
+  /** Store a copy of every frame, sharing none with the store (it was found damaged). */
+  fresh?: boolean;
 }
 
 export interface FrameStats {
@@ -115,7 +117,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   const snapshotId = manifest.snapshotId;
   let pack, pool: FramePool | undefined, hash: OffThreadSha256 | undefined;
   try {
-    pack = await opts.store.newPack(`${snapshotId}-${randomHex()}`);
+    pack = await opts.store.newPack(`${snapshotId}-${randomHex()}`, { fresh: opts.fresh });
     pool = new FramePool(opts.workers ?? defaultWorkerCount());
     hash = new OffThreadSha256();
   } catch (err) {

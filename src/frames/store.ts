@@ -61,10 +61,17 @@ export class FrameStore {
 
   async #load() {
     await this.sweep();
+    // Oldest first, the newest copy of a frame wins: a frame is stored twice
+    // only when a capture re-wrote it because the older copy was damaged.
+    const indexes: { name: string; mtime: number }[] = [];
     for await (const e of Deno.readDir(this.packsDir)) {
       if (!e.name.endsWith(".idx") || isTempName(e.name)) continue;
-      const base = e.name.slice(0, -4);
-      this.#addIndex(base, await Deno.readFile(join(this.packsDir, e.name)));
+      const st = await Deno.stat(join(this.packsDir, e.name));
+      indexes.push({ name: e.name, mtime: st.mtime?.getTime() ?? 0 });
+    }
+    indexes.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : 1));
+    for (const { name } of indexes) {
+      this.#addIndex(name.slice(0, -4), await Deno.readFile(join(this.packsDir, name)));
     }
   }
 
@@ -104,7 +111,7 @@ export class FrameStore {
         rawSize: v.getUint32(off + 44, true),
       };
       total += loc.size;
-      if (!this.#frames.has(id)) this.#frames.set(id, loc);
+      this.#frames.set(id, loc);
     }
     this.#packBytes.set(pack, total);
   }
@@ -135,10 +142,15 @@ export class FrameStore {
   }
 
   /** Starts a new pack; its frames become findable when `commit` resolves. */
-  async newPack(name: string): Promise<PackWriter> {
+  /**
+   * `fresh`: the pack takes no frame from the store (it stores its own copy
+   * of every frame, which then replaces the store's): for a capture after a
+   * frame was found damaged.
+   */
+  async newPack(name: string, opts: { fresh?: boolean } = {}): Promise<PackWriter> {
     const path = join(this.packsDir, name + ".pack");
     const out = await openDurableWriter(path, 0o600, { writeback: true });
-    return new PackWriter(this, name, out);
+    return new PackWriter(this, name, out, opts.fresh ?? false);
   }
 
   /** Called by PackWriter.commit once pack and index are durable. */
@@ -175,7 +187,15 @@ export class PackWriter {
   #pending = new Map<string, FrameLocation>();
   #offset = 0;
 
-  constructor(store: FrameStore, name: string, out: Awaited<ReturnType<typeof openDurableWriter>>) {
+  #fresh: boolean;
+
+  constructor(
+    store: FrameStore,
+    name: string,
+    out: Awaited<ReturnType<typeof openDurableWriter>>,
+    fresh: boolean,
+  ) {
+    this.#fresh = fresh;
     this.#store = store;
     this.name = name;
     this.#out = out;
@@ -194,7 +214,7 @@ export class PackWriter {
 
   /** Whether `id` is findable in the store or already in this pack. */
   has(id: string): boolean {
-    return this.#pending.has(id) || this.#store.has(id);
+    return this.#pending.has(id) || (!this.#fresh && this.#store.has(id));
   }
 
   /** Appends one compressed frame. */
