@@ -5,9 +5,9 @@
  *
  * Usage: deno run -A bench/capture_bench.ts [--rounds 3] [--root /tmp/volsnap-bench]
  */
-import { makeDataset } from "./dataset.ts";
+import { benchManifest, makeDataset } from "./dataset.ts";
 import { writeSnapshotArchive } from "../src/pack/writer.ts";
-import { type Compression, MANIFEST_FORMAT } from "../src/core/model.ts";
+import type { Compression } from "../src/core/model.ts";
 
 const MiB = 1024 * 1024;
 
@@ -34,15 +34,7 @@ async function child(dir: string, out: string, compression: Compression, engine:
     finalPath: out,
     compression,
     zstdEngine: engine,
-    manifest: {
-      format: MANIFEST_FORMAT,
-      snapshotId: "bench",
-      workload: "bench",
-      createdAt: new Date().toISOString(),
-      tool: { name: "volsnap", version: "bench" },
-      quiesce: "stop",
-      volumes: [{ index: 0, key: `bind:${dir}`, type: "bind", source: dir, destinations: [] }],
-    },
+    manifest: benchManifest({ key: `bind:${dir}`, type: "bind", source: dir }, "stop"),
     sources: [{ index: 0, hostPath: dir }],
   });
   const ms = performance.now() - t0;

@@ -7,6 +7,9 @@
  * Usage: deno run -A bench/dataset.ts <dir> [--scale 1]
  * Reuses <dir> when `<dir>.done` says it was completed with the same scale.
  */
+import { MANIFEST_FORMAT } from "../src/core/model.ts";
+import type { ManifestDraft } from "../src/pack/writer.ts";
+
 const MiB = 1024 * 1024;
 
 /** xorshift128+-ish 32-bit generator; fast and reproducible. */
@@ -124,4 +127,20 @@ if (import.meta.main) {
   const scale = i >= 0 ? Number(Deno.args[i + 1]) : 1;
   const s = await makeDataset(dir, scale);
   console.log(`${dir}: ${s.files} files, ${(s.bytes / MiB).toFixed(0)} MiB`);
+}
+
+/** The manifest draft the benchmarks write archives with (one volume). */
+export function benchManifest(
+  volume: { key: string; type: "volume" | "bind"; name?: string; source?: string },
+  quiesce: "none" | "stop" = "none",
+): ManifestDraft {
+  return {
+    format: MANIFEST_FORMAT,
+    snapshotId: "bench",
+    workload: "bench",
+    createdAt: new Date().toISOString(),
+    tool: { name: "volsnap", version: "bench" },
+    quiesce,
+    volumes: [{ index: 0, ...volume, destinations: [] }],
+  };
 }

@@ -10,9 +10,8 @@
  * Not a test: prints numbers. Compare within a run (the machine is shared).
  */
 import { join } from "node:path";
-import { makeDataset } from "./dataset.ts";
+import { benchManifest, makeDataset } from "./dataset.ts";
 import { writeSnapshotArchive } from "../src/pack/writer.ts";
-import { MANIFEST_FORMAT } from "../src/core/model.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -35,15 +34,7 @@ async function once(encrypt: boolean) {
   const { stats } = await writeSnapshotArchive({
     finalPath: out,
     compression: "zstd",
-    manifest: {
-      format: MANIFEST_FORMAT,
-      snapshotId: "bench",
-      workload: "bench",
-      createdAt: new Date().toISOString(),
-      tool: { name: "volsnap", version: "bench" },
-      quiesce: "none",
-      volumes: [{ index: 0, key: "volume:bench", type: "volume", name: "bench", destinations: [] }],
-    },
+    manifest: benchManifest({ key: "volume:bench", type: "volume", name: "bench" }),
     sources: [{ index: 0, hostPath: data }],
     encryptFor: encrypt ? [recipient] : undefined,
   });

@@ -20,8 +20,8 @@ import { uploadObject } from "../src/storage/upload.ts";
 import { extractArchive } from "../src/unpack/extract.ts";
 import { DEFAULT_LIMITS } from "../src/tar/limits.ts";
 import { writeSnapshotArchive } from "../src/pack/writer.ts";
-import { MANIFEST_FORMAT } from "../src/core/model.ts";
 import { sha256File } from "../src/hash/file_hash.ts";
+import { benchManifest } from "./dataset.ts";
 
 const arg = (name: string, dflt: number) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -123,15 +123,7 @@ async function makeArchive(dir: string, mib: number): Promise<{ path: string; sh
   const { stats } = await writeSnapshotArchive({
     finalPath: path,
     compression: "zstd",
-    manifest: {
-      format: MANIFEST_FORMAT,
-      snapshotId: "bench",
-      workload: "bench",
-      createdAt: new Date().toISOString(),
-      tool: { name: "volsnap", version: "bench" },
-      quiesce: "none",
-      volumes: [{ index: 0, key: "volume:bench", type: "volume", name: "bench", destinations: [] }],
-    },
+    manifest: benchManifest({ key: "volume:bench", type: "volume", name: "bench" }),
     sources: [{ index: 0, hostPath: vol }],
   });
   await Deno.remove(vol, { recursive: true });

@@ -11,6 +11,7 @@
  * error), so it is read whole.
  */
 import http from "node:http";
+import { concatBytes } from "../core/bytes.ts";
 import https from "node:https";
 
 const agents = {
@@ -58,7 +59,7 @@ export function putWithBody(
         resolve({
           status: res.statusCode ?? 0,
           headers: h,
-          text: new TextDecoder().decode(concat(chunks)),
+          text: new TextDecoder().decode(concatBytes(chunks)),
         });
       });
     });
@@ -86,15 +87,4 @@ export function putWithBody(
       if (!req.destroyed) req.end();
     })().catch((err) => req.destroy(err));
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
