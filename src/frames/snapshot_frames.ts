@@ -7,6 +7,7 @@
  * volume root's device). Written by the durable recipe once every frame it
  * lists is durable in the store.
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { AppError, errMessage } from "../core/errors.ts";
 import { writeFileDurable } from "../fs/durable.ts";
@@ -14,7 +15,10 @@ import type { FileRecord } from "./cutter.ts";
 import type { FrameRef } from "./store.ts";
 
 export const FRAMES_EXT = ".frames";
-const FORMAT = "volsnap-frames/1";
+/** /2 carries a checksum of the document (its last member); /1 lists are read as before. */
+const FORMAT = "volsnap-frames/2";
+const LEGACY_FORMAT = "volsnap-frames/1";
+const CHECK_KEY = ',"check":"';
 
 export interface FramedSnapshot {
   snapshotId: string;
@@ -45,7 +49,7 @@ const FileFields = [
   z.number().int().nonnegative(),
 ] as const;
 const DocSchema = z.object({
-  format: z.literal(FORMAT),
+  format: z.union([z.literal(FORMAT), z.literal(LEGACY_FORMAT)]),
   snapshotId: z.string(),
   level: z.number().int(),
   size: z.number().int().nonnegative(),
@@ -93,7 +97,12 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
     recipes: s.recipes,
     roots: s.roots,
   };
-  await writeFileDurable(path, JSON.stringify(doc), 0o600);
+  // The checksum covers every byte before it: a frame list is trusted by the
+  // next incremental capture (file records point into frames), so any damage
+  // must make it unreadable rather than quietly wrong.
+  const text = JSON.stringify(doc);
+  const check = createHash("sha256").update(text).digest("hex");
+  await writeFileDurable(path, `${text.slice(0, -1)}${CHECK_KEY}${check}"}`, 0o600);
 }
 
 /**
@@ -113,7 +122,16 @@ export async function readFramedSnapshot(path: string): Promise<FramedSnapshot> 
 }
 
 function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
-  const doc = DocSchema.parse(JSON.parse(text));
+  const cut = text.lastIndexOf(CHECK_KEY);
+  const body = cut < 0 ? text : text.slice(0, cut) + "}";
+  if (cut >= 0) {
+    const want = text.slice(cut + CHECK_KEY.length, -2);
+    if (createHash("sha256").update(body).digest("hex") !== want || !text.endsWith('"}')) {
+      throw new Error(`frame list ${path} does not match its checksum`);
+    }
+  }
+  const doc = DocSchema.parse(JSON.parse(body));
+  if (doc.format === FORMAT && cut < 0) throw new Error(`frame list ${path} lacks its checksum`);
   let size = 0;
   let rawSize = 0;
   const frames = doc.frames.map(([id, s, r]) => {
