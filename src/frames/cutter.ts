@@ -25,7 +25,7 @@ import type { EntryStat } from "../pack/volume_fs.ts";
 import zlib from "node:zlib";
 import { type FramePool, type FrameResult, outputBound } from "./frame_pool.ts";
 import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
-import { frameId, frameTag } from "./frame_id.ts";
+import { frameId, recipeTag } from "./frame_id.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
 import { PackReader } from "./frame_reader.ts";
 
@@ -151,7 +151,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     this.#o = o;
     this.#hashing = !!o.hash;
     this.#cur = new Uint8Array(new ArrayBuffer(FRAME_MAX));
-    this.#recipe = new FrameRecipe(frameTag(o.level));
+    this.#recipe = new FrameRecipe(recipeTag(o.level));
   }
 
   /** Whether `hash` saw the whole stream (else it must be hashed from the store). */
@@ -395,9 +395,10 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const { pool, level, pack, hashFirst } = this.#o;
     const outBuf = () => this.#freeOut.pop() ?? new ArrayBuffer(outputBound(FRAME_MAX));
     let job: Promise<FrameResult>;
-    if (this.#o.hashHere) {
-      // Named here (this thread has time to spare); a known frame is not even sent.
-      const id = frameId(level, new Uint8Array(buf, 0, len));
+    if (recipe || this.#o.hashHere) {
+      // A group is named by its recipe (its bytes are not hashed again); other
+      // frames here when this thread has time to spare. A known frame is not sent.
+      const id = recipe ?? frameId(level, new Uint8Array(buf, 0, len));
       job = pack.has(id)
         ? Promise.resolve({ id, buf, outLen: 0 })
         : pool.run(level, buf, len, outBuf(), id);

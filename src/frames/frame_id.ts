@@ -1,8 +1,20 @@
 import { createHash } from "node:crypto";
 
-/** How a frame is named: sha256 over this tag and its uncompressed bytes. */
+/**
+ * How a frame is named: sha256 over this tag and its uncompressed bytes, or,
+ * for a group of small entries, its recipe (recipeTag).
+ */
 export function frameTag(level: number): string {
   return `volsnap-frame zstd-${level}\n`;
+}
+
+/**
+ * What a group frame's recipe (frame_recipe.ts) is hashed with. It differs
+ * from frameTag, so no frame's bytes can be made to hash to another frame's
+ * recipe: a recipe is a frame's id too (it fixes every byte of the frame).
+ */
+export function recipeTag(level: number): string {
+  return `volsnap-recipe zstd-${level}\n`;
 }
 
 /** A frame's id (see frameTag), where the caller has its bytes. */

@@ -5,7 +5,9 @@
  * content sha256 instead of its bytes. Equal recipes mean equal frame bytes
  * (up to sha256 collisions), so an incremental capture that finds the
  * recipe of the group it is building among its parent's frames references
- * that frame: the unchanged small files in it are never opened or read.
+ * that frame: the unchanged small files in it are never opened or read. The
+ * recipe is also the frame's id (frame_id.ts), so a group's bytes are hashed
+ * once, as the files' contents, not again as a frame.
  */
 import { createHash, type Hash } from "node:crypto";
 

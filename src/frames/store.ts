@@ -149,7 +149,7 @@ export class FrameStore {
    */
   async newPack(name: string, opts: { fresh?: boolean } = {}): Promise<PackWriter> {
     const path = join(this.packsDir, name + ".pack");
-    const out = await openDurableWriter(path, 0o600, { writeback: true });
+    const out = await openDurableWriter(path, 0o600);
     return new PackWriter(this, name, out, opts.fresh ?? false);
   }
 

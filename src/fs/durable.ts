@@ -72,27 +72,11 @@ export interface DurableWriter {
   abort(): Promise<void>;
 }
 
-/** With `writeback`, flushing to disk starts every this many bytes. */
-const WRITEBACK_EVERY = 32 << 20;
-
-/**
- * `writeback`: start the disk writes while the file is still being written
- * (a background fdatasync every 32 MiB, never awaited by `write`), so that
- * the fsync of `commit` finds little left to do. Not for durability: that is
- * `commit`'s fsync, as always.
- */
-export async function openDurableWriter(
-  finalPath: string,
-  mode = 0o644,
-  opts: { writeback?: boolean } = {},
-): Promise<DurableWriter> {
+export async function openDurableWriter(finalPath: string, mode = 0o644): Promise<DurableWriter> {
   const tempPath = tempPathFor(finalPath);
   const file = await Deno.open(tempPath, { write: true, createNew: true, mode });
   let closed = false;
-  let unsynced = 0;
-  let syncing: Promise<void> | undefined;
-  const close = async () => {
-    await syncing;
+  const close = () => {
     if (!closed) {
       closed = true;
       file.close();
@@ -103,22 +87,16 @@ export async function openDurableWriter(
     async write(chunk) {
       let off = 0;
       while (off < chunk.length) off += await file.write(chunk.subarray(off));
-      unsynced += chunk.length;
-      if (opts.writeback && unsynced >= WRITEBACK_EVERY && !syncing) {
-        unsynced = 0;
-        syncing = file.syncData().catch(() => {}).finally(() => syncing = undefined);
-      }
     },
     async commit() {
-      await syncing;
       await file.sync();
-      await close();
+      close();
       await Deno.chmod(tempPath, mode);
       await Deno.rename(tempPath, finalPath);
       await syncDir(dirname(finalPath));
     },
     async abort() {
-      await close();
+      close();
       await Deno.remove(tempPath).catch(() => {});
     },
   };
