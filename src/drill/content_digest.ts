@@ -8,6 +8,9 @@
  * symlinks have size 0; a hard link counts as a file with its target's
  * content; a sparse file counts with its real size and its holes as zeros
  * (what an extraction holds); fifos and other specials are `special` lines.
+ * A file's content hash is FileHasher's: plain sha256 up to 1 MiB, above it
+ * the sha256 of its 1 MiB chunks' sha256s (digests marked `c2:`), so the
+ * packer hashes a large file once: the chunks' digests also name its frames.
  *
  * The packer feeds it while it reads the volumes (so a capture never reads
  * its archive back), `archiveDigests` from an archive's entries and
@@ -36,6 +39,62 @@ export interface DigestEntry {
 
 const ZEROS = new Uint8Array(1 << 16);
 
+/** Files above this are hashed in chunks of it (and the frame store cuts them so). */
+export const DIGEST_CHUNK = 1 << 20;
+/** How a digest made with FileHasher's chunked rule is marked (older ones are plain hex). */
+export const CHUNKED_DIGEST = "c2:";
+const CHUNKS_TAG = "volsnap-chunks\n";
+
+/**
+ * One file's content hash: sha256 of the bytes up to DIGEST_CHUNK of them;
+ * above, sha256 over CHUNKS_TAG and each DIGEST_CHUNK piece's raw sha256.
+ * `chunks` collects those pieces' digests as they complete.
+ */
+export class FileHasher {
+  readonly chunks: Uint8Array[] = [];
+  #size: number;
+  #h: Hash = createHash("sha256");
+  #outer?: Hash;
+  #fill = 0;
+  #seen = 0;
+
+  constructor(size: number) {
+    this.#size = size;
+    if (size > DIGEST_CHUNK) this.#outer = createHash("sha256").update(CHUNKS_TAG);
+  }
+
+  update(bytes: Uint8Array): void {
+    if (!this.#outer) {
+      this.#h.update(bytes);
+      return;
+    }
+    let off = 0;
+    while (off < bytes.length) {
+      const n = Math.min(DIGEST_CHUNK - this.#fill, bytes.length - off);
+      this.#h.update(off === 0 && n === bytes.length ? bytes : bytes.subarray(off, off + n));
+      this.#fill += n;
+      this.#seen += n;
+      off += n;
+      // Closed as soon as complete: the frame store names a chunk's frame by it.
+      if (this.#fill === DIGEST_CHUNK || this.#seen === this.#size) this.#closeChunk();
+    }
+  }
+
+  digest(): string {
+    if (!this.#outer) return this.#h.digest("hex");
+    if (this.#fill > 0) this.#closeChunk();
+    return this.#outer.digest("hex");
+  }
+
+  #closeChunk() {
+    const d = this.#h.digest();
+    this.chunks.push(d);
+    this.#outer!.update(d);
+    this.#h = createHash("sha256");
+    this.#fill = 0;
+  }
+}
+
 export const sha256Hex = (s: string | Uint8Array) => createHash("sha256").update(s).digest("hex");
 
 export function digestLine(
@@ -60,7 +119,7 @@ export function digestOfLines(lines: string[]): string {
 
 interface OpenFile {
   e: DigestEntry;
-  h: Hash;
+  h: FileHasher;
   keep: boolean;
   /** Sparse: logical offset reached, segment being filled and what it still needs. */
   at: number;
@@ -92,7 +151,14 @@ export class ContentDigester {
     const out = this.#out(e.index);
     switch (e.type) {
       case "file":
-        this.#cur = { e, h: createHash("sha256"), keep: keepForLinks, at: 0, seg: -2, segLeft: 0 };
+        this.#cur = {
+          e,
+          h: new FileHasher(e.size),
+          keep: keepForLinks,
+          at: 0,
+          seg: -2,
+          segLeft: 0,
+        };
         return;
       case "dir":
         out.push(digestLine("dir", e.mode, e.uid, e.gid, 0, "-", e.rel));
@@ -150,6 +216,11 @@ export class ContentDigester {
     }
   }
 
+  /** The chunk digests of the file being hashed (filled as its content arrives). */
+  currentChunks(): Uint8Array[] | undefined {
+    return this.#cur?.h.chunks;
+  }
+
   /** Ends the current file with a content sha256 known without its bytes (not read). */
   endFileKnown(sha: string): void {
     const f = this.#cur!;
@@ -162,7 +233,7 @@ export class ContentDigester {
     const f = this.#cur!;
     this.#cur = undefined;
     if (f.e.sparseMap) this.#zerosTo(f, f.e.size);
-    const sha = f.h.digest("hex");
+    const sha = f.h.digest();
     this.#record(f.e, sha, f.keep);
     return sha;
   }
@@ -171,7 +242,9 @@ export class ContentDigester {
   result(): Record<string, string> {
     if (this.#cur) this.endFile();
     const out: Record<string, string> = {};
-    for (const [index, lines] of this.#lines) out[String(index)] = digestOfLines(lines);
+    for (const [index, lines] of this.#lines) {
+      out[String(index)] = CHUNKED_DIGEST + digestOfLines(lines);
+    }
     return out;
   }
 

@@ -12,7 +12,14 @@ import type { ArchiveLimits } from "../tar/limits.ts";
 import { decodeBatch } from "../unpack/batch_codec.ts";
 import type { VolumeEntry } from "../unpack/reader.ts";
 import { OffThreadWalk } from "../unpack/walk_thread.ts";
-import { ContentDigester, digestLine, digestOfLines, sha256Hex } from "./content_digest.ts";
+import {
+  CHUNKED_DIGEST,
+  ContentDigester,
+  digestLine,
+  digestOfLines,
+  FileHasher,
+  sha256Hex,
+} from "./content_digest.ts";
 
 /**
  * Digest per manifest volume index, from the archive at `path` (or its
@@ -52,8 +59,13 @@ export async function archiveDigests(
   return digester.result();
 }
 
-/** Digest of the tree under `root` (never follows symlinks). */
-export async function treeDigest(root: string): Promise<string> {
+/**
+ * Digest of the tree under `root` (never follows symlinks), by the rule of
+ * `recorded` (a `c2:` digest hashes large files in chunks; an older one not),
+ * so it compares equal to what the capture recorded for the same tree.
+ */
+export async function treeDigest(root: string, recorded = CHUNKED_DIGEST): Promise<string> {
+  const chunked = recorded.startsWith(CHUNKED_DIGEST);
   const lines: string[] = [];
   const visit = async (rel: string) => {
     const path = rel ? join(root, rel) : root;
@@ -71,14 +83,15 @@ export async function treeDigest(root: string): Promise<string> {
       for await (const e of Deno.readDir(path)) names.push(e.name);
       for (const n of names.sort()) await visit(rel ? `${rel}/${n}` : n);
     } else if (st.isFile) {
-      const h = createHash("sha256");
+      const h = chunked ? new FileHasher(st.size) : createHash("sha256");
       const f = await Deno.open(path, { read: true });
       for await (const chunk of f.readable) h.update(chunk);
-      lines.push(digestLine("file", mode, uid, gid, st.size, h.digest("hex"), rel));
+      const sha = h instanceof FileHasher ? h.digest() : h.digest("hex");
+      lines.push(digestLine("file", mode, uid, gid, st.size, sha, rel));
     } else {
       lines.push(digestLine("special", mode, uid, gid, 0, "-", rel));
     }
   };
   await visit("");
-  return digestOfLines(lines);
+  return (chunked ? CHUNKED_DIGEST : "") + digestOfLines(lines);
 }

@@ -106,7 +106,7 @@ async function runDrill(
     for (const v of manifest.volumes) {
       const want = recorded[String(v.index)];
       if (!want) continue;
-      const got = await treeDigest(join(scratch, String(v.index)));
+      const got = await treeDigest(join(scratch, String(v.index)), want);
       if (got !== want) {
         throw new Error(
           `volume ${v.key}: extracted content differs from what the capture recorded`,

@@ -25,12 +25,13 @@ import type { EntryStat } from "../pack/volume_fs.ts";
 import zlib from "node:zlib";
 import { type FramePool, type FrameResult, outputBound } from "./frame_pool.ts";
 import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
-import { frameId, recipeTag } from "./frame_id.ts";
+import { chunkFrameId, frameId, recipeTag } from "./frame_id.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
+import { DIGEST_CHUNK } from "../drill/content_digest.ts";
 import { PackReader } from "./frame_reader.ts";
 
 /** Data chunk size of large files. */
-export const CHUNK = 1 << 20;
+export const CHUNK = DIGEST_CHUNK;
 /** A group of small entries ends at the next entry once this big. */
 const GROUP_MAX = 1 << 20;
 /** …and may end at a path cut only once this big. */
@@ -89,7 +90,7 @@ export interface CutterStats {
 
 type Mark =
   | { at: number; kind: "cut" }
-  | { at: number; kind: "region"; end: number; rec?: FileRecord }
+  | { at: number; kind: "region"; end: number; rec?: FileRecord; chunks?: Uint8Array[] }
   | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord }
   | { at: number; kind: "data"; len: number; rec: FileRecord }
   | { at: number; kind: "virtual"; len: number; src: VirtualSource; rec: FileRecord };
@@ -169,7 +170,13 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     }
   }
 
-  largeData(at: number, path: string, st: EntryStat, length: number): string | undefined {
+  largeData(
+    at: number,
+    path: string,
+    st: EntryStat,
+    length: number,
+    chunks?: Uint8Array[],
+  ): string | undefined {
     const id = identity(path, st);
     const prev = this.#o.parent?.files.get(path);
     // A record without its content sha256 (an older list) cannot feed the digest: read the file.
@@ -183,7 +190,13 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         return prev.sha256;
       }
     }
-    const m: Mark = { at, kind: "region", end: at + length, rec: { ...id, first: 0, count: 0 } };
+    const m: Mark = {
+      at,
+      kind: "region",
+      end: at + length,
+      rec: { ...id, first: 0, count: 0 },
+      chunks,
+    };
     this.#openRegion = m;
     this.#queue(m);
     this.#lastCut = at + length;
@@ -375,6 +388,10 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const slot = this.list.length;
     this.recipes.push(recipe);
     const len = this.#curLen;
+    // A large file's chunk is named by its content digest's chunk hash (hashed once).
+    const r = this.#region;
+    const chunk = r?.rec?.chunks?.[slot - r.startIdx];
+    const named = recipe ?? (chunk && chunkFrameId(this.#o.level, len, chunk));
     // The parent has a frame made of exactly these bytes: reference it, read nothing more.
     const same = recipe ? this.#o.parent?.recipes.get(recipe) : undefined;
     if (same && same.rawSize === len && this.#o.pack.has(same.id)) {
@@ -395,10 +412,11 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const { pool, level, pack, hashFirst } = this.#o;
     const outBuf = () => this.#freeOut.pop() ?? new ArrayBuffer(outputBound(FRAME_MAX));
     let job: Promise<FrameResult>;
-    if (recipe || this.#o.hashHere) {
-      // A group is named by its recipe (its bytes are not hashed again); other
-      // frames here when this thread has time to spare. A known frame is not sent.
-      const id = recipe ?? frameId(level, new Uint8Array(buf, 0, len));
+    if (named || this.#o.hashHere) {
+      // A group is named by its recipe, a chunk by its content hash (their
+      // bytes are not hashed again); other frames here when this thread has
+      // time to spare. A known frame is not even sent.
+      const id = named || frameId(level, new Uint8Array(buf, 0, len));
       job = pack.has(id)
         ? Promise.resolve({ id, buf, outLen: 0 })
         : pool.run(level, buf, len, outBuf(), id);

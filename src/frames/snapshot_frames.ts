@@ -12,11 +12,17 @@ import { z } from "zod";
 import { AppError, errMessage } from "../core/errors.ts";
 import { writeFileDurable } from "../fs/durable.ts";
 import type { FileRecord } from "./cutter.ts";
+import { DIGEST_CHUNK } from "../drill/content_digest.ts";
 import type { FrameRef } from "./store.ts";
 
 export const FRAMES_EXT = ".frames";
-/** /2 carries a checksum of the document (its last member); /1 lists are read as before. */
-const FORMAT = "volsnap-frames/2";
+/**
+ * /3: a checksum of the document (its last member), and large files' content
+ * sha256 by the chunked rule (content_digest.ts). /2 lists have the checksum
+ * and plain sha256s; /1 lists neither. Both are still read.
+ */
+const FORMAT = "volsnap-frames/3";
+const FORMAT_2 = "volsnap-frames/2";
 const LEGACY_FORMAT = "volsnap-frames/1";
 const CHECK_KEY = ',"check":"';
 
@@ -49,7 +55,7 @@ const FileFields = [
   z.number().int().nonnegative(),
 ] as const;
 const DocSchema = z.object({
-  format: z.union([z.literal(FORMAT), z.literal(LEGACY_FORMAT)]),
+  format: z.union([z.literal(FORMAT), z.literal(FORMAT_2), z.literal(LEGACY_FORMAT)]),
   snapshotId: z.string(),
   level: z.number().int(),
   size: z.number().int().nonnegative(),
@@ -131,7 +137,11 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
     }
   }
   const doc = DocSchema.parse(JSON.parse(body));
-  if (doc.format === FORMAT && cut < 0) throw new Error(`frame list ${path} lacks its checksum`);
+  if (doc.format !== LEGACY_FORMAT && cut < 0) {
+    throw new Error(`frame list ${path} lacks its checksum`);
+  }
+  // An older list's large-file sha256 is by another rule: such files are read again.
+  const trustSha = (size: number) => doc.format === FORMAT || size <= DIGEST_CHUNK;
   let size = 0;
   let rawSize = 0;
   const frames = doc.frames.map(([id, s, r]) => {
@@ -170,7 +180,7 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
       ctimeMs,
       first,
       count,
-      ...(sha ? { sha256: sha } : {}),
+      ...(sha && trustSha(sz) ? { sha256: sha } : {}),
       ...(offset !== undefined ? { offset } : {}),
     })),
     roots: doc.roots,

@@ -330,7 +330,7 @@ class Walker {
           const length = size + padding(size);
           large = !small;
           const known = large && !changed
-            ? sink.frames?.largeData(sink.bytes, arch, before, length)
+            ? sink.frames?.largeData(sink.bytes, arch, before, length, sink.digest?.currentChunks())
             : undefined;
           if (known) {
             // Unchanged since the parent snapshot: its frames are referenced, not read.

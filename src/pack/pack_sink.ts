@@ -19,9 +19,17 @@ export interface FrameMarks {
    * A large file's data and padding (`length` bytes) start at `at`. A
    * string: the frame store already holds exactly these bytes for this
    * unchanged file, whose content has that sha256; the packer then skips them
-   * with `TarSink.reference` instead of reading the file.
+   * with `TarSink.reference` instead of reading the file. `chunks`: the
+   * content digest's 1 MiB chunk digests as they complete (they name the
+   * file's chunk frames, so its bytes are hashed once).
    */
-  largeData(at: number, path: string, st: EntryStat, length: number): string | undefined;
+  largeData(
+    at: number,
+    path: string,
+    st: EntryStat,
+    length: number,
+    chunks?: Uint8Array[],
+  ): string | undefined;
   /**
    * The large data started last was written. `contentSha`: its content's
    * sha256 when it was read whole and unchanged (else it is not reusable).

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../_helpers/assert.ts";
 import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 import { archiveDigests, treeDigest } from "../../src/drill/digest.ts";
+import { FileHasher } from "../../src/drill/content_digest.ts";
 import { extractArchive } from "../../src/unpack/extract.ts";
 import { captureDir } from "../pack/writer_helpers.ts";
 import { pseudoRandom } from "../_helpers/fixtures.ts";
@@ -90,6 +91,35 @@ Deno.test("a framed capture records the digest while packing: equal to the archi
       await archiveDigests(ReadableStream.from([stream2]), DEFAULT_LIMITS),
       { "0": tree2 },
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("treeDigest() follows the rule of the recorded digest: c2 hashes files over 1 MiB in chunks, older digests not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "volsnap-digest-rule-" });
+  try {
+    await Deno.writeTextFile(join(dir, "small"), "x".repeat(5000));
+    const c2 = await treeDigest(dir);
+    assert(c2.startsWith("c2:"), c2);
+    // No file over 1 MiB: both rules hash the same lines.
+    assertEquals(await treeDigest(dir, "0123abcd"), c2.slice(3));
+    await Deno.writeFile(join(dir, "large"), pseudoRandom(2 * 1024 * 1024 + 5, 4));
+    const chunked = await treeDigest(dir);
+    const plain = await treeDigest(dir, "0123abcd");
+    assert(chunked.slice(3) !== plain, "the rules differ for a large file");
+    // The chunked rule by hand: sha256("volsnap-chunks\n" + each 1 MiB piece's raw sha256).
+    const data = await Deno.readFile(join(dir, "large"));
+    const { createHash } = await import("node:crypto");
+    const outer = createHash("sha256").update("volsnap-chunks\n");
+    for (let off = 0; off < data.length; off += 1 << 20) {
+      outer.update(createHash("sha256").update(data.subarray(off, off + (1 << 20))).digest());
+    }
+    const h = new FileHasher(data.length);
+    for (let off = 0; off < data.length; off += 300_001) {
+      h.update(data.subarray(off, off + 300_001));
+    }
+    assertEquals(h.digest(), outer.digest("hex"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
