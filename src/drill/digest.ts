@@ -7,7 +7,7 @@
  * capture archived.
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { AT_FDCWD, volumeFs } from "../pack/volume_fs.ts";
 import type { ArchiveLimits } from "../tar/limits.ts";
 import { decodeBatch } from "../unpack/batch_codec.ts";
 import type { VolumeEntry } from "../unpack/reader.ts";
@@ -20,6 +20,9 @@ import {
   FileHasher,
   sha256Hex,
 } from "./content_digest.ts";
+
+/** How much work (bytes read; 4 KiB per entry) between two yields to the event loop. */
+const YIELD_EVERY = 8 << 20;
 
 /**
  * Digest per manifest volume index, from the archive at `path` (or its
@@ -62,36 +65,71 @@ export async function archiveDigests(
 /**
  * Digest of the tree under `root` (never follows symlinks), by the rule of
  * `recorded` (a `c2:` digest hashes large files in chunks; an older one not),
- * so it compares equal to what the capture recorded for the same tree.
+ * so it compares equal to what the capture recorded for the same tree. Walks
+ * with the packer's file system calls, so names that are not UTF-8 are the
+ * same strings the capture recorded; yields to the event loop as it goes.
  */
 export async function treeDigest(root: string, recorded = CHUNKED_DIGEST): Promise<string> {
   const chunked = recorded.startsWith(CHUNKED_DIGEST);
+  const vfs = volumeFs();
   const lines: string[] = [];
-  const visit = async (rel: string) => {
-    const path = rel ? join(root, rel) : root;
-    const st = await Deno.lstat(path);
-    const mode = st.mode ?? 0;
-    const uid = st.uid ?? 0;
-    const gid = st.gid ?? 0;
-    if (st.isSymlink) {
-      lines.push(
-        digestLine("symlink", 0o777, uid, gid, 0, sha256Hex(await Deno.readLink(path)), rel),
-      );
-    } else if (st.isDirectory) {
-      lines.push(digestLine("dir", mode, uid, gid, 0, "-", rel));
-      const names: string[] = [];
-      for await (const e of Deno.readDir(path)) names.push(e.name);
-      for (const n of names.sort()) await visit(rel ? `${rel}/${n}` : n);
-    } else if (st.isFile) {
-      const h = chunked ? new FileHasher(st.size) : createHash("sha256");
-      const f = await Deno.open(path, { read: true });
-      for await (const chunk of f.readable) h.update(chunk);
-      const sha = h instanceof FileHasher ? h.digest() : h.digest("hex");
-      lines.push(digestLine("file", mode, uid, gid, st.size, sha, rel));
-    } else {
-      lines.push(digestLine("special", mode, uid, gid, 0, "-", rel));
+  const buf = new Uint8Array(1 << 20);
+  let sinceYield = 0;
+  const pause = async (bytes: number) => {
+    sinceYield += bytes + 4096;
+    if (sinceYield < YIELD_EVERY) return;
+    sinceYield = 0;
+    await new Promise((r) => setTimeout(r, 0));
+  };
+  const contentSha = async (fd: number, size: number) => {
+    const h = chunked ? new FileHasher(size) : createHash("sha256");
+    for (;;) {
+      const n = vfs.read(fd, buf);
+      if (!n) break;
+      h.update(buf.subarray(0, n));
+      await pause(n);
+    }
+    return h instanceof FileHasher ? h.digest() : h.digest("hex");
+  };
+  const visit = async (dirFd: number, rel: string) => {
+    for (const name of vfs.list(dirFd).sort()) {
+      const st = vfs.lstatAt(dirFd, name);
+      const child = rel ? `${rel}/${name}` : name;
+      const { mode, uid, gid } = st;
+      if (st.kind === "symlink") {
+        lines.push(
+          digestLine("symlink", 0o777, uid, gid, 0, sha256Hex(vfs.readLinkAt(dirFd, name)), child),
+        );
+      } else if (st.kind === "dir") {
+        lines.push(digestLine("dir", mode, uid, gid, 0, "-", child));
+        const fd = vfs.openDirAt(dirFd, name);
+        try {
+          await visit(fd, child);
+        } finally {
+          vfs.close(fd);
+        }
+      } else if (st.kind === "file") {
+        const fd = vfs.openFileAt(dirFd, name);
+        try {
+          lines.push(
+            digestLine("file", mode, uid, gid, st.size, await contentSha(fd, st.size), child),
+          );
+        } finally {
+          vfs.close(fd);
+        }
+      } else {
+        lines.push(digestLine("special", mode, uid, gid, 0, "-", child));
+      }
+      await pause(0);
     }
   };
-  await visit("");
+  const rootFd = vfs.openDirAt(AT_FDCWD, root);
+  try {
+    const st = vfs.fstat(rootFd);
+    lines.push(digestLine("dir", st.mode, st.uid, st.gid, 0, "-", ""));
+    await visit(rootFd, "");
+  } finally {
+    vfs.close(rootFd);
+  }
   return (chunked ? CHUNKED_DIGEST : "") + digestOfLines(lines);
 }

@@ -98,6 +98,8 @@ async function runDrill(
         : { sourcePath: join(ctx.paths.archives, row.file) }),
       expectedSha256: row.sha256,
       targetDirFor: (index) => join(scratch, String(index)),
+      // The digest holds setuid/setgid bits; the scratch dir is private to volsnap.
+      keepPrivileges: true,
       limits: ctx.limits,
       onProgress: (n) => progress({ bytesDone: n }),
     });

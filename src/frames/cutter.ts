@@ -23,6 +23,7 @@ import type { FrameCompressor } from "../compression/compress.ts";
 import type { FrameMarks } from "../pack/pack_sink.ts";
 import type { EntryStat } from "../pack/volume_fs.ts";
 import zlib from "node:zlib";
+import { createHash } from "node:crypto";
 import { type FramePool, type FrameResult, outputBound } from "./frame_pool.ts";
 import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
 import { chunkFrameId, frameId, recipeTag } from "./frame_id.ts";
@@ -73,6 +74,8 @@ export interface ParentIndex {
 export interface VirtualSource {
   frame: FrameRef;
   offset: number;
+  /** The file's size (its content sha256 is checked when its bytes are copied). */
+  size: number;
   sha256: string;
 }
 
@@ -220,7 +223,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     if (!sameFile(prev, identity(path, st))) return undefined;
     const frame = this.#o.parent!.frames[prev.first];
     if (!frame || !this.#o.pack.has(frame.id)) return undefined;
-    return { frame, offset: prev.offset, sha256: prev.sha256 };
+    return { frame, offset: prev.offset, size: prev.size, sha256: prev.sha256 };
   }
 
   smallData(at: number, path: string, st: EntryStat, length: number): void {
@@ -243,9 +246,15 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     this.#queue({ at, kind: "virtual", len: length, src, rec });
   }
 
-  /** The files a later capture may reference (read whole and unchanged). */
+  /**
+   * The files a later capture may reference (read whole and unchanged). One
+   * whose times are not known exactly (the fallback file system calls give no
+   * ctime) is never "unchanged", so it is not recorded.
+   */
   get reusableFiles(): FileRecord[] {
-    return this.files.filter((f) => f.count >= 0 && f.sha256);
+    return this.files.filter((f) =>
+      f.count >= 0 && f.sha256 && Number.isFinite(f.ctimeMs) && Number.isFinite(f.mtimeMs)
+    );
   }
 
   end(at: number): void {
@@ -456,6 +465,11 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       const bytes = await this.#parentFrameBytes(h.src.frame);
       if (h.src.offset + h.len > bytes.length) {
         throw new Error(`parent frame ${h.src.frame.id} is shorter than its file records`);
+      }
+      const content = bytes.subarray(h.src.offset, h.src.offset + h.src.size);
+      // Never carry damage that zstd's checksum missed into a new frame.
+      if (createHash("sha256").update(content).digest("hex") !== h.src.sha256) {
+        throw new ParentFrameError(h.src.frame.id, "a file in it is not what its record says");
       }
       this.#cur.set(bytes.subarray(h.src.offset, h.src.offset + h.len), h.off);
     }

@@ -106,7 +106,13 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
   // The checksum covers every byte before it: a frame list is trusted by the
   // next incremental capture (file records point into frames), so any damage
   // must make it unreadable rather than quietly wrong.
-  const text = JSON.stringify(doc);
+  const text = JSON.stringify(doc, (_k, v) => {
+    // JSON has no NaN or Infinity (they would come back as null): refuse them here.
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new Error(`frame list ${path}: a value is not a finite number`);
+    }
+    return v;
+  });
   const check = createHash("sha256").update(text).digest("hex");
   await writeFileDurable(path, `${text.slice(0, -1)}${CHECK_KEY}${check}"}`, 0o600);
 }

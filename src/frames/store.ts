@@ -159,6 +159,32 @@ export class FrameStore {
   }
 
   /**
+   * Drops `ids` from every pack index but `keep`'s, durably (each index by
+   * the write recipe): their bytes there become dead, for compaction.
+   */
+  async supersede(ids: Set<string>, keep: string): Promise<void> {
+    for (const pack of [...this.#packBytes.keys()]) {
+      if (pack === keep) continue;
+      const path = join(this.packsDir, pack + ".idx");
+      const old = await Deno.readFile(path);
+      const kept: Uint8Array[] = [];
+      let total = 0;
+      for (let off = 8; off < old.length; off += IDX_RECORD) {
+        const rec = old.subarray(off, off + IDX_RECORD);
+        if (ids.has(toHex(rec.subarray(0, 32)))) continue;
+        kept.push(rec);
+        total += new DataView(rec.buffer, rec.byteOffset + 40, 4).getUint32(0, true);
+      }
+      if (kept.length === (old.length - 8) / IDX_RECORD) continue;
+      const idx = new Uint8Array(8 + kept.length * IDX_RECORD);
+      idx.set(old.subarray(0, 8));
+      kept.forEach((r, i) => idx.set(r, 8 + i * IDX_RECORD));
+      await writeFileDurable(path, idx, 0o600);
+      this.#packBytes.set(pack, total);
+    }
+  }
+
+  /**
    * Removes a pack whose frames are all dead or copied elsewhere: its index
    * first (so no reader finds it), then the pack. Caller holds the lock
    * alone and has relocated every live frame first.
@@ -249,6 +275,13 @@ export class PackWriter {
     }
     await writeFileDurable(join(this.#store.packsDir, this.name + ".idx"), idx, 0o600);
     this.#store.registerPack(this.name, idx);
+    // A fresh pack re-stored frames the store already had (found damaged):
+    // the older copies leave their packs' indexes, so exactly one copy of
+    // each frame is left (which copy wins then never depends on file times,
+    // and compaction never keeps a damaged copy over a good one).
+    if (this.#fresh) {
+      await this.#store.supersede(new Set(this.#records.map((r) => r.id)), this.name);
+    }
   }
 
   async abort(): Promise<void> {
