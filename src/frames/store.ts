@@ -71,9 +71,19 @@ export class FrameStore {
     }
     indexes.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : 1));
     for (const { name } of indexes) {
-      this.#addIndex(name.slice(0, -4), await Deno.readFile(join(this.packsDir, name)));
+      try {
+        this.#addIndex(name.slice(0, -4), await Deno.readFile(join(this.packsDir, name)));
+      } catch (err) {
+        // One damaged index costs the snapshots that use its frames (they
+        // report integrity_error), not the whole store; its pack is kept.
+        this.damagedIndexes.push(name);
+        console.error(`volsnap: frame index ${name} is unreadable, its frames are missing: ${err}`);
+      }
     }
   }
+
+  /** Index files that could not be read when the store was opened (their packs are kept). */
+  readonly damagedIndexes: string[] = [];
 
   /**
    * Crash leftovers (recovery sweep): temp files of packs and indexes, and
