@@ -28,6 +28,13 @@ export interface FrameCompressorOptions {
    * instead of passing it to `output`. Check `usesZstdCli` first.
    */
   outputFile?: string;
+  /**
+   * zstd CLI only, instead of `output`: called with this process's raw fd of
+   * the CLI's stdout pipe, to move the bytes on without the event loop
+   * (OffThreadSha256.relay); resolves when it read to the end. Unused (and
+   * `output` receives the bytes) when the fd cannot be found.
+   */
+  relayOutput?: (stdoutFd: number) => Promise<void>;
 }
 
 export interface FrameCompressor {
@@ -112,24 +119,30 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
     const msg = (await stderr).trim();
     return new Error(`zstd exited with ${status.code}${msg ? ": " + msg : ""}`, { cause: err });
   };
+  const stdoutFd = opts.relayOutput && !opts.outputFile ? ownFdOfChildPipe(child.pid, 1) : null;
+  if (stdoutFd !== null) growPipe(stdoutFd);
   // Read the CLI's output straight into one reused 1 MiB buffer (BYOB: no
   // per-read allocation) and hand it on when full.
-  const pump = opts.outputFile ? Promise.resolve() : (async () => {
-    const reader = child.stdout.getReader({ mode: "byob" });
-    let acc = new Uint8Array(1 << 20);
-    let n = 0;
-    for (;;) {
-      const r = await reader.read(new Uint8Array(acc.buffer, n, acc.length - n));
-      if (r.value) acc = new Uint8Array(r.value.buffer); // the buffer comes back transferred
-      if (r.done) break;
-      n += r.value.length;
-      if (n === acc.length) {
-        await opts.output(acc);
-        n = 0;
+  const pump = opts.outputFile
+    ? Promise.resolve()
+    : stdoutFd !== null
+    ? opts.relayOutput!(stdoutFd).finally(() => child.stdout.cancel().catch(() => {}))
+    : (async () => {
+      const reader = child.stdout.getReader({ mode: "byob" });
+      let acc = new Uint8Array(1 << 20);
+      let n = 0;
+      for (;;) {
+        const r = await reader.read(new Uint8Array(acc.buffer, n, acc.length - n));
+        if (r.value) acc = new Uint8Array(r.value.buffer); // the buffer comes back transferred
+        if (r.done) break;
+        n += r.value.length;
+        if (n === acc.length) {
+          await opts.output(acc);
+          n = 0;
+        }
       }
-    }
-    if (n > 0) await opts.output(acc.subarray(0, n));
-  })();
+      if (n > 0) await opts.output(acc.subarray(0, n));
+    })();
   pump.catch((err) => {
     failure ??= err;
     kill(); // unblocks a stdin write waiting on a full pipe
@@ -172,6 +185,9 @@ function zstdCli(opts: FrameCompressorOptions): FrameCompressor {
       kill();
       stdin.abort().catch(() => {});
       await child.status.catch(() => {});
+      // A relay reads our stdout fd on another thread: it must have stopped
+      // (zstd's death ends it) before the fd is closed and its number reused.
+      if (stdoutFd !== null) await pump.catch(() => {});
     },
     spliceFile: stdinFd === null || !libc()?.splice ? undefined : async (fd, length, signal) => {
       if (failure) throw failure;

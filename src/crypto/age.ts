@@ -11,6 +11,8 @@
  * never contains key material).
  */
 import { AppError } from "../core/errors.ts";
+import { libc } from "../fs/libc.ts";
+import { growPipe, ownFdOfChildPipe } from "../compression/pipe_size.ts";
 
 export const AGE_BIN = "age";
 export const AGE_SUFFIX = ".age";
@@ -128,6 +130,14 @@ function pipeStage(
 /** Bytes in, ciphertext appended to a file by age itself. */
 export interface AgeFileSink {
   write(bytes: Uint8Array): Promise<void>;
+  /**
+   * This process's raw fd of age's stdin pipe, for a writer on another
+   * thread (OffThreadSha256.relay) instead of `write`; null when it cannot
+   * be found or libc is unavailable. `finish` and `close` close it.
+   */
+  stdinFd: number | null;
+  /** age's own error if it has exited unsuccessfully (waits up to 1 s for it), else undefined. */
+  exitError(): Promise<AppError | undefined>;
   /** Ends the input and waits for age; throws if it failed. */
   finish(): Promise<void>;
   /** Kills age (any path; safe after finish). */
@@ -163,6 +173,8 @@ export function ageToFile(recipients: string[], path: string): AgeFileSink {
   const stderr = new Response(child.stderr).text().catch(() => "");
   const stdin = child.stdin.getWriter();
   stdin.closed.catch(() => {});
+  const stdinFd = libc() ? ownFdOfChildPipe(child.pid, 0) : null;
+  if (stdinFd !== null) growPipe(stdinFd); // zstd's output comes in 1 MiB reads
   const failed = async (cause?: unknown) => {
     const status = await child.status;
     const line = (await stderr).split("\n").map((l) => l.trim()).find(Boolean) ?? "";
@@ -170,6 +182,16 @@ export function ageToFile(recipients: string[], path: string): AgeFileSink {
     return new AppError("internal", `age could not encrypt the archive: ${why}`, { cause });
   };
   return {
+    stdinFd,
+    async exitError() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const status = await Promise.race([
+        child.status,
+        new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 1000)),
+      ]);
+      clearTimeout(timer);
+      return status && !status.success ? await failed() : undefined;
+    },
     async write(bytes) {
       try {
         await stdin.write(bytes);

@@ -18,7 +18,8 @@ export class OffThreadSha256 {
   #waitingForBuffer?: () => void;
   #digest?: { resolve: (hex: string) => void; reject: (e: Error) => void };
   #failure?: Error;
-  /** Bytes hashed in tail mode, once `digest` resolved. */
+  #relayed?: Promise<string>;
+  /** Bytes hashed in tail or relay mode, once `digest` resolved. */
   tailSize?: number;
 
   constructor() {
@@ -70,6 +71,22 @@ export class OffThreadSha256 {
   }
 
   /**
+   * Instead of `update`: copies pipe fd `from` to pipe fd `to` (raw fds of
+   * this process, e.g. a child's stdout and another child's stdin), hashing
+   * on the way, until `from` ends. Resolves then; `digest` gives the hash.
+   * The worker's thread blocks in read/write meanwhile: before closing either
+   * fd, wait for this to settle (ending the processes behind them ends it).
+   */
+  relay(from: number, to: number): Promise<void> {
+    const hex = this.#relayed = new Promise<string>((resolve, reject) =>
+      this.#digest = { resolve, reject }
+    );
+    hex.catch(() => {}); // observed through the promise returned here and `digest`
+    this.#post({ op: "relay", from, to }, []);
+    return hex.then(() => {});
+  }
+
+  /**
    * Instead of `update`: the digest of these file ranges back to back, read
    * and hashed by the worker (no bytes pass through the caller). Ends the worker.
    */
@@ -83,6 +100,11 @@ export class OffThreadSha256 {
 
   /** Hex digest of everything passed to `update` (or tailed); ends the worker. */
   async digest(): Promise<string> {
+    if (this.#relayed) {
+      const relayed = await this.#relayed;
+      await this.close();
+      return relayed;
+    }
     const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
     this.#post({ op: this.#tailing ? "end" : "digest" }, []);
     const result = await hex;
@@ -108,6 +130,7 @@ export class OffThreadSha256 {
       clearTimeout(timer);
     }
     this.#worker.terminate();
+    this.#digest?.reject(new Error("hashing was stopped")); // a relay cut short settles too
   }
 
   #post(msg: HashRequest, transfer: Transferable[]) {

@@ -4,6 +4,7 @@
  * buffers are sent back for reuse.
  */
 import { createHash } from "node:crypto";
+import { lastError, libc, sizeT } from "../fs/libc.ts";
 
 export type HashRequest =
   | { op: "update"; buf: ArrayBuffer; len: number }
@@ -19,7 +20,13 @@ export type HashRequest =
   /** Give up (the archive is being abandoned): close the file and reply "stopped". */
   | { op: "stop" }
   /** Hash these byte ranges of files, in order, read here; then reply with the digest. */
-  | { op: "ranges"; ranges: HashRange[] };
+  | { op: "ranges"; ranges: HashRange[] }
+  /**
+   * Copy pipe fd `from` (read end) to pipe fd `to` (write end), both open in
+   * this process, hashing on the way, until `from` ends; then reply with the
+   * digest and size. The fds stay open: their owner closes them.
+   */
+  | { op: "relay"; from: number; to: number };
 
 /** `committedPath`: where the file is once renamed into place, tried when `path` is gone. */
 export interface HashRange {
@@ -111,8 +118,61 @@ async function hashRanges(ranges: HashRange[]) {
   scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []);
 }
 
+/**
+ * Blocking libc reads and writes on this worker's own thread: a capture's
+ * compressed stream goes from zstd to age without the main thread (whose
+ * packing is the critical path) touching it, and with one copy in and one out.
+ */
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+function relay(from: number, to: number): void {
+  const l = libc();
+  if (!l) throw new Error("libc is unavailable");
+  // Deno opens its child pipes non-blocking (for its event loop, which never
+  // touches these two now): blocking calls here wait instead of spinning.
+  for (const fd of [from, to]) {
+    const flags = l.fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || l.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+      throw lastError(l, `fcntl on fd ${fd}`);
+    }
+  }
+  const buf = new Uint8Array(1 << 20);
+  let size = 0;
+  for (;;) {
+    const n = l.read(from, buf, sizeT(buf.length));
+    if (n < 0) {
+      const e = lastError(l, "read from zstd");
+      if (e.code === "EINTR") continue;
+      throw e;
+    }
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    size += n;
+    for (let off = 0; off < n;) {
+      const w = Number(l.write(to, buf.subarray(off, n), sizeT(n - off)));
+      if (w < 0) {
+        const e = lastError(l, "write to age"); // EPIPE: age exited, its status says why
+        if (e.code === "EINTR") continue;
+        throw e;
+      }
+      off += w;
+    }
+  }
+  scope.postMessage({ op: "digest", hex: hash.digest("hex"), size }, []);
+}
+
 scope.onmessage = (e) => {
   const req = e.data;
+  if (req.op === "relay") {
+    try {
+      relay(req.from, req.to);
+    } catch (err) {
+      scope.postMessage({ op: "error", message: String((err as Error)?.message ?? err) }, []);
+    }
+    return;
+  }
   if (req.op === "ranges") {
     hashRanges(req.ranges).catch((err) =>
       scope.postMessage({ op: "error", message: String(err?.message ?? err) }, [])

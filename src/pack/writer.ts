@@ -109,8 +109,11 @@ export async function writeSnapshotArchive(
   // The zstd CLI writes the temp file itself (one pipe less through this
   // process, whose packing is the critical path); the hash worker reads the
   // file behind it.
-  // Encrypted: the plain stream comes back here to be hashed, and age writes the file.
+  // Encrypted: age writes the file, and the hash worker moves zstd's output
+  // into age, hashing the plain stream on the way (no bytes through this
+  // thread); without the raw pipe fds the stream comes back here instead.
   const direct = usesZstdCli(opts) && !opts.encryptFor;
+  let relayed = false;
   let age: AgeFileSink | undefined;
   try {
     const h = hash = new OffThreadSha256();
@@ -122,6 +125,14 @@ export async function writeSnapshotArchive(
       batchSize: BATCH_SIZE,
       zstdEngine: opts.zstdEngine,
       outputFile: direct ? out.tempPath : undefined,
+      relayOutput: sink?.stdinFd != null
+        ? (fd) => {
+          relayed = true;
+          return h.relay(fd, sink.stdinFd!).catch(async (err) => {
+            throw (await sink.exitError()) ?? err; // age's own words when it failed
+          });
+        }
+        : undefined,
       output: async (bytes) => {
         await h.update(bytes);
         await (sink ? sink.write(bytes) : out.write(bytes));
@@ -177,7 +188,7 @@ export async function writeSnapshotArchive(
     await age?.finish();
     opts.signal?.throwIfAborted();
     sha256 = await hash.digest();
-    if (direct) sizeBytes = hash.tailSize!;
+    if (direct || relayed) sizeBytes = hash.tailSize!;
     await out.commit();
   } catch (err) {
     // Stop everything that still writes or reads the temp file, then remove it.
