@@ -75,7 +75,7 @@ export class S3Store implements ObjectStore {
   async #call(
     what: string,
     url: string,
-    init: RequestInit & { ok?: number[]; put?: Uint8Array },
+    init: RequestInit & { ok?: number[]; put?: Uint8Array; streamBody?: boolean },
   ): Promise<Response> {
     let res: Response;
     try {
@@ -88,6 +88,12 @@ export class S3Store implements ObjectStore {
           status: r.status,
           headers: r.headers,
         });
+      } else if (init.streamBody) {
+        const { streamBody: _s, ok: _ok, ...rest } = init;
+        res = await fetchStreaming(
+          (signal) => this.#aws.fetch(url, { ...rest, signal }),
+          this.#timeoutMs,
+        );
       } else {
         res = await this.#aws.fetch(url, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
       }
@@ -132,7 +138,11 @@ export class S3Store implements ObjectStore {
     if (range) {
       headers.range = `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ""}`;
     }
-    const res = await this.#call(`get ${key}`, this.#url(key), { method: "GET", headers });
+    const res = await this.#call(`get ${key}`, this.#url(key), {
+      method: "GET",
+      headers,
+      streamBody: true,
+    });
     if (range && res.status !== 206) {
       await res.body?.cancel();
       throw new StorageError("failed", `get ${key}: server ignored the byte range`);
@@ -272,4 +282,53 @@ function errName(err: unknown): string {
   const e = err as { name?: string; message?: string };
   if (e?.name === "TimeoutError") return "timed out";
   return (e?.message ?? String(err)).split("\n")[0].slice(0, 200);
+}
+
+/**
+ * A response whose body may take longer than `ms` to arrive in full (a
+ * restore streams a whole archive, at the pace the restore writes it): `ms`
+ * bounds the wait for the headers and then each wait for more bytes, not the
+ * transfer. (A fetch signal that fires after the headers cuts the body off.)
+ */
+async function fetchStreaming(
+  send: (signal: AbortSignal) => Promise<Response>,
+  ms: number,
+): Promise<Response> {
+  const ac = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    const t = timer = setTimeout(
+      () => ac.abort(new DOMException(`no data for ${ms} ms`, "TimeoutError")),
+      ms,
+    );
+    Deno.unrefTimer(t);
+  };
+  arm();
+  let res: Response;
+  try {
+    res = await send(ac.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!res.body) return res;
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      arm(); // only while waiting: a consumer that reads slowly is no stalled server
+      try {
+        const r = await reader.read();
+        if (r.done) c.close();
+        else c.enqueue(r.value);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }

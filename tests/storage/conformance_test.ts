@@ -115,6 +115,66 @@ Deno.test({
 });
 
 Deno.test({
+  name: "s3: the timeout bounds each wait for the body, not the whole (slowly read) download",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const bytes = random(3 << 20);
+    await (await s3Store()).put("slow/read", bytes);
+    const store = new S3Store({
+      bucket: (await s3()).bucket,
+      endpoint: (await s3()).endpoint,
+      region: "us-east-1",
+      pathStyle: true,
+      ...S3RVER_KEY,
+      timeoutMs: 400,
+    });
+    // A restore reads at the pace it writes files: here a pause past the timeout.
+    const reader = (await store.get("slow/read")).getReader();
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      parts.push(r.value);
+      n += r.value.length;
+      if (parts.length === 1) await new Promise((r) => setTimeout(r, 900));
+    }
+    assertEquals(n, bytes.length);
+
+    // A server that stops sending mid-body: the read fails after the timeout.
+    const port = freePort();
+    const stall = Deno.serve(
+      { hostname: "127.0.0.1", port, onListen: () => {} },
+      () =>
+        new Response(
+          new ReadableStream({ start: (c) => c.enqueue(new Uint8Array(1000)) }),
+          { headers: { "content-length": "100000" } },
+        ),
+    );
+    try {
+      const stalled = new S3Store({
+        bucket: "stalling",
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "us-east-1",
+        pathStyle: true,
+        ...S3RVER_KEY,
+        timeoutMs: 400,
+      });
+      const t0 = performance.now();
+      const body = await stalled.get("x/y");
+      await assertRejects(async () => {
+        for await (const _ of body) { /* drain until the stall fails it */ }
+      });
+      const waited = performance.now() - t0;
+      assert(waited >= 350 && waited < 5000, `failed after ${waited} ms`);
+    } finally {
+      await stall.shutdown();
+    }
+  },
+});
+
+Deno.test({
   name: "stop s3rver",
   sanitizeResources: false,
   sanitizeOps: false,
