@@ -231,6 +231,9 @@ export class DecodedStream {
       stderr: "piped",
     }).spawn();
     growChildPipe(p.pid, 1);
+    // A streamed source is written in 1 MiB pieces: a 64 KiB pipe would make
+    // each one 16 wake-ups of zstd and of this thread.
+    if (!fromPath) growChildPipe(p.pid, 0);
     let feedError: unknown;
     const feed = (async () => {
       if (fromPath) return;

@@ -26,6 +26,8 @@ export type RawSource =
 
 /** Raw bytes per message to the worker when the source is a stream. */
 const RAW_BATCH = 1 << 20;
+/** Raw batches sent ahead of the worker (bounds memory: 8 MiB). */
+const RAW_AHEAD = 8;
 
 export interface WalkOptions {
   limits: ArchiveLimits;
@@ -116,25 +118,43 @@ export class OffThreadWalk {
       }
       return out.buffer;
     };
-    let ahead: Promise<ArrayBuffer | undefined> | undefined;
-    const answerNeed = async () => {
+    // Raw batches are sent ahead of the worker's needs (up to RAW_AHEAD
+    // unconsumed): this thread is busy writing files in long synchronous
+    // stretches, and a worker that asked for each batch only when it wanted
+    // it would wait out every one of them with zstd idle. Each "need" says
+    // the worker consumed one.
+    let unconsumed = 0;
+    let pumping = false;
+    let sourceDone = false;
+    const pump = async () => {
+      if (pumping || !reader) return;
+      pumping = true;
       try {
-        if (this.#opts.signal?.aborted) throw this.#opts.signal.reason;
-        const buf = await (ahead ?? readBatch());
-        ahead = undefined;
-        if (!buf) return send({ type: "raw" });
-        ahead = readBatch();
-        ahead.catch(() => {}); // observed by the next need
-        rawBytes += buf.byteLength;
-        send({ type: "raw", buf }, [buf]);
+        while (!sourceDone && !closed && unconsumed < RAW_AHEAD) {
+          if (this.#opts.signal?.aborted) throw this.#opts.signal.reason;
+          const buf = await readBatch();
+          if (!buf) {
+            sourceDone = true;
+            send({ type: "raw" });
+            break;
+          }
+          rawBytes += buf.byteLength;
+          unconsumed++;
+          send({ type: "raw", buf }, [buf]);
+        }
       } catch (err) {
         srcError ??= err;
+        sourceDone = true;
         send({ type: "raw" }); // the worker sees an early end; srcError wins below
+      } finally {
+        pumping = false;
       }
     };
     w.onmessage = (e: MessageEvent<FromWorker>) => {
-      if (e.data.type === "need") answerNeed();
-      else {
+      if (e.data.type === "need") {
+        unconsumed--;
+        pump();
+      } else {
         if (e.data.type === "closed") closed = true;
         inbox.push(e.data);
         wake?.();
@@ -171,6 +191,7 @@ export class OffThreadWalk {
         limits: this.#opts.limits,
         withData: this.#opts.withData,
       });
+      pump();
       for (;;) {
         const m = await next();
         if (m.type === "batch") {

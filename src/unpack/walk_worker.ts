@@ -24,7 +24,7 @@ export type ToWorker =
     /** Send entries and file data (extraction); otherwise only validate (scan). */
     withData: boolean;
   }
-  /** Answer to "need": one raw chunk, or none at the end of the source. */
+  /** One raw chunk, sent ahead of need; none: the end of the source. */
   | { type: "raw"; buf?: ArrayBuffer }
   /** The main thread is done with one batch, whose buffer comes back for reuse. */
   | { type: "ack"; buf: ArrayBuffer }
@@ -33,6 +33,7 @@ export type ToWorker =
   | { type: "cancel" };
 
 export type FromWorker =
+  /** One raw chunk was taken: room for another. */
   | { type: "need" }
   /** The manifest's parsed JSON, for the main thread to validate (zod is not loaded here). */
   | { type: "manifest"; json: unknown }
@@ -97,6 +98,8 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
     const m = e.data;
     if (m.type === "start") run(m.path, m.limits, m.withData);
     else if (m.type === "raw") {
+      rawQueue.push(m.buf);
+      if (!m.buf) rawEnded = true;
       rawWaiter?.(m.buf);
       rawWaiter = undefined;
     } else if (m.type === "ack") {
@@ -116,15 +119,20 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
     }
   };
 
+  // Raw batches arrive ahead of need (walk_thread.ts sends up to RAW_AHEAD);
+  // "need" hands one credit back per batch taken. `undefined` ends the source.
+  const rawQueue: (ArrayBuffer | undefined)[] = [];
+  let rawEnded = false;
   const fromMain = () =>
     new ReadableStream<Uint8Array>({
       async pull(ctl) {
-        const buf = await new Promise<ArrayBuffer | undefined>((resolve) => {
-          rawWaiter = resolve;
-          scope.postMessage({ type: "need" });
-        });
-        if (buf === undefined || cancelled) ctl.close();
-        else ctl.enqueue(new Uint8Array(buf));
+        if (!rawQueue.length && !rawEnded) {
+          await new Promise<void>((resolve) => rawWaiter = () => resolve());
+        }
+        const buf = rawQueue.shift();
+        if (buf === undefined || cancelled) return ctl.close();
+        scope.postMessage({ type: "need" });
+        ctl.enqueue(new Uint8Array(buf));
       },
     }, { highWaterMark: 0 });
 
