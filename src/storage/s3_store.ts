@@ -295,36 +295,49 @@ async function fetchStreaming(
   ms: number,
 ): Promise<Response> {
   const ac = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    const t = timer = setTimeout(
-      () => ac.abort(new DOMException(`no data for ${ms} ms`, "TimeoutError")),
-      ms,
-    );
-    Deno.unrefTimer(t);
-  };
-  arm();
+  // One coarse watchdog instead of a timer per chunk (a GET of 90 MiB is
+  // ~1,500 chunks): it aborts once a wait has lasted `ms`.
+  let waitingSince = performance.now();
+  const watchdog = setInterval(() => {
+    if (waitingSince && performance.now() - waitingSince >= ms) {
+      ac.abort(new DOMException(`no data for ${ms} ms`, "TimeoutError"));
+    }
+  }, Math.max(10, Math.min(1000, ms / 8)));
+  Deno.unrefTimer(watchdog);
   let res: Response;
   try {
     res = await send(ac.signal);
-  } finally {
-    clearTimeout(timer);
+  } catch (err) {
+    clearInterval(watchdog);
+    throw err;
   }
-  if (!res.body) return res;
+  waitingSince = 0;
+  if (!res.body) {
+    clearInterval(watchdog);
+    return res;
+  }
   const reader = res.body.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(c) {
-      arm(); // only while waiting: a consumer that reads slowly is no stalled server
+      // Timed only while waiting: a consumer that reads slowly is no stalled server.
+      waitingSince = performance.now();
       try {
         const r = await reader.read();
-        if (r.done) c.close();
-        else c.enqueue(r.value);
+        if (r.done) {
+          clearInterval(watchdog);
+          c.close();
+        } else c.enqueue(r.value);
+      } catch (err) {
+        clearInterval(watchdog);
+        throw err;
       } finally {
-        clearTimeout(timer);
+        waitingSince = 0;
       }
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel: (reason) => {
+      clearInterval(watchdog);
+      return reader.cancel(reason);
+    },
   }, { highWaterMark: 0 });
   return new Response(body, {
     status: res.status,
