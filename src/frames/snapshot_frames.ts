@@ -106,13 +106,16 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
   // The checksum covers every byte before it: a frame list is trusted by the
   // next incremental capture (file records point into frames), so any damage
   // must make it unreadable rather than quietly wrong.
-  const text = JSON.stringify(doc, (_k, v) => {
-    // JSON has no NaN or Infinity (they would come back as null): refuse them here.
-    if (typeof v === "number" && !Number.isFinite(v)) {
-      throw new Error(`frame list ${path}: a value is not a finite number`);
+  // JSON has no NaN or Infinity (they would come back as null and the list
+  // would not parse): refuse them here. Only file records hold stat values.
+  for (const f of doc.files) {
+    for (const v of f) {
+      if (typeof v === "number" && !Number.isFinite(v)) {
+        throw new Error(`frame list ${path}: a file record of ${f[0]} is not finite numbers`);
+      }
     }
-    return v;
-  });
+  }
+  const text = JSON.stringify(doc);
   const check = createHash("sha256").update(text).digest("hex");
   await writeFileDurable(path, `${text.slice(0, -1)}${CHECK_KEY}${check}"}`, 0o600);
 }
