@@ -18,6 +18,7 @@
  * the same tree.
  */
 import { createHash, type Hash } from "node:crypto";
+import type { TarEntryHeader } from "../tar/write_header.ts";
 
 export type DigestEntryType = "file" | "dir" | "symlink" | "hardlink" | "fifo" | "special";
 
@@ -275,4 +276,24 @@ export class ContentDigester {
     if (!l) this.#lines.set(index, l = []);
     return l;
   }
+}
+
+/** The digest's view of a tar entry the packer writes under `volumes/<index>/` (prefixLength chars). */
+export function digestEntryOf(h: TarEntryHeader, index: number, prefixLength: number): DigestEntry {
+  const slash = h.path.endsWith("/") ? h.path.length - 1 : h.path.length;
+  return {
+    index,
+    rel: h.path.slice(prefixLength, Math.max(slash, prefixLength)),
+    type: h.type,
+    mode: h.mode,
+    uid: h.uid,
+    gid: h.gid,
+    size: h.sparse?.realSize ?? h.size,
+    link: h.type === "hardlink"
+      ? h.linkTarget!.slice(prefixLength)
+      : h.type === "symlink"
+      ? h.linkTarget
+      : undefined,
+    sparseMap: h.sparse?.map,
+  };
 }

@@ -18,7 +18,7 @@ import { errMessage } from "../core/errors.ts";
 import { TOOL_NAME, VERSION } from "../core/version.ts";
 import { zstdCliAvailable } from "../compression/zstd_cli.ts";
 import { captureFrames, type FramedParent, type FrameStats } from "../frames/frame_writer.ts";
-import { ParentFrameError } from "../frames/cutter.ts";
+import { ParentFrameError } from "../frames/parent.ts";
 import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
 import { frameStoreAt } from "../frames/store.ts";
 import { compactFrames } from "../frames/compact.ts";

@@ -22,14 +22,19 @@
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { FrameMarks } from "../pack/pack_sink.ts";
 import type { EntryStat } from "../pack/volume_fs.ts";
-import zlib from "node:zlib";
-import { createHash } from "node:crypto";
 import { type FramePool, type FrameResult, outputBound } from "./frame_pool.ts";
 import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
 import { chunkFrameId, frameId, recipeTag } from "./frame_id.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
 import { DIGEST_CHUNK } from "../drill/content_digest.ts";
-import { PackReader } from "./frame_reader.ts";
+import {
+  type FileRecord,
+  identity,
+  ParentFrames,
+  type ParentIndex,
+  sameFile,
+  type VirtualSource,
+} from "./parent.ts";
 
 /** Data chunk size of large files. */
 export const CHUNK = DIGEST_CHUNK;
@@ -41,43 +46,6 @@ const GROUP_MIN = 64 << 10;
 const FRAME_MAX = 3 << 20;
 const BATCH = 4 << 20;
 const MAX_IN_FLIGHT = 8;
-
-/** What incremental capture remembers of a large file: its identity and its frames. */
-export interface FileRecord {
-  path: string;
-  dev: number;
-  inoHi: number;
-  inoLo: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  /**
-   * Frames [first, first + count) of the snapshot's list hold exactly its data;
-   * count 0: a small file whose data (and padding) is inside frame `first` at `offset`.
-   */
-  first: number;
-  count: number;
-  offset?: number;
-  /** sha256 of its content (for the content digest when it is referenced, not read). */
-  sha256?: string;
-}
-
-/** The parent's files and frames, for reuse without reading. */
-export interface ParentIndex {
-  files: Map<string, FileRecord>;
-  frames: FrameRef[];
-  /** Recipe → the parent's frame with it (group frames only). */
-  recipes: Map<string, FrameRef>;
-}
-
-/** Where an unchanged small file's data is in the parent's frames. */
-export interface VirtualSource {
-  frame: FrameRef;
-  offset: number;
-  /** The file's size (its content sha256 is checked when its bytes are copied). */
-  size: number;
-  sha256: string;
-}
 
 export interface CutterStats {
   /** Frames of this snapshot, and how many were new to the store. */
@@ -148,8 +116,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   #openSmall?: FileRecord;
   /** Virtual data in the current frame, filled from the parent's frame when it must be built. */
   #holes: { off: number; len: number; src: VirtualSource }[] = [];
-  #reader?: PackReader;
-  #lastParentFrame?: { id: string; bytes: Uint8Array };
+  #parentFrames?: ParentFrames;
 
   constructor(o: FrameCutterOptions) {
     this.#o = o;
@@ -302,16 +269,16 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     if (this.#marks.length) throw new Error("frame marks beyond the end of the stream");
     while (this.#inFlight.length) await this.#inFlight.shift();
     await this.#chain;
-    this.#reader?.close();
-    this.#reader = undefined;
+    this.#parentFrames?.close();
+    this.#parentFrames = undefined;
     if (this.#failure) throw this.#failure;
   }
 
   // deno-lint-ignore require-await
   async close(): Promise<void> {
     this.#failure ??= new Error("frame cutter closed");
-    this.#reader?.close();
-    this.#reader = undefined;
+    this.#parentFrames?.close();
+    this.#parentFrames = undefined;
   }
 
   #nextCut(): number {
@@ -412,7 +379,8 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       this.#hashing = false;
       return;
     }
-    await this.#fillHoles();
+    await (this.#parentFrames ??= new ParentFrames(this.#o.store)).fill(this.#cur, this.#holes);
+    this.#holes = [];
     const buf = this.#cur.buffer as ArrayBuffer;
     this.#cur = new Uint8Array(this.#freeIn.pop() ?? new ArrayBuffer(FRAME_MAX));
     this.#curLen = 0;
@@ -458,68 +426,6 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight.shift();
     if (this.#failure) throw this.#failure;
   }
-
-  /** Copies unchanged small files' data out of the parent's frames into the frame being built. */
-  async #fillHoles() {
-    for (const h of this.#holes) {
-      const bytes = await this.#parentFrameBytes(h.src.frame);
-      if (h.src.offset + h.len > bytes.length) {
-        throw new Error(`parent frame ${h.src.frame.id} is shorter than its file records`);
-      }
-      const content = bytes.subarray(h.src.offset, h.src.offset + h.src.size);
-      // Never carry damage that zstd's checksum missed into a new frame.
-      if (createHash("sha256").update(content).digest("hex") !== h.src.sha256) {
-        throw new ParentFrameError(h.src.frame.id, "a file in it is not what its record says");
-      }
-      this.#cur.set(bytes.subarray(h.src.offset, h.src.offset + h.len), h.off);
-    }
-    this.#holes = [];
-  }
-
-  async #parentFrameBytes(f: FrameRef): Promise<Uint8Array> {
-    if (this.#lastParentFrame?.id === f.id) return this.#lastParentFrame.bytes;
-    this.#reader ??= new PackReader(this.#o.store);
-    let bytes: Uint8Array;
-    try {
-      const compressed = await this.#reader.read(this.#reader.location(f));
-      bytes = new Uint8Array(zlib.zstdDecompressSync(compressed));
-    } catch (err) {
-      throw new ParentFrameError(f.id, err);
-    }
-    if (bytes.length !== f.rawSize) {
-      throw new ParentFrameError(f.id, "it decodes to the wrong size");
-    }
-    this.#lastParentFrame = { id: f.id, bytes };
-    return bytes;
-  }
-}
-
-/** A parent's frame that an incremental capture needed could not be read: capture in full instead. */
-export class ParentFrameError extends Error {
-  constructor(readonly frameId: string, cause: unknown) {
-    super(
-      `parent frame ${frameId} cannot be read: ${cause instanceof Error ? cause.message : cause}`,
-    );
-  }
-}
-
-type FileIdentity = Omit<FileRecord, "first" | "count" | "sha256" | "offset">;
-
-function identity(path: string, st: EntryStat): FileIdentity {
-  return {
-    path,
-    dev: st.dev,
-    inoHi: st.inoHi,
-    inoLo: st.inoLo,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    ctimeMs: st.ctimeMs,
-  };
-}
-
-function sameFile(a: FileIdentity, b: FileIdentity) {
-  return a.dev === b.dev && a.inoHi === b.inoHi && a.inoLo === b.inoLo && a.size === b.size &&
-    a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** FNV-1a of a path's UTF-16 code units: where groups of small entries may end. */

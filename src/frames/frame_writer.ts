@@ -23,11 +23,12 @@ import {
   wrapIoError,
   writeManifestEntry,
 } from "../pack/writer.ts";
-import { closeVolumeRoot } from "../pack/pack.ts";
+import { closeVolumeRoot } from "../pack/volume_root.ts";
 import { ContentDigester } from "../drill/content_digest.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
-import { type CutterStats, FrameCutter, type ParentIndex } from "./cutter.ts";
+import { type CutterStats, FrameCutter } from "./cutter.ts";
+import type { ParentIndex } from "./parent.ts";
 import { defaultWorkerCount, FramePool, hashOnCaller } from "./frame_pool.ts";
 import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
 import type { FrameRef, FrameStore, PackWriter } from "./store.ts";

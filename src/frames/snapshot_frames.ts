@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { AppError, errMessage } from "../core/errors.ts";
 import { writeFileDurable } from "../fs/durable.ts";
-import type { FileRecord } from "./cutter.ts";
+import type { FileRecord } from "./parent.ts";
 import { DIGEST_CHUNK } from "../drill/content_digest.ts";
 import type { FrameRef } from "./store.ts";
 

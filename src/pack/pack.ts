@@ -15,7 +15,8 @@
  * a file with fewer blocks than its size is asked for its holes and, when it
  * has some, stored as GNU sparse PAX 1.0 (map, then only the data segments).
  */
-import { AppError } from "../core/errors.ts";
+import { AppError, errMessage } from "../core/errors.ts";
+import { copyFile, readSmall } from "./file_data.ts";
 import type { TarSink } from "./pack_sink.ts";
 import {
   BLOCK,
@@ -26,16 +27,10 @@ import {
   sparseMapBlock,
   type TarEntryHeader,
 } from "../tar/write_header.ts";
-import {
-  AT_FDCWD,
-  type EntryStat,
-  inodeKey,
-  sameInode,
-  type VolumeFs,
-  volumeFs,
-} from "./volume_fs.ts";
+import { type EntryStat, inodeKey, sameInode, type VolumeFs, volumeFs } from "./volume_fs.ts";
 import { type ArchiveLimits, checkWriterLimits } from "../tar/limits.ts";
-import type { DigestEntry } from "../drill/content_digest.ts";
+import { digestEntryOf } from "../drill/content_digest.ts";
+import type { RootInfo } from "./volume_root.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
@@ -58,33 +53,6 @@ export interface PackVolumeOptions {
   limits: ArchiveLimits;
   /** The file system calls to walk with; tests inject failures here. */
   vfs?: VolumeFs;
-}
-
-export interface RootInfo {
-  uid: number;
-  gid: number;
-  mode: number;
-  mtimeMs: number;
-}
-
-/** Opens the volume root (must be a real directory) and reads its owner and mode. */
-export function openVolumeRoot(hostPath: string): { fd: number; root: RootInfo } {
-  const vfs = volumeFs();
-  const fd = vfs.openDirAt(AT_FDCWD, hostPath);
-  try {
-    const st = vfs.fstat(fd);
-    return { fd, root: { uid: st.uid, gid: st.gid, mode: st.mode, mtimeMs: st.mtimeMs } };
-  } catch (err) {
-    vfs.close(fd);
-    throw err;
-  }
-}
-
-/** Closes a root fd from openVolumeRoot that was not handed to packVolume. */
-export function closeVolumeRoot(fd: number): void {
-  try {
-    volumeFs().close(fd);
-  } catch { /* already closed */ }
 }
 
 /** Writes `volumes/<index>/` and everything below it. Takes ownership of `rootFd`. */
@@ -132,30 +100,14 @@ class Walker {
     checkWriterLimits(this.#o.limits, h, n || header!.length, this.#o.stats.fileCount, sink.bytes);
     if (header) await sink.put(header);
     else await sink.commit(n);
-    sink.digest?.entry(this.#digestEntry(h), h.type === "file" && this.#linkable);
+    sink.digest?.entry(
+      digestEntryOf(h, this.#o.index, this.#prefixLength),
+      h.type === "file" && this.#linkable,
+    );
   }
 
   /** Whether the file being written has other links (a later hard link may name it). */
   #linkable = false;
-
-  #digestEntry(h: TarEntryHeader): DigestEntry {
-    const slash = h.path.endsWith("/") ? h.path.length - 1 : h.path.length;
-    return {
-      index: this.#o.index,
-      rel: h.path.slice(this.#prefixLength, Math.max(slash, this.#prefixLength)),
-      type: h.type,
-      mode: h.mode,
-      uid: h.uid,
-      gid: h.gid,
-      size: h.sparse?.realSize ?? h.size,
-      link: h.type === "hardlink"
-        ? h.linkTarget!.slice(this.#prefixLength)
-        : h.type === "symlink"
-        ? h.linkTarget
-        : undefined,
-      sparseMap: h.sparse?.map,
-    };
-  }
 
   /** Children of the directory open at `fd`; `arch` is its archive path ("…/"). */
   async dir(fd: number, arch: string, shown: string, isRoot = false): Promise<void> {
@@ -165,12 +117,16 @@ class Walker {
     } catch (err) {
       // An empty volume that "succeeded" would wipe the data when restored.
       if (isRoot) {
-        throw new AppError("internal", `cannot list volume directory ${shown}: ${msg(err)}`, {
-          cause: err,
-          hint: "volsnap needs read access to the volume and to /proc/self/fd (run it with -A)",
-        });
+        throw new AppError(
+          "internal",
+          `cannot list volume directory ${shown}: ${errMessage(err)}`,
+          {
+            cause: err,
+            hint: "volsnap needs read access to the volume and to /proc/self/fd (run it with -A)",
+          },
+        );
       }
-      this.#o.warn(`cannot list directory ${shown}: ${msg(err)}; stored empty`);
+      this.#o.warn(`cannot list directory ${shown}: ${errMessage(err)}; stored empty`);
       return;
     }
     names.sort();
@@ -191,7 +147,7 @@ class Walker {
       } catch (err) {
         this.#o.warn(
           !isCode(err, "ENOENT")
-            ? `cannot stat ${label}: ${msg(err)}; skipped`
+            ? `cannot stat ${label}: ${errMessage(err)}; skipped`
             : name.includes("\uFFFD")
             ? `name is not valid UTF-8, which volsnap cannot archive: ${label}; skipped`
             : `file vanished while reading: ${label}`,
@@ -214,7 +170,7 @@ class Walker {
         try {
           target = this.#fs.readLinkAt(fd, name);
         } catch (err) {
-          this.#o.warn(`cannot read symlink ${label}: ${msg(err)}; skipped`);
+          this.#o.warn(`cannot read symlink ${label}: ${errMessage(err)}; skipped`);
           continue;
         }
         const xattrs = this.#pathXattrs(fd, name, st, label);
@@ -245,7 +201,7 @@ class Walker {
       }
       // Unreadable: keep the directory itself so owner and mode survive.
       await this.entry({ ...common, path: arch, type: "dir" });
-      return this.#o.warn(`cannot open directory ${label}: ${msg(err)}; stored empty`);
+      return this.#o.warn(`cannot open directory ${label}: ${errMessage(err)}; stored empty`);
     }
     try {
       if (!sameInode(this.#fs.fstat(fd), st)) {
@@ -277,7 +233,7 @@ class Walker {
       if (isCode(err, "ELOOP")) {
         return this.#o.warn(`file replaced while reading: ${label}; skipped`);
       }
-      return this.#o.warn(`cannot read ${label}: ${msg(err)}; skipped`);
+      return this.#o.warn(`cannot read ${label}: ${errMessage(err)}; skipped`);
     }
     try {
       const before = this.#fs.fstat(fd);
@@ -311,7 +267,7 @@ class Walker {
         if (small && sink.room >= size + BLOCK) {
           // Data and padding land in the batch in place; reading one byte more
           // than expected notices a file that grew.
-          got = this.#readSmall(fd, size, label);
+          got = readSmall(this.#fs, this.#o.sink, fd, size, this.#warnRead(label));
           if (got > size) {
             changed = true;
             got = size;
@@ -340,7 +296,9 @@ class Walker {
             return;
           }
           got = await sink.spliceFile(fd, size);
-          if (got < size) got += await this.#copy(fd, size - got, label);
+          if (got < size) {
+            got += await copyFile(this.#fs, this.#o.sink, fd, size - got, this.#warnRead(label));
+          }
           if (got < size) {
             this.#o.warn(
               `file shrank while reading: ${label} (${got} of ${size} bytes; rest zero)`,
@@ -398,7 +356,7 @@ class Walker {
       const want = map[i + 1];
       if (want === 0) continue;
       this.#fs.seek(fd, map[i]);
-      const n = await this.#copy(fd, want, label);
+      const n = await copyFile(this.#fs, this.#o.sink, fd, want, this.#warnRead(label));
       got += n;
       if (n < want) {
         this.#o.warn(`file shrank while reading: ${label} (data at ${map[i]} short; rest zero)`);
@@ -410,12 +368,17 @@ class Walker {
     return got === data ? h.size : got;
   }
 
+  /** How a read error in `label` is reported (the file is stored short, zero-filled). */
+  #warnRead(label: string) {
+    return (err: unknown) => this.#o.warn(`read error in ${label}: ${errMessage(err)}`);
+  }
+
   /** Kept xattrs of an open file or dir; a failure is a warning, not a lost entry. */
   #fdXattrs(fd: number, st: EntryStat, label: string) {
     try {
       return this.#fs.xattrs(fd, st.dev);
     } catch (err) {
-      this.#o.warn(`cannot read extended attributes of ${label}: ${msg(err)}`);
+      this.#o.warn(`cannot read extended attributes of ${label}: ${errMessage(err)}`);
       return null;
     }
   }
@@ -425,57 +388,9 @@ class Walker {
     try {
       return this.#fs.xattrs(-1, st.dev, dirFd, name);
     } catch (err) {
-      this.#o.warn(`cannot read extended attributes of ${label}: ${msg(err)}`);
+      this.#o.warn(`cannot read extended attributes of ${label}: ${errMessage(err)}`);
       return null;
     }
-  }
-
-  /**
-   * Reads up to `size + 1` bytes to the sink's current position, which has
-   * room for them; returns bytes read. A short read of a regular file is its
-   * end, so an unchanged file costs one read call.
-   */
-  #readSmall(fd: number, size: number, label: string): number {
-    const sink = this.#o.sink;
-    const buf = sink.buf;
-    const start = sink.pos;
-    let done = 0;
-    while (done <= size) {
-      const want = size + 1 - done;
-      let n: number;
-      try {
-        n = this.#fs.read(fd, buf.subarray(start + done, start + size + 1));
-      } catch (err) {
-        this.#o.warn(`read error in ${label}: ${msg(err)}`);
-        return Math.min(done, size);
-      }
-      if (!n) break;
-      done += n;
-      if (n < want) break;
-    }
-    return done;
-  }
-
-  /** Reads up to `size` bytes straight into the sink's batches; returns bytes read. */
-  async #copy(fd: number, size: number, label: string): Promise<number> {
-    const sink = this.#o.sink;
-    let done = 0;
-    while (done < size) {
-      const space = sink.freeSpace();
-      const want = Math.min(space.length, size - done);
-      let n: number;
-      try {
-        n = this.#fs.read(fd, want === space.length ? space : space.subarray(0, want));
-      } catch (err) {
-        this.#o.warn(`read error in ${label}: ${msg(err)}`);
-        return done;
-      }
-      if (!n) return done;
-      done += n;
-      sink.digest?.data(space.subarray(0, n));
-      await sink.advance(n);
-    }
-    return done;
   }
 }
 
@@ -496,8 +411,4 @@ interface Child {
 
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: string })?.code === code;
-}
-
-function msg(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

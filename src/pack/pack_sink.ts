@@ -6,7 +6,7 @@
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { EntryStat } from "./volume_fs.ts";
 import type { ContentDigester } from "../drill/content_digest.ts";
-import type { VirtualSource } from "../frames/cutter.ts";
+import type { VirtualSource } from "../frames/parent.ts";
 
 /**
  * Where the packer's tar stream may be cut into frames (src/frames), by tar

@@ -13,13 +13,8 @@ import {
   type FrameCompressor,
   usesZstdCli,
 } from "../compression/compress.ts";
-import {
-  closeVolumeRoot,
-  openVolumeRoot,
-  type PackStats,
-  packVolume,
-  type RootInfo,
-} from "./pack.ts";
+import { type PackStats, packVolume } from "./pack.ts";
+import { closeVolumeRoot, openVolumeRoot, type RootInfo } from "./volume_root.ts";
 import { TarSink } from "./pack_sink.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
 import { type AgeFileSink, ageToFile } from "../crypto/age.ts";
