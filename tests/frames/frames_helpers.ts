@@ -86,3 +86,48 @@ export function firstDiff(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return n;
 }
+
+/** xorshift32: the property tests' reproducible choices (a seed replays a failure). */
+export class Rng {
+  #x: number;
+  constructor(seed: number) {
+    this.#x = seed >>> 0 || 1;
+  }
+  next(): number {
+    this.#x ^= this.#x << 13;
+    this.#x >>>= 0;
+    this.#x ^= this.#x >>> 17;
+    this.#x ^= this.#x << 5;
+    this.#x >>>= 0;
+    return this.#x;
+  }
+  int(n: number): number {
+    return this.next() % n;
+  }
+  pick<T>(a: T[]): T {
+    return a[this.int(a.length)];
+  }
+}
+
+/**
+ * One property round: an incremental capture of `dir` against `prev`, whose
+ * stream must be byte for byte the full capture's tar; `where` names the
+ * round (seed and mutations) in a failure.
+ */
+export async function incrementalRound(
+  store: FrameStore,
+  dir: string,
+  scratch: string,
+  id: string,
+  prev: Framed,
+  where: string,
+): Promise<Framed> {
+  const cur = await framedCapture(store, dir, scratch, id, prev.parent);
+  const got = await zstdDecode(await streamBytes(store, cur.path));
+  const want = await fullTar(dir, scratch, id);
+  if (!equalBytes(got, want)) {
+    throw new Error(`stream differs at byte ${firstDiff(got, want)}; ${where}`);
+  }
+  if (!cur.stats.frames.incremental) throw new Error(`not incremental; ${where}`);
+  return cur;
+}

@@ -13,38 +13,15 @@ import { pseudoRandom } from "../_helpers/fixtures.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
 import { FrameStore } from "../../src/frames/store.ts";
 import {
-  equalBytes,
-  firstDiff,
   type Framed,
   framedCapture,
-  fullTar,
+  incrementalRound,
+  Rng,
   streamBytes,
-  zstdDecode,
 } from "./frames_helpers.ts";
 
 const ROUNDS = 10;
 const MIB = 1024 * 1024;
-
-class Rng {
-  #x: number;
-  constructor(seed: number) {
-    this.#x = seed >>> 0 || 1;
-  }
-  next(): number {
-    this.#x ^= this.#x << 13;
-    this.#x >>>= 0;
-    this.#x ^= this.#x >>> 17;
-    this.#x ^= this.#x << 5;
-    this.#x >>>= 0;
-    return this.#x;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(a: T[]): T {
-    return a[this.int(a.length)];
-  }
-}
 
 function files(root: string, rel = ""): string[] {
   const out: string[] = [];
@@ -162,13 +139,8 @@ Deno.test("incremental captures after random mutations stream the full capture's
     for (let round = 1; round <= ROUNDS; round++) {
       const k = 1 + rng.int(6);
       for (let i = 0; i < k; i++) log.push(`r${round}: ${await mutate(src, rng, round * 10 + i)}`);
-      const id = `r${round}`;
-      const cur = await framedCapture(store, src, tmp, id, prev.parent);
-      const got = await zstdDecode(await streamBytes(store, cur.path));
-      const want = await fullTar(src, tmp, id);
       const where = `seed ${seed}, round ${round}, after:\n${log.join("\n")}`;
-      assert(equalBytes(got, want), `stream differs at byte ${firstDiff(got, want)}; ${where}`);
-      assert(cur.stats.frames.incremental, `round ${round} was not incremental`);
+      const cur = await incrementalRound(store, src, tmp, `r${round}`, prev, where);
       reused += cur.stats.frames.reusedRawBytes;
       if (round % 3 === 0 || round === ROUNDS) {
         const out = join(tmp, `x${round}`);
