@@ -23,16 +23,23 @@ export const HANDLE_CHANGED = "node:zlib's internal handle API is not what this 
   "the in-process compression fallback cannot run (install the zstd program, or use " +
   "compression=none)";
 
-/** A zstd (with content checksum) or gzip handle and its write state [availOut, availIn]. */
+/**
+ * A zstd (with content checksum) or gzip compression handle, or a zstd
+ * decompression one ("unzstd", which throws on a damaged frame), and its
+ * write state [availOut, availIn].
+ */
 export function openZlibHandle(
-  kind: "zstd" | "gzip",
+  kind: "zstd" | "gzip" | "unzstd",
   level: number,
+  zstdParams: Record<number, number> = {},
 ): { handle: ZHandle; state: Uint32Array } {
   const Z = zlib.constants;
   const stream = kind === "zstd"
     ? zlib.createZstdCompress({
-      params: { [Z.ZSTD_c_compressionLevel]: level, [Z.ZSTD_c_checksumFlag]: 1 },
+      params: { [Z.ZSTD_c_compressionLevel]: level, [Z.ZSTD_c_checksumFlag]: 1, ...zstdParams },
     })
+    : kind === "unzstd"
+    ? zlib.createZstdDecompress()
     : zlib.createGzip({ level });
   const s = stream as unknown as { _handle?: ZHandle; _writeState?: Uint32Array };
   if (

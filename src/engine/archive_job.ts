@@ -20,7 +20,7 @@ import { zstdCliAvailable } from "../compression/zstd_cli.ts";
 import { captureFrames, type FramedParent, type FrameStats } from "../frames/frame_writer.ts";
 import { ParentFrameError } from "../frames/parent.ts";
 import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
-import { frameStoreAt } from "../frames/store.ts";
+import { frameStoreAt, refLocation } from "../frames/store.ts";
 import { compactFrames } from "../frames/compact.ts";
 import type { ManifestDraft } from "../pack/writer.ts";
 import { removeArchiveFile } from "../retention/prune.ts";
@@ -208,10 +208,7 @@ async function chooseParent(ctx: EngineContext, workload: string): Promise<Paren
   try {
     const snap = await readFramedSnapshot(join(ctx.paths.archives, row.file));
     const store = await frameStoreAt(ctx.paths.root);
-    const missing = snap.frames.find((f) => {
-      const loc = store.get(f.id);
-      return !loc || loc.size !== f.size || loc.rawSize !== f.rawSize;
-    });
+    const missing = snap.frames.find((f) => !refLocation(store.get(f.id), f));
     if (missing) return { reason: `parent ${row.id} lacks frame ${missing.id} in the store` };
     if (snap.sha256 !== row.sha256) return { reason: `parent ${row.id} frame list is not its own` };
     const keys = (row.manifest as Manifest).volumes.map((v) => v.key);

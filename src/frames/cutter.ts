@@ -22,70 +22,38 @@
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { FrameMarks } from "../pack/pack_sink.ts";
 import type { EntryStat } from "../pack/volume_fs.ts";
-import { type FramePool, type FrameResult, outputBound } from "./frame_pool.ts";
-import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
+import type { FrameResult } from "./frame_pool.ts";
+import { FrameBuffers } from "./frame_buffers.ts";
+import type { CutterStats, FrameCutterOptions, Mark } from "./cutter_types.ts";
+export type { CutterStats, FrameCutterOptions } from "./cutter_types.ts";
+import type { FrameRef } from "./store.ts";
 import { chunkFrameId, frameId, recipeTag } from "./frame_id.ts";
+import { cutBeforeEntry, ownFrame } from "./group_cuts.ts";
+import { chunkSpans, keepSubFrames } from "./sub_frame_spans.ts";
+import { PAGE, pageStructured, SUB_FRAME } from "./sub_frames.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
 import { DIGEST_CHUNK } from "../drill/content_digest.ts";
-import {
-  type FileRecord,
-  identity,
-  ParentFrames,
-  type ParentIndex,
-  sameFile,
-  type VirtualSource,
-} from "./parent.ts";
+import { type FileRecord, identity, ParentFrames, sameFile, type VirtualSource } from "./parent.ts";
 
 /** Data chunk size of large files. */
 export const CHUNK = DIGEST_CHUNK;
-/** A group of small entries ends at the next entry once this big. */
-const GROUP_MAX = 1 << 20;
-/** …and may end at a path cut only once this big. */
-const GROUP_MIN = 64 << 10;
 /** No frame is larger (a cut is forced inside a huge header run). */
 const FRAME_MAX = 3 << 20;
 const BATCH = 4 << 20;
-const MAX_IN_FLIGHT = 8;
-
-export interface CutterStats {
-  /** Frames of this snapshot, and how many were new to the store. */
-  frameCount: number;
-  newFrames: number;
-  /** Compressed bytes this capture added to the store. */
-  storedBytes: number;
-  /** Compressed bytes of frames that already existed (shared). */
-  sharedBytes: number;
-  /** Tar bytes of large files referenced without being read. */
-  reusedRawBytes: number;
-}
-
-type Mark =
-  | { at: number; kind: "cut" }
-  | { at: number; kind: "region"; end: number; rec?: FileRecord; chunks?: Uint8Array[] }
-  | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord }
-  | { at: number; kind: "data"; len: number; rec: FileRecord }
-  | { at: number; kind: "virtual"; len: number; src: VirtualSource; rec: FileRecord };
-
-export interface FrameCutterOptions {
-  pack: PackWriter;
-  /** Where the parent's frames are read from (virtual data of a group that changed). */
-  store: FrameStore;
-  pool: FramePool;
-  level: number;
-  /** Hash first and compress only frames the store lacks (incremental). */
-  hashFirst: boolean;
-  /** Name frames on this thread rather than in the pool (see hashOnCaller). */
-  hashHere?: boolean;
-  parent?: ParentIndex;
-  /** Hashes the compressed stream on the way, as long as every frame is new. */
-  hash?: { update(bytes: Uint8Array): Promise<void> };
-}
 
 export class FrameCutter implements FrameCompressor, FrameMarks {
-  readonly list: FrameRef[] = [];
+  /** The snapshot's frames, once `finish` resolved. */
+  list: FrameRef[] = [];
   /** Each frame's recipe (null: none, e.g. a large file's chunk), by list index. */
-  readonly recipes: (string | null)[] = [];
+  recipes: (string | null)[] = [];
+  /** File records; their `first` and `count` index `list` once `finish` resolved. */
   readonly files: FileRecord[] = [];
+  /**
+   * Until then, one slot per frame cut, in stream order: a chunk kept as
+   * spans of its parent's sub-frames takes several references in its slot.
+   */
+  #slots: FrameRef[][] = [];
+  #slotRecipes: (string | null)[] = [];
   readonly stats: CutterStats = {
     frameCount: 0,
     newFrames: 0,
@@ -103,11 +71,9 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   #openRegion?: Mark & { kind: "region" };
   #cur: Uint8Array;
   #curLen = 0;
-  #freeIn: ArrayBuffer[] = [];
-  #freeOut: ArrayBuffer[] = [];
+  #buffers = new FrameBuffers(FRAME_MAX);
   #batch?: Uint8Array;
   #chain: Promise<void> = Promise.resolve();
-  #inFlight: Promise<void>[] = [];
   #failure: unknown;
   #hashing: boolean;
   #recipe: FrameRecipe;
@@ -132,12 +98,8 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
 
   // ---- FrameMarks (called by the packer) ----
 
-  entry(at: number, path: string): void {
-    const size = at - this.#lastCut;
-    const volumeRoot = /^volumes\/\d+\/$/.test(path);
-    if (volumeRoot || size >= GROUP_MAX || (size >= GROUP_MIN && (fnv1a(path) & 15) === 0)) {
-      this.#queue({ at, kind: "cut" });
-    }
+  entry(at: number, path: string, size: number): void {
+    if (cutBeforeEntry(at - this.#lastCut, path, size)) this.#queue({ at, kind: "cut" });
   }
 
   largeData(
@@ -160,12 +122,18 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         return prev.sha256;
       }
     }
+    const sub = pageStructured(st.size, length) ? SUB_FRAME : undefined;
+    const old = sub && prev && prev.count > 0 && prev.size % PAGE === 0
+      ? chunkSpans(this.#o.parent!.frames.slice(prev.first, prev.first + prev.count))
+      : undefined;
     const m: Mark = {
       at,
       kind: "region",
       end: at + length,
       rec: { ...id, first: 0, count: 0 },
       chunks,
+      sub,
+      parentChunks: old,
     };
     this.#openRegion = m;
     this.#queue(m);
@@ -197,6 +165,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const rec: FileRecord = { ...identity(path, st), first: 0, count: -1 };
     this.#openSmall = rec;
     if (length > 0) this.#queue({ at, kind: "data", len: length, rec });
+    if (ownFrame(st.size)) this.#queue({ at: at + length, kind: "cut" });
   }
 
   smallDataEnd(contentSha: string | undefined, reusable: boolean): void {
@@ -211,6 +180,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const rec: FileRecord = { ...identity(path, st), first: 0, count: -1, sha256: src.sha256 };
     this.files.push(rec);
     this.#queue({ at, kind: "virtual", len: length, src, rec });
+    if (ownFrame(st.size)) this.#queue({ at: at + length, kind: "cut" });
   }
 
   /**
@@ -267,11 +237,33 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     await this.#applyMarks();
     await this.#endFrame();
     if (this.#marks.length) throw new Error("frame marks beyond the end of the stream");
-    while (this.#inFlight.length) await this.#inFlight.shift();
+    await this.#buffers.drain();
     await this.#chain;
     this.#parentFrames?.close();
     this.#parentFrames = undefined;
     if (this.#failure) throw this.#failure;
+    this.#flatten();
+  }
+
+  /** The slots as one list; file records re-pointed from slots to list indexes. */
+  #flatten() {
+    const at: number[] = [];
+    for (const [i, refs] of this.#slots.entries()) {
+      at.push(this.list.length);
+      refs.forEach((f, j) => {
+        this.list.push(f);
+        this.recipes.push(j === 0 ? this.#slotRecipes[i] : null);
+      });
+    }
+    at.push(this.list.length);
+    // A record can be in `files` twice (it is the same object): re-point it once.
+    for (const f of new Set(this.files)) {
+      if (f.count < 0) continue;
+      const first = at[f.first];
+      f.count = f.count === 0 ? 0 : at[f.first + f.count] - first;
+      f.first = first;
+    }
+    this.stats.frameCount = this.list.length;
   }
 
   // deno-lint-ignore require-await
@@ -294,7 +286,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       if (d && this.#pos === d.end) {
         // Recorded for reuse only when the content stayed inside one frame.
         this.#data = undefined;
-        if (this.list.length === d.slot) d.rec.count = 0;
+        if (this.#slots.length === d.slot) d.rec.count = 0;
       }
       const r = this.#region;
       if (r && this.#pos === Math.min(r.next, r.end)) {
@@ -304,7 +296,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
           const rec = r.rec?.rec;
           if (rec && rec.count !== -1) {
             rec.first = r.startIdx;
-            rec.count = this.list.length - r.startIdx;
+            rec.count = this.#slots.length - r.startIdx;
             this.files.push(rec);
           }
         } else r.next += CHUNK;
@@ -314,15 +306,15 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       if (!m || m.at !== this.#pos) return;
       this.#marks.shift();
       if (m.kind === "data") {
-        this.#data = { at: m.at, end: m.at + m.len, slot: this.list.length, rec: m.rec };
-        m.rec.first = this.list.length;
+        this.#data = { at: m.at, end: m.at + m.len, slot: this.#slots.length, rec: m.rec };
+        m.rec.first = this.#slots.length;
         m.rec.offset = this.#curLen;
         this.#recipe.data(this.#curLen, m.len, m.rec);
         continue;
       }
       if (m.kind === "virtual") {
         if (this.#curLen + m.len > FRAME_MAX) await this.#endFrame();
-        m.rec.first = this.list.length;
+        m.rec.first = this.#slots.length;
         m.rec.offset = this.#curLen;
         m.rec.count = 0;
         this.#recipe.data(this.#curLen, m.len, m.rec);
@@ -334,19 +326,16 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       }
       await this.#endFrame();
       if (m.kind === "region") {
-        this.#region = { next: m.at + CHUNK, end: m.end, startIdx: this.list.length, rec: m };
+        this.#region = { next: m.at + CHUNK, end: m.end, startIdx: this.#slots.length, rec: m };
         if (m.end === m.at) this.#region = undefined;
       } else if (m.kind === "ref") {
-        const first = this.list.length;
-        for (const f of m.frames) {
-          this.list.push(f);
-          this.recipes.push(null);
-          this.stats.frameCount++;
-          this.stats.sharedBytes += f.size;
-        }
+        const first = this.#slots.length;
+        this.#slots.push(m.frames.slice());
+        this.#slotRecipes.push(null);
+        for (const f of m.frames) this.stats.sharedBytes += f.size;
         this.stats.reusedRawBytes += m.rawLen;
         this.#hashing = false;
-        this.files.push({ ...m.rec, first, count: m.frames.length });
+        this.files.push({ ...m.rec, first, count: 1 });
         this.#pos += m.rawLen;
       }
     }
@@ -361,42 +350,50 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     if (midData || this.#region) this.#recipe.invalidate();
     const recipe = this.#recipe.finish();
     if (midData) this.#recipe.invalidate(); // the next frame starts inside that file too
-    const slot = this.list.length;
-    this.recipes.push(recipe);
+    const slot = this.#slots.length;
+    this.#slotRecipes.push(recipe);
     const len = this.#curLen;
     // A large file's chunk is named by its content digest's chunk hash (hashed once).
     const r = this.#region;
     const chunk = r?.rec?.chunks?.[slot - r.startIdx];
-    const named = recipe ?? (chunk && chunkFrameId(this.#o.level, len, chunk));
+    const sub = chunk ? r?.rec?.sub : undefined;
+    const named = recipe ?? (chunk && chunkFrameId(this.#o.level, len, chunk, sub));
     // The parent has a frame made of exactly these bytes: reference it, read nothing more.
     const same = recipe ? this.#o.parent?.recipes.get(recipe) : undefined;
     if (same && same.rawSize === len && this.#o.pack.has(same.id)) {
       this.#holes = [];
       this.#curLen = 0;
-      this.list.push(same);
-      this.stats.frameCount++;
+      this.#slots.push([same]);
       this.stats.sharedBytes += same.size;
       this.#hashing = false;
       return;
     }
-    await (this.#parentFrames ??= new ParentFrames(this.#o.store)).fill(this.#cur, this.#holes);
+    this.#parentFrames ??= new ParentFrames(this.#o.store);
+    await this.#parentFrames.fill(this.#cur, this.#holes);
     this.#holes = [];
-    const buf = this.#cur.buffer as ArrayBuffer;
-    this.#cur = new Uint8Array(this.#freeIn.pop() ?? new ArrayBuffer(FRAME_MAX));
+    // A changed chunk of a page-structured file: its parent's chunk, for the sub-frames to keep.
+    const oldChunk = sub && named && !this.#o.pack.has(named)
+      ? r?.rec?.parentChunks?.[slot - r.startIdx]
+      : undefined;
+    const old = oldChunk && await this.#parentFrames.compressed(oldChunk);
+    const { buf, cur } = this.#buffers.input(this.#cur, len);
+    this.#cur = cur;
     this.#curLen = 0;
-    this.list.push({ id: "", size: 0, rawSize: len });
-    this.stats.frameCount++;
+    this.#slots.push([]);
     const { pool, level, pack, hashFirst } = this.#o;
-    const outBuf = () => this.#freeOut.pop() ?? new ArrayBuffer(outputBound(FRAME_MAX));
+    const outBuf = () => this.#buffers.output(len);
     let job: Promise<FrameResult>;
     if (named || this.#o.hashHere) {
       // A group is named by its recipe, a chunk by its content hash (their
       // bytes are not hashed again); other frames here when this thread has
       // time to spare. A known frame is not even sent.
       const id = named || frameId(level, new Uint8Array(buf, 0, len));
+      const subFrames = sub
+        ? { sub, parent: old?.bytes.buffer as ArrayBuffer, parentLen: old?.bytes.length }
+        : undefined;
       job = pack.has(id)
         ? Promise.resolve({ id, buf, outLen: 0 })
-        : pool.run(level, buf, len, outBuf(), id);
+        : pool.run(level, buf, len, outBuf(), id, subFrames);
     } else {
       job = hashFirst
         ? pool.run(level, buf, len).then((r) =>
@@ -407,6 +404,21 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     job.catch(() => {});
     const done = this.#chain = this.#chain.then(async () => {
       const r = await job;
+      if (r.pieces?.some((_, i) => i % 4 === 0 && r.pieces![i] === 1)) {
+        this.#hashing = false; // the stream now holds bytes stored before
+        this.#slots[slot] = await keepSubFrames(
+          this.#o,
+          this.stats,
+          r,
+          len,
+          chunk!,
+          sub!,
+          oldChunk!,
+          old!.starts,
+        );
+        this.#buffers.recycle(r);
+        return;
+      }
       const known = pack.has(r.id);
       if (!known) {
         const bytes = new Uint8Array(r.out!, 0, r.outLen);
@@ -417,23 +429,11 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       } else this.#hashing = false;
       const size = pack.location(r.id)!.size;
       if (known) this.stats.sharedBytes += size;
-      this.list[slot] = { id: r.id, size, rawSize: len };
-      this.#freeIn.push(r.buf);
-      if (r.out) this.#freeOut.push(r.out);
+      this.#slots[slot] = [{ id: r.id, size, rawSize: len }];
+      this.#buffers.recycle(r);
     });
     done.catch((err) => this.#failure ??= err);
-    this.#inFlight.push(done);
-    while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight.shift();
+    await this.#buffers.admit(done, buf, len);
     if (this.#failure) throw this.#failure;
   }
-}
-
-/** FNV-1a of a path's UTF-16 code units: where groups of small entries may end. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

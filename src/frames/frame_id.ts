@@ -20,11 +20,36 @@ export function recipeTag(level: number): string {
 /**
  * A large file's chunk frame: named by the sha256 of the chunk's content (the
  * content digest's, content_digest.ts FileHasher) and the frame's length (the
- * last chunk's tar padding), under a tag of its own.
+ * last chunk's tar padding), under a tag of its own. `sub`: the chunk is
+ * stored as sub-frames of that many bytes (sub_frames.ts); the layout is part
+ * of the name, since spans of the frame point at its sub-frames.
  */
-export function chunkFrameId(level: number, rawSize: number, contentChunkSha: Uint8Array): string {
-  return createHash("sha256").update(`volsnap-chunk zstd-${level} ${rawSize}\n`)
+export function chunkFrameId(
+  level: number,
+  rawSize: number,
+  contentChunkSha: Uint8Array,
+  sub?: number,
+): string {
+  const layout = sub ? ` sub-${sub}` : "";
+  return createHash("sha256").update(`volsnap-chunk zstd-${level} ${rawSize}${layout}\n`)
     .update(contentChunkSha).digest("hex");
+}
+
+/**
+ * The frame holding only the sub-frames of a chunk that its parent's chunk
+ * lacked, back to back: named by the chunk (content sha256 and length), the
+ * sub-frame size and which sub-frames (by index) it holds, which fixes every
+ * byte of it.
+ */
+export function patchFrameId(
+  level: number,
+  rawSize: number,
+  contentChunkSha: Uint8Array,
+  sub: number,
+  indexes: number[],
+): string {
+  return createHash("sha256").update(`volsnap-patch zstd-${level} ${rawSize} sub-${sub}\n`)
+    .update(contentChunkSha).update(indexes.join(",")).digest("hex");
 }
 
 /** A frame's id (see frameTag), where the caller has its bytes. */

@@ -12,6 +12,17 @@ export interface FrameResult {
   /** Compressed frame (when compression was asked for), in `out[0, outLen)`. */
   out?: ArrayBuffer;
   outLen: number;
+  /** Sub-frames against a parent: [kept (0|1), offset, size, rawSize] each. */
+  pieces?: number[];
+  /** The parent's bytes, returned. */
+  parent?: ArrayBuffer;
+}
+
+/** A chunk compressed as sub-frames, against the parent's chunk when given (frame_worker.ts). */
+export interface SubFrameJob {
+  sub: number;
+  parent?: ArrayBuffer;
+  parentLen?: number;
 }
 
 /**
@@ -46,7 +57,16 @@ export class FramePool {
         this.#waiters.delete(r.seq);
         if (!waiter) return;
         if ("error" in r) waiter.reject(new Error(`frame compression failed: ${r.error}`));
-        else waiter.resolve({ id: r.id, buf: r.buf, out: r.out, outLen: r.outLen });
+        else {
+          waiter.resolve({
+            id: r.id,
+            buf: r.buf,
+            out: r.out,
+            outLen: r.outLen,
+            pieces: r.pieces,
+            parent: r.parent,
+          });
+        }
       };
       w.onerror = (e) => {
         e.preventDefault();
@@ -66,15 +86,19 @@ export class FramePool {
     len: number,
     out?: ArrayBuffer,
     id?: string,
+    subFrames?: SubFrameJob,
   ): Promise<FrameResult> {
     if (this.#failure) return Promise.reject(this.#failure);
     const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = this.#seq++;
-    const req: FrameRequest = { seq, level, buf, len, out, id };
+    const req: FrameRequest = { seq, level, buf, len, out, id, ...subFrames };
+    const transfer: Transferable[] = [buf];
+    if (out) transfer.push(out);
+    if (subFrames?.parent) transfer.push(subFrames.parent);
     return new Promise<FrameResult>((resolve, reject) => {
       this.#waiters.set(seq, { resolve, reject });
       slot.busy++;
-      slot.w.postMessage(req, out ? [buf, out] : [buf]);
+      slot.w.postMessage(req, transfer);
     });
   }
 

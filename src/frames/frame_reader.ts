@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { AppError } from "../core/errors.ts";
-import type { FrameLocation, FrameRef, FrameStore } from "./store.ts";
+import { type FrameLocation, type FrameRef, type FrameStore, refLocation } from "./store.ts";
 
 export class PackReader {
   #store: FrameStore;
@@ -23,11 +23,12 @@ export class PackReader {
   }
 
   location(f: FrameRef): FrameLocation {
-    const loc = this.#store.get(f.id);
-    if (!loc || loc.size !== f.size || loc.rawSize !== f.rawSize) {
+    const stored = this.#store.get(f.id);
+    const loc = refLocation(stored, f);
+    if (!loc) {
       throw new AppError(
         "integrity_error",
-        `frame ${f.id} is ${loc ? "not the recorded size" : "missing from the frame store"}`,
+        `frame ${f.id} is ${stored ? "not the recorded size" : "missing from the frame store"}`,
         {
           hint:
             "the snapshot cannot be read; delete it, or restore the data dir's frames/ from a copy",

@@ -31,7 +31,7 @@ import { type CutterStats, FrameCutter } from "./cutter.ts";
 import type { ParentIndex } from "./parent.ts";
 import { defaultWorkerCount, FramePool, hashOnCaller } from "./frame_pool.ts";
 import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
-import type { FrameRef, FrameStore, PackWriter } from "./store.ts";
+import { type FrameRef, type FrameStore, type PackWriter, refLocation } from "./store.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
 const MAX_WARNINGS = 1000;
@@ -208,6 +208,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
       settled = true;
       try {
         // A stream that reuses frames is hashed from the store, beside the pack's fsync.
+        await pack!.flush();
         const hashing = cutter.hashComplete ? hash!.digest() : hashFrames(pack!, cutter.list);
         hashing.catch(() => {});
         await pack!.commit(opts.fault);
@@ -293,11 +294,11 @@ function usableParent(
 /** sha256 of the concatenated frames, read back (from the store or this pack) by the hash worker. */
 async function hashFrames(
   pack: PackWriter,
-  frames: { id: string; size: number; rawSize: number }[],
+  frames: FrameRef[],
 ): Promise<string> {
   const ranges = frames.map((f) => {
-    const loc = pack.location(f.id);
-    if (!loc || loc.size !== f.size || loc.rawSize !== f.rawSize) {
+    const loc = refLocation(pack.location(f.id), f);
+    if (!loc) {
       throw new AppError("integrity_error", `frame ${f.id} vanished from the frame store`, {
         hint: "the capture is abandoned; run it again",
       });

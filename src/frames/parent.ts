@@ -104,6 +104,28 @@ export class ParentFrames {
     }
   }
 
+  /**
+   * The compressed bytes of `refs` back to back, with where each starts; or
+   * undefined when any cannot be read (then nothing is kept from them).
+   */
+  async compressed(refs: FrameRef[]): Promise<{ bytes: Uint8Array; starts: number[] } | undefined> {
+    this.#reader ??= new PackReader(this.#store);
+    try {
+      const locs = refs.map((f) => this.#reader!.location(f));
+      const bytes = new Uint8Array(locs.reduce((n, l) => n + l.size, 0));
+      const starts: number[] = [];
+      let at = 0;
+      for (const loc of locs) {
+        starts.push(at);
+        await this.#reader.read(loc, bytes.subarray(at, at + loc.size));
+        at += loc.size;
+      }
+      return { bytes, starts };
+    } catch {
+      return undefined;
+    }
+  }
+
   close(): void {
     this.#reader?.close();
     this.#reader = undefined;

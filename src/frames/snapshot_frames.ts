@@ -17,11 +17,13 @@ import type { FrameRef } from "./store.ts";
 
 export const FRAMES_EXT = ".frames";
 /**
+ * /4: a frame may be a span of a stored frame ([id, size, rawSize, from]).
  * /3: a checksum of the document (its last member), and large files' content
  * sha256 by the chunked rule (content_digest.ts). /2 lists have the checksum
- * and plain sha256s; /1 lists neither. Both are still read.
+ * and plain sha256s; /1 lists neither. All are still read.
  */
-const FORMAT = "volsnap-frames/3";
+const FORMAT = "volsnap-frames/4";
+const FORMAT_3 = "volsnap-frames/3";
 const FORMAT_2 = "volsnap-frames/2";
 const LEGACY_FORMAT = "volsnap-frames/1";
 const CHECK_KEY = ',"check":"';
@@ -43,6 +45,7 @@ export interface FramedSnapshot {
 }
 
 const Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const Positive = z.number().int().positive();
 const FileFields = [
   z.string(),
   z.number(),
@@ -55,13 +58,21 @@ const FileFields = [
   z.number().int().nonnegative(),
 ] as const;
 const DocSchema = z.object({
-  format: z.union([z.literal(FORMAT), z.literal(FORMAT_2), z.literal(LEGACY_FORMAT)]),
+  format: z.union([
+    z.literal(FORMAT),
+    z.literal(FORMAT_3),
+    z.literal(FORMAT_2),
+    z.literal(LEGACY_FORMAT),
+  ]),
   snapshotId: z.string(),
   level: z.number().int(),
   size: z.number().int().nonnegative(),
   rawSize: z.number().int().nonnegative(),
   sha256: Hex,
-  frames: z.array(z.tuple([Hex, z.number().int().positive(), z.number().int().positive()])),
+  frames: z.array(z.union([
+    z.tuple([Hex, Positive, Positive, z.number().int().nonnegative()]),
+    z.tuple([Hex, Positive, Positive]),
+  ])),
   recipes: z.array(Hex.nullable()).optional(),
   // path, dev, inoHi, inoLo, size, mtimeMs, ctimeMs, first, count[, content sha256[, offset]]
   files: z.array(z.union([
@@ -84,7 +95,9 @@ export async function writeFramedSnapshot(path: string, s: FramedSnapshot): Prom
     size: s.size,
     rawSize: s.rawSize,
     sha256: s.sha256,
-    frames: s.frames.map((f) => [f.id, f.size, f.rawSize]),
+    frames: s.frames.map((f) =>
+      f.from === undefined ? [f.id, f.size, f.rawSize] : [f.id, f.size, f.rawSize, f.from]
+    ),
     files: s.files.map((f) => {
       const fields = [
         f.path,
@@ -150,13 +163,17 @@ function parseFramedSnapshot(path: string, text: string): FramedSnapshot {
     throw new Error(`frame list ${path} lacks its checksum`);
   }
   // An older list's large-file sha256 is by another rule: such files are read again.
-  const trustSha = (size: number) => doc.format === FORMAT || size <= DIGEST_CHUNK;
+  const trustSha = (size: number) =>
+    doc.format === FORMAT || doc.format === FORMAT_3 || size <= DIGEST_CHUNK;
   let size = 0;
   let rawSize = 0;
-  const frames = doc.frames.map(([id, s, r]) => {
+  if (doc.format !== FORMAT && doc.frames.some((f) => f.length > 3)) {
+    throw new Error(`frame list ${path} holds spans its format has not`);
+  }
+  const frames = doc.frames.map(([id, s, r, from]): FrameRef => {
     size += s;
     rawSize += r;
-    return { id, size: s, rawSize: r };
+    return from === undefined ? { id, size: s, rawSize: r } : { id, size: s, rawSize: r, from };
   });
   if (size !== doc.size || rawSize !== doc.rawSize) {
     throw new Error(`frame list ${path} does not add up to its recorded size`);

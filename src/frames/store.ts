@@ -27,14 +27,39 @@ export interface FrameLocation {
   rawSize: number;
 }
 
-/** One frame as a snapshot lists it. */
+/**
+ * One frame as a snapshot lists it: a stored frame whole, or (`from` set) a
+ * span of one: `size` compressed bytes from `from` on, which are whole zstd
+ * frames holding `rawSize` bytes (the sub-frames a changed chunk keeps of its
+ * parent's, sub_frames.ts).
+ */
 export interface FrameRef {
   id: string;
   size: number;
   rawSize: number;
+  from?: number;
+}
+
+/**
+ * Where a reference's bytes are in `loc` (the stored frame it names), or
+ * undefined when they cannot be there: a whole reference must match the
+ * stored sizes, a span must lie inside them.
+ */
+export function refLocation(
+  loc: FrameLocation | undefined,
+  f: FrameRef,
+): FrameLocation | undefined {
+  if (!loc) return undefined;
+  if (f.from === undefined) {
+    return loc.size === f.size && loc.rawSize === f.rawSize ? loc : undefined;
+  }
+  if (f.from + f.size > loc.size || f.rawSize > loc.rawSize) return undefined;
+  return { pack: loc.pack, offset: loc.offset + f.from, size: f.size, rawSize: f.rawSize };
 }
 
 const IDX_MAGIC = "VSFIDX01";
+/** Frames are written to a pack this many bytes at a time (PackWriter.append). */
+const STAGE = 4 << 20;
 /** id (32) + offset (8) + size (4) + rawSize (4). */
 const IDX_RECORD = 48;
 
@@ -222,6 +247,8 @@ export class PackWriter {
   #records: { id: string; offset: number; size: number; rawSize: number }[] = [];
   #pending = new Map<string, FrameLocation>();
   #offset = 0;
+  #stage = new Uint8Array(STAGE);
+  #stageLen = 0;
 
   #fresh: boolean;
 
@@ -253,13 +280,30 @@ export class PackWriter {
     return this.#pending.has(id) || (!this.#fresh && this.#store.has(id));
   }
 
-  /** Appends one compressed frame. */
+  /**
+   * Appends one compressed frame. Small frames are gathered and written
+   * STAGE bytes at a time (`flush` writes the rest): one awaited write per
+   * 64 KiB frame made a capture of 4000 such files 2 s slower.
+   */
   async append(id: string, frame: Uint8Array, rawSize: number): Promise<void> {
     const loc = { pack: this.name, offset: this.#offset, size: frame.length, rawSize };
-    await this.#out.write(frame);
+    if (this.#stageLen + frame.length > STAGE) await this.flush();
+    if (frame.length >= STAGE / 2) await this.#out.write(frame);
+    else {
+      this.#stage.set(frame, this.#stageLen);
+      this.#stageLen += frame.length;
+    }
     this.#offset += frame.length;
     this.#records.push({ id, ...loc });
     this.#pending.set(id, loc);
+  }
+
+  /** Writes gathered frames to the pack file (before its bytes are read back). */
+  async flush(): Promise<void> {
+    if (this.#stageLen === 0) return;
+    const n = this.#stageLen;
+    this.#stageLen = 0;
+    await this.#out.write(this.#stage.subarray(0, n));
   }
 
   /** Where a frame is: appended to this pack (not yet committed) or in the store. */
@@ -270,6 +314,7 @@ export class PackWriter {
   /** Makes pack and index durable and the frames findable; with no frames, writes nothing. */
   async commit(fault?: (name: string) => Promise<void>): Promise<void> {
     if (this.#records.length === 0) return await this.#out.abort();
+    await this.flush();
     await this.#out.commit();
     await fault?.("frames.pack-written");
     const idx = new Uint8Array(8 + this.#records.length * IDX_RECORD);

@@ -93,7 +93,7 @@ class Walker {
   async entry(h: TarEntryHeader): Promise<void> {
     const sink = this.#o.sink;
     this.#o.stats.fileCount++;
-    sink.frames?.entry(sink.bytes, h.path);
+    sink.frames?.entry(sink.bytes, h.path, h.size);
     if (sink.room < MAX_FAST_HEADER) await sink.flush();
     const n = encodeHeaderInto(h, sink.buf, sink.pos);
     const header = n > 0 ? undefined : encodeHeader(h);

@@ -13,8 +13,8 @@ import type { VirtualSource } from "../frames/parent.ts";
  * offset (`TarSink.bytes` at the call). Absent for a single-stream archive.
  */
 export interface FrameMarks {
-  /** A tar entry (its header) starts at `at`. */
-  entry(at: number, path: string): void;
+  /** A tar entry (its header) starts at `at`; `size`: its header's size field. */
+  entry(at: number, path: string, size: number): void;
   /**
    * A large file's data and padding (`length` bytes) start at `at`. A
    * string: the frame store already holds exactly these bytes for this

@@ -31,6 +31,13 @@ async function setup(): Promise<{ root: string; src: string; base: string }> {
   for (let i = 0; i < 3; i++) {
     await Deno.writeFile(join(src, "db", `t${i}`), pseudoRandom(3 << 20, 50 + i));
   }
+  // …and a few pages of the last one, so chunks keep sub-frames of the base's (spans).
+  const fh = await Deno.open(join(src, "db", "t3"), { write: true });
+  for (const off of [8192, (1 << 20) + 40960, (2 << 20) + 16384]) {
+    await fh.seek(off, Deno.SeekMode.Start);
+    await fh.write(pseudoRandom(8192, off));
+  }
+  fh.close();
   return { root, src, base };
 }
 

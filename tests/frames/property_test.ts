@@ -44,11 +44,10 @@ async function seedTree(root: string, rng: Rng) {
   for (const d of ["db", "app/static", "app/uploads"]) {
     await Deno.mkdir(join(root, d), { recursive: true });
   }
+  // Four tables of whole 4 KiB pages (their chunks are sub-frames), one not.
   for (let i = 0; i < 5; i++) {
-    await Deno.writeFile(
-      join(root, "db", `table${i}.ibd`),
-      pseudoRandom(2 * MIB + rng.int(MIB), i),
-    );
+    const size = i < 4 ? 2 * MIB + rng.int(256) * 4096 : 2 * MIB + rng.int(MIB);
+    await Deno.writeFile(join(root, "db", `table${i}.ibd`), pseudoRandom(size, i));
   }
   for (let i = 0; i < 150; i++) {
     const dir = i % 2 ? "app/static" : "app/uploads";
