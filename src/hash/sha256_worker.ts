@@ -91,7 +91,7 @@ async function tail(path: string, writeback: boolean): Promise<void> {
 /** Reads and hashes file ranges in order (a framed snapshot's frames, in their packs). */
 async function hashRanges(ranges: HashRange[]) {
   const files = new Map<string, Deno.FsFile>();
-  let buf = new Uint8Array(4 << 20);
+  const buf = new Uint8Array(4 << 20);
   try {
     for (const r of ranges) {
       let f = files.get(r.path);
@@ -102,15 +102,21 @@ async function hashRanges(ranges: HashRange[]) {
         });
         files.set(r.path, f);
       }
-      await f.seek(r.offset, Deno.SeekMode.Start);
-      if (r.size > buf.length) buf = new Uint8Array(r.size);
-      let got = 0;
-      while (got < r.size) {
-        const n = await f.read(buf.subarray(got, r.size));
-        if (n === null) throw new Error(`${r.path} ends before offset ${r.offset + r.size}`);
-        got += n;
+      // Blocking reads: this thread has nothing else to do, and async ones
+      // made hashing 550 MB of packs take 0.9 s.
+      f.seekSync(r.offset, Deno.SeekMode.Start);
+      // A range may be a whole pack (frames back to back): read 4 MiB at a time.
+      for (let done = 0; done < r.size;) {
+        const want = Math.min(buf.length, r.size - done);
+        let got = 0;
+        while (got < want) {
+          const n = f.readSync(buf.subarray(got, want));
+          if (n === null) throw new Error(`${r.path} ends before offset ${r.offset + r.size}`);
+          got += n;
+        }
+        hash.update(buf.subarray(0, want));
+        done += want;
       }
-      hash.update(buf.subarray(0, r.size));
     }
   } finally {
     for (const f of files.values()) f.close();
