@@ -144,3 +144,25 @@ Deno.test("a damaged sub-frame of the parent is not kept: the next stream is who
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("files of 64 KiB–1 MiB are frames of their own: one changed, added or deleted costs only its frame", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "volsnap_own_" });
+  try {
+    const src = join(tmp, "src");
+    await Deno.mkdir(src, { recursive: true });
+    for (let i = 0; i < 24; i++) {
+      await Deno.writeFile(join(src, `f${i}.bin`), pseudoRandom(100_000 + i * 1000, i));
+    }
+    const store = await FrameStore.open(join(tmp, "store"));
+    const r0 = await framedCapture(store, src, tmp, "r0");
+    await Deno.writeFile(join(src, "f5.bin"), pseudoRandom(100_000, 99));
+    await Deno.writeFile(join(src, "f11.new"), pseudoRandom(90_000, 98));
+    await Deno.remove(join(src, "f17.bin"));
+    const r1 = await incrementalRound(store, src, tmp, "r1", r0, "own frames");
+    // Two new files' frames (≈ 0.87 × 100 KB each) and, at most, two small header frames.
+    const stored = r1.stats.frames.storedBytes;
+    assert(stored < 2.2 * 100_000, `stored ${stored}`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
