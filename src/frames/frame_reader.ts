@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { AppError } from "../core/errors.ts";
 import { type FrameLocation, type FrameRef, type FrameStore, refLocation } from "./store.ts";
 
+/** At most this many bytes of adjacent frames are read at once for a stream. */
+const READ_RUN = 4 << 20;
+
 export class PackReader {
   #store: FrameStore;
   #files = new Map<string, Deno.FsFile>();
@@ -89,8 +92,18 @@ export function framesStream(
           ctl.close();
           return;
         }
-        const f = frames[i++];
-        ctl.enqueue(await reader.read(reader.location(f)));
+        // Frames stored back to back (a capture's, a chunk's sub-frames) are
+        // read together, up to READ_RUN bytes: one read, not one per frame.
+        const first = reader.location(frames[i++]);
+        let size = first.size;
+        while (i < frames.length && size < READ_RUN) {
+          const next = reader.location(frames[i]);
+          if (next.pack !== first.pack || next.offset !== first.offset + size) break;
+          if (size + next.size > READ_RUN) break;
+          size += next.size;
+          i++;
+        }
+        ctl.enqueue(await reader.read({ ...first, size }));
       } catch (err) {
         finish();
         ctl.error(err);
