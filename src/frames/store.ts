@@ -287,9 +287,11 @@ export class PackWriter {
    */
   async append(id: string, frame: Uint8Array, rawSize: number): Promise<void> {
     const loc = { pack: this.name, offset: this.#offset, size: frame.length, rawSize };
-    if (this.#stageLen + frame.length > STAGE) await this.flush();
-    if (frame.length >= STAGE / 2) await this.#out.write(frame);
-    else {
+    if (frame.length >= STAGE / 2) {
+      await this.flush(); // the gathered frames come first in the file
+      await this.#out.write(frame);
+    } else {
+      if (this.#stageLen + frame.length > STAGE) await this.flush();
       this.#stage.set(frame, this.#stageLen);
       this.#stageLen += frame.length;
     }
