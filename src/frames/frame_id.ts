@@ -38,8 +38,10 @@ export function chunkFrameId(
 /**
  * The frame holding only the sub-frames of a chunk that its parent's chunk
  * lacked, back to back: named by the chunk (content sha256 and length), the
- * sub-frame size and which sub-frames (by index) it holds, which fixes every
- * byte of it.
+ * sub-frame size, which sub-frames (by index) it holds and each one's
+ * compressed size. The sizes fix where each sub-frame sits (spans point at
+ * them): another zstd build may compress the same pages to another layout,
+ * and a stored patch of another layout must not be taken for this one.
  */
 export function patchFrameId(
   level: number,
@@ -47,9 +49,10 @@ export function patchFrameId(
   contentChunkSha: Uint8Array,
   sub: number,
   indexes: number[],
+  sizes: number[],
 ): string {
   return createHash("sha256").update(`volsnap-patch zstd-${level} ${rawSize} sub-${sub}\n`)
-    .update(contentChunkSha).update(indexes.join(",")).digest("hex");
+    .update(contentChunkSha).update(`${indexes.join(",")} ${sizes.join(",")}`).digest("hex");
 }
 
 /** A frame's id (see frameTag), where the caller has its bytes. */

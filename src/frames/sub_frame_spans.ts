@@ -32,16 +32,18 @@ export async function keepSubFrames(
 ): Promise<FrameRef[]> {
   const p = r.pieces!;
   const fresh: number[] = [];
+  const freshSizes: number[] = [];
   let freshRaw = 0;
   for (let i = 0; i < p.length; i += 4) {
     if (!p[i]) {
       fresh.push(i / 4);
+      freshSizes.push(p[i + 2]);
       freshRaw += p[i + 3];
     }
   }
   let patch = "";
   if (fresh.length) {
-    patch = patchFrameId(o.level, len, chunkSha, sub, fresh);
+    patch = patchFrameId(o.level, len, chunkSha, sub, fresh, freshSizes);
     if (!o.pack.has(patch)) {
       await o.pack.append(patch, new Uint8Array(r.out!, 0, r.outLen), freshRaw);
       stats.newFrames++;
