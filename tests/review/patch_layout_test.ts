@@ -53,7 +53,10 @@ Deno.test("patch_layout: a stored patch of the same chunk and indexes but anothe
       const s0 = refs[0];
       assertEquals(s0.size, 200);
       const got = await reader.read(reader.location(s0));
-      assert(equalBytes(got, want.subarray(0, 200)), "sub-frame 0's span is another layout's bytes");
+      assert(
+        equalBytes(got, want.subarray(0, 200)),
+        "sub-frame 0's span is another layout's bytes",
+      );
     } finally {
       reader.close();
     }
