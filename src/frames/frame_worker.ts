@@ -91,6 +91,8 @@ function decodeSubFrame(frame: Uint8Array, max: number): Uint8Array {
   const d = decoder;
   try {
     d.handle.writeSync(Z.ZSTD_e_end, frame, 0, frame.length, d.out, 0, d.out.length);
+    // Input left over: not one whole frame of at most `max` bytes (never kept).
+    if (d.state[1] !== 0) throw new Error("sub-frame does not decode as one frame");
     return d.out.subarray(0, d.out.length - d.state[0]);
   } finally {
     d.handle.reset();
