@@ -404,7 +404,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     job.catch(() => {});
     const done = this.#chain = this.#chain.then(async () => {
       const r = await job;
-      if (r.pieces?.some((_, i) => i % 4 === 0 && r.pieces![i] === 1)) {
+      if (r.pieces?.some((p) => p.kept)) {
         this.#hashing = false; // the stream now holds bytes stored before
         this.#slots[slot] = await keepSubFrames(
           this.#o,

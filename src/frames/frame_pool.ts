@@ -4,6 +4,7 @@
  * back with their buffers for reuse.
  */
 import type { FrameReply, FrameRequest } from "./frame_worker.ts";
+import type { SubFrame } from "./sub_frames.ts";
 
 export interface FrameResult {
   id: string;
@@ -12,15 +13,14 @@ export interface FrameResult {
   /** Compressed frame (when compression was asked for), in `out[0, outLen)`. */
   out?: ArrayBuffer;
   outLen: number;
-  /** Sub-frames against a parent: [kept (0|1), offset, size, rawSize] each. */
-  pieces?: number[];
-  /** The parent's bytes, returned. */
-  parent?: ArrayBuffer;
+  /** Sub-frames against a parent: each one new (in `out`) or kept (in the parent's bytes). */
+  pieces?: SubFrame[];
 }
 
 /** A chunk compressed as sub-frames, against the parent's chunk when given (frame_worker.ts). */
 export interface SubFrameJob {
   sub: number;
+  /** The parent's chunk: its compressed bytes [0, parentLen) (transferred, not returned). */
   parent?: ArrayBuffer;
   parentLen?: number;
 }
@@ -58,14 +58,7 @@ export class FramePool {
         if (!waiter) return;
         if ("error" in r) waiter.reject(new Error(`frame compression failed: ${r.error}`));
         else {
-          waiter.resolve({
-            id: r.id,
-            buf: r.buf,
-            out: r.out,
-            outLen: r.outLen,
-            pieces: r.pieces,
-            parent: r.parent,
-          });
+          waiter.resolve({ id: r.id, buf: r.buf, out: r.out, outLen: r.outLen, pieces: r.pieces });
         }
       };
       w.onerror = (e) => {

@@ -1,12 +1,13 @@
 /**
  * Frame worker: names a frame (sha256 of the settings tag and its bytes) and,
  * when asked, compresses it into one complete zstd frame with a content
- * checksum, or into sub-frames (sub_frames.ts), keeping the parent's that match. Input and output buffers are transferred back and forth, so the
+ * checksum, or into sub-frames (sub_frames.ts), keeping the parent's that
+ * match. Input and output buffers are transferred back and forth, so the
  * steady state allocates nothing; a pool of these uses every core.
  */
 import zlib from "node:zlib";
 import { frameId } from "./frame_id.ts";
-import { compressSubFrames } from "./sub_frames.ts";
+import { compressSubFrames, type SubFrame } from "./sub_frames.ts";
 import { openZlibHandle, type ZHandle } from "../compression/zlib_handle.ts";
 
 export interface FrameRequest {
@@ -33,9 +34,8 @@ export type FrameReply =
     id: string;
     out?: ArrayBuffer;
     outLen: number;
-    /** With a parent: the sub-frames as [kept (0|1), offset, size, rawSize] each. */
-    pieces?: number[];
-    parent?: ArrayBuffer;
+    /** With a parent: each sub-frame, new or kept. */
+    pieces?: SubFrame[];
   }
   | { seq: number; error: string };
 
@@ -105,7 +105,7 @@ scope.onmessage = (e) => {
     const input = new Uint8Array(r.buf, 0, r.len);
     const id = r.id ?? frameId(r.level, input);
     let outLen = 0;
-    let pieces: number[] | undefined;
+    let pieces: SubFrame[] | undefined;
     if (r.out && r.sub) {
       const sub = r.sub;
       const decode = (f: Uint8Array) => decodeSubFrame(f, sub);
@@ -113,15 +113,11 @@ scope.onmessage = (e) => {
       const c = (i: Uint8Array, o: Uint8Array, at: number) => compress(r.level, i, o, at, r.sub);
       const got = compressSubFrames(input, new Uint8Array(r.out), r.sub, c, parent);
       outLen = got.outLen;
-      if (parent) pieces = got.pieces.flatMap((p) => [+p.kept, p.offset, p.size, p.rawSize]);
+      if (parent) pieces = got.pieces;
     } else if (r.out) outLen = compress(r.level, input, new Uint8Array(r.out));
     const transfer: Transferable[] = [r.buf];
     if (r.out) transfer.push(r.out);
-    if (r.parent) transfer.push(r.parent);
-    scope.postMessage(
-      { seq: r.seq, buf: r.buf, id, out: r.out, outLen, pieces, parent: r.parent },
-      transfer,
-    );
+    scope.postMessage({ seq: r.seq, buf: r.buf, id, out: r.out, outLen, pieces }, transfer);
   } catch (err) {
     scope.postMessage({ seq: r.seq, error: String(err) }, []);
   }

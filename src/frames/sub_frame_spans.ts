@@ -30,17 +30,16 @@ export async function keepSubFrames(
   oldChunk: FrameRef[],
   starts: number[],
 ): Promise<FrameRef[]> {
-  const p = r.pieces!;
+  const pieces = r.pieces!;
   const fresh: number[] = [];
   const freshSizes: number[] = [];
   let freshRaw = 0;
-  for (let i = 0; i < p.length; i += 4) {
-    if (!p[i]) {
-      fresh.push(i / 4);
-      freshSizes.push(p[i + 2]);
-      freshRaw += p[i + 3];
-    }
-  }
+  pieces.forEach((p, i) => {
+    if (p.kept) return;
+    fresh.push(i);
+    freshSizes.push(p.size);
+    freshRaw += p.rawSize;
+  });
   let patch = "";
   if (fresh.length) {
     patch = patchFrameId(o.level, len, chunkSha, sub, fresh, freshSizes);
@@ -53,8 +52,7 @@ export async function keepSubFrames(
     }
   }
   const refs: FrameRef[] = [];
-  for (let i = 0; i < p.length; i += 4) {
-    const [kept, off, size, rawSize] = [p[i], p[i + 1], p[i + 2], p[i + 3]];
+  for (const { kept, offset: off, size, rawSize } of pieces) {
     let ref: FrameRef;
     if (kept) {
       let k = starts.length - 1;

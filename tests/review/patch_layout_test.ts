@@ -34,7 +34,11 @@ Deno.test("patch_layout: a stored patch of the same chunk and indexes but anothe
         buf: new ArrayBuffer(0),
         out: out.buffer,
         outLen: 300,
-        pieces: [0, 0, a, 16384, 1, 0, 150, 16384, 0, a, b, 16384],
+        pieces: [
+          { kept: false, offset: 0, size: a, rawSize: 16384 },
+          { kept: true, offset: 0, size: 150, rawSize: 16384 },
+          { kept: false, offset: a, size: b, rawSize: 16384 },
+        ],
       };
     };
     const stats = { newFrames: 0, storedBytes: 0, sharedBytes: 0 };
