@@ -19,12 +19,8 @@ import type { EngineContext } from "./context.ts";
 import type { RestoreJournal } from "../journal/journal.ts";
 import { newId, OLD_MARK } from "./paths.ts";
 import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
-import {
-  archiveLocation,
-  localRecipients,
-  snapshotRow,
-  writeVolumesArchive,
-} from "./snapshot_file.ts";
+import { snapshotRow } from "./snapshot_file.ts";
+import { archiveJob, reclaimFrames } from "./archive_job.ts";
 import { removeOwnTree } from "./swap.ts";
 
 export interface PreserveOutcome {
@@ -53,24 +49,27 @@ export async function preserveOldDirs(
     const id = journal.preRestoreSnapshotId;
     if (!(await ctx.catalog.getSnapshot(id))) {
       const compression = ctx.config.compression;
-      const encryptFor = localRecipients(ctx);
-      const { file, finalPath } = await archiveLocation(ctx, wid, id, compression, !!encryptFor);
-      await removeArchiveFile(finalPath); // a file without its row, from a crash
+      // Kept as frames like a capture, and incremental against the workload's
+      // newest snapshot: the old dirs are the data that was live, mostly
+      // unchanged since it, so most of it is referenced, not read again.
+      const job = await archiveJob(ctx, wid, id, compression, { incremental: true });
+      await removeArchiveFile(job.finalPath); // a file without its row, from a crash
       const createdAt = ctx.clock.now().toISOString();
       const warnings: string[] = [];
-      const { stats, manifest } = await writeVolumesArchive({
-        finalPath,
-        id,
-        workload: wid,
-        createdAt,
-        quiesce: "stop",
-        label: "pre-restore",
-        compression,
-        volumes: present.map((v) => ({ ...v, hostPath: v.old })),
-        onWarning: (w) => warnings.push(w),
-        limits: ctx.limits,
-        encryptFor,
-      });
+      let manifest, finished;
+      try {
+        manifest = await job.write({
+          createdAt,
+          quiesce: "stop",
+          label: "pre-restore",
+          volumes: present.map((v) => ({ ...v, hostPath: v.old })),
+          onWarning: (w) => warnings.push(w),
+        });
+        finished = await job.finish();
+      } catch (err) {
+        await job.abort().catch(() => {});
+        throw err;
+      }
       await ctx.catalog.insertSnapshot(snapshotRow(ctx, {
         id,
         workload: wid,
@@ -78,13 +77,16 @@ export async function preserveOldDirs(
         origin: "pre-restore",
         label: "pre-restore",
         compression,
-        file,
-        stats,
+        file: job.file,
+        stats: finished.stats,
         manifest,
         quiesce: "stop",
         downtimeMs: null,
         consistent: true,
         warnings,
+        contentDigest: finished.contentDigest,
+        frames: finished.frames,
+        parentId: finished.parentId,
       }));
       await ctx.event("snapshot_created", `pre-restore snapshot ${id} of ${wid} created`, wid, {
         snapshotId: id,
@@ -96,11 +98,11 @@ export async function preserveOldDirs(
     const missing = row ? await notHeld(row, present.map((v) => v.old)) : "its catalog row is gone";
     if (missing) {
       const leftovers = await keepAsLeftovers(ctx, journal, present, id, missing);
-      await applyRetention(ctx, wid);
+      await retain(ctx, wid);
       return { snapshotId: id, leftovers };
     }
     for (const v of present) await removeOwnTree(v.old, OLD_MARK);
-    await applyRetention(ctx, wid);
+    await retain(ctx, wid);
     return { snapshotId: id };
   } catch (err) {
     const error = `pre-restore snapshot failed, old data kept at ${
@@ -111,6 +113,11 @@ export async function preserveOldDirs(
     await ctx.event("pre_restore_failed", error, wid);
     return { error };
   }
+}
+
+/** Retention after the new snapshot; frames nothing references any more are reclaimed. */
+async function retain(ctx: EngineContext, wid: string) {
+  if ((await applyRetention(ctx, wid)).length) await reclaimFrames(ctx);
 }
 
 /** Why the snapshot does not hold all of `dirs`, or undefined when it does. */
