@@ -420,16 +420,17 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         return;
       }
       const known = pack.has(r.id);
+      let id = r.id;
       if (!known) {
         const bytes = new Uint8Array(r.out!, 0, r.outLen);
-        await pack.append(r.id, bytes, len);
+        id = await pack.append(r.id, bytes, len, !!sub);
         if (this.#hashing) await this.#o.hash!.update(bytes);
         this.stats.newFrames++;
         this.stats.storedBytes += r.outLen;
       } else this.#hashing = false;
-      const size = pack.location(r.id)!.size;
+      const size = pack.location(id)!.size;
       if (known) this.stats.sharedBytes += size;
-      this.#slots[slot] = [{ id: r.id, size, rawSize: len }];
+      this.#slots[slot] = [{ id, size, rawSize: len }];
       this.#buffers.recycle(r);
     });
     done.catch((err) => this.#failure ??= err);

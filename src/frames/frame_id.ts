@@ -59,3 +59,12 @@ export function patchFrameId(
 export function frameId(level: number, bytes: Uint8Array): string {
   return createHash("sha256").update(frameTag(level)).update(bytes).digest("hex");
 }
+
+/**
+ * A frame stored again with another layout of the same bytes than the
+ * store's copy of `id` (PackWriter.append): named by `id` and its own
+ * compressed bytes, so both copies stay findable.
+ */
+export function variantFrameId(id: string, compressed: Uint8Array): string {
+  return createHash("sha256").update(`volsnap-variant ${id}\n`).update(compressed).digest("hex");
+}

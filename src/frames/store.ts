@@ -18,6 +18,8 @@
 import { join } from "node:path";
 import { isTempName, openDurableWriter, syncDir, writeFileDurable } from "../fs/durable.ts";
 import { RwLock } from "./rw_lock.ts";
+import { scanZstdFrames } from "../compression/zstd_frames.ts";
+import { variantFrameId } from "./frame_id.ts";
 
 /** Where one frame's compressed bytes are. */
 export interface FrameLocation {
@@ -159,6 +161,23 @@ export class FrameStore {
     return this.#frames.get(id);
   }
 
+  /** A committed frame's compressed bytes, as stored (not checked). */
+  async readStored(loc: FrameLocation): Promise<Uint8Array> {
+    const f = await Deno.open(join(this.packsDir, loc.pack + ".pack"), { read: true });
+    try {
+      await f.seek(loc.offset, Deno.SeekMode.Start);
+      const out = new Uint8Array(loc.size);
+      for (let got = 0; got < out.length;) {
+        const n = await f.read(out.subarray(got));
+        if (n === null) throw new Error(`pack ${loc.pack} ends inside a frame`);
+        got += n;
+      }
+      return out;
+    } finally {
+      f.close();
+    }
+  }
+
   /** Pack names with their byte counts. */
   packs(): Map<string, number> {
     return new Map(this.#packBytes);
@@ -281,11 +300,28 @@ export class PackWriter {
   }
 
   /**
-   * Appends one compressed frame. Small frames are gathered and written
-   * STAGE bytes at a time (`flush` writes the rest): one awaited write per
-   * 64 KiB frame made a capture of 4000 such files 2 s slower.
+   * Appends one compressed frame; returns the id it is stored under. Small
+   * frames are gathered and written STAGE bytes at a time (`flush` writes
+   * the rest): one awaited write per 64 KiB frame made a capture of 4000
+   * such files 2 s slower.
+   *
+   * `spanTarget`: other snapshots may list spans of this frame's sub-frames
+   * (a chunk of sub-frames, a patch). A fresh pack's copy replaces the
+   * store's older one at commit; for such a frame only when both hold the
+   * same sub-frames at the same offsets (the repair of a damaged copy).
+   * Another layout (another zstd build compressing the same bytes
+   * differently) is stored under a variant id instead, so the spans into the
+   * older copy keep pointing at whole sub-frames.
    */
-  async append(id: string, frame: Uint8Array, rawSize: number): Promise<void> {
+  async append(
+    id: string,
+    frame: Uint8Array,
+    rawSize: number,
+    spanTarget = false,
+  ): Promise<string> {
+    if (this.#fresh && spanTarget && !this.#pending.has(id)) {
+      id = await this.#sameLayoutId(id, frame);
+    }
     const loc = { pack: this.name, offset: this.#offset, size: frame.length, rawSize };
     if (frame.length >= STAGE / 2) {
       await this.flush(); // the gathered frames come first in the file
@@ -298,6 +334,16 @@ export class PackWriter {
     this.#offset += frame.length;
     this.#records.push({ id, ...loc });
     this.#pending.set(id, loc);
+    return id;
+  }
+
+  /** `id`, or a variant of it when the store's copy of `id` is laid out otherwise. */
+  async #sameLayoutId(id: string, frame: Uint8Array): Promise<string> {
+    const old = this.#store.get(id);
+    if (!old) return id;
+    const sizes = (b: Uint8Array) => scanZstdFrames(b)?.map((f) => f.size).join(",");
+    const before = await this.#store.readStored(old).then(sizes, () => undefined);
+    return before !== undefined && before === sizes(frame) ? id : variantFrameId(id, frame);
   }
 
   /** Writes gathered frames to the pack file (before its bytes are read back). */

@@ -44,7 +44,7 @@ export async function keepSubFrames(
   if (fresh.length) {
     patch = patchFrameId(o.level, len, chunkSha, sub, fresh, freshSizes);
     if (!o.pack.has(patch)) {
-      await o.pack.append(patch, new Uint8Array(r.out!, 0, r.outLen), freshRaw);
+      patch = await o.pack.append(patch, new Uint8Array(r.out!, 0, r.outLen), freshRaw, true);
       stats.newFrames++;
       stats.storedBytes += r.outLen;
     } else if (o.pack.location(patch)!.size !== r.outLen) {
