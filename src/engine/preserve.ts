@@ -22,6 +22,10 @@ import { applyRetention, removeArchiveFile } from "../retention/prune.ts";
 import { snapshotRow } from "./snapshot_file.ts";
 import { archiveJob, reclaimFrames } from "./archive_job.ts";
 import { removeOwnTree } from "./swap.ts";
+import type { SnapshotRow } from "../../db/catalog.ts";
+import { archiveDigests } from "../drill/digest.ts";
+import { isFramedFile } from "../frames/snapshot_frames.ts";
+import { openSnapshotStream } from "../frames/snapshot_stream.ts";
 
 export interface PreserveOutcome {
   snapshotId?: string;
@@ -95,7 +99,9 @@ export async function preserveOldDirs(
     }
     await ctx.fault("restore.preserved");
     const row = await ctx.catalog.getSnapshot(id);
-    const missing = row ? await notHeld(row, present.map((v) => v.old)) : "its catalog row is gone";
+    const missing = row
+      ? (await notHeld(row, present.map((v) => v.old))) ?? (await notReadBack(ctx, row))
+      : "its catalog row is gone";
     if (missing) {
       const leftovers = await keepAsLeftovers(ctx, journal, present, id, missing);
       await retain(ctx, wid);
@@ -118,6 +124,35 @@ export async function preserveOldDirs(
 /** Retention after the new snapshot; frames nothing references any more are reclaimed. */
 async function retain(ctx: EngineContext, wid: string) {
   if ((await applyRetention(ctx, wid)).length) await reclaimFrames(ctx);
+}
+
+/**
+ * Why a framed snapshot does not read back as what was captured, or
+ * undefined when it does. Its frames may be the store's copies from earlier
+ * captures (unchanged files referenced, equal chunks deduplicated), which
+ * nothing has read since: before the old dirs, the only other copy, are
+ * deleted, the whole stream is decoded (each frame's checksum) and its
+ * content digest compared with the one recorded from the old dirs.
+ */
+async function notReadBack(ctx: EngineContext, row: SnapshotRow): Promise<string | undefined> {
+  // Written whole from the old dirs' bytes: a single file, or frames all stored by this capture.
+  if (!isFramedFile(row.file) || row.sharedBytes === 0) return undefined;
+  const recorded = row.contentDigest;
+  if (!recorded) return "its pre-restore snapshot has no content digest to check it against";
+  let got: Record<string, string>;
+  try {
+    got = await archiveDigests((await openSnapshotStream(ctx, row)).stream, ctx.limits);
+  } catch (err) {
+    return `its pre-restore snapshot does not read back (${
+      errMessage(err)
+    }); verify the snapshots it shares frames with`;
+  }
+  const differs = Object.keys({ ...recorded, ...got }).filter((k) => recorded[k] !== got[k]);
+  return differs.length
+    ? `its pre-restore snapshot does not read back as the replaced data (volume ${
+      differs.join(", ")
+    } differs); verify the snapshots it shares frames with`
+    : undefined;
 }
 
 /** Why the snapshot does not hold all of `dirs`, or undefined when it does. */

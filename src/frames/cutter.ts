@@ -420,7 +420,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         return;
       }
       const known = pack.has(r.id);
-      let id = r.id;
+      let id = pack.storedId(r.id);
       if (!known) {
         const bytes = new Uint8Array(r.out!, 0, r.outLen);
         id = await pack.append(r.id, bytes, len, !!sub);

@@ -16,6 +16,7 @@
  * the two) is never referenced and is removed at open.
  */
 import { join } from "node:path";
+import zlib from "node:zlib";
 import { isTempName, openDurableWriter, syncDir, writeFileDurable } from "../fs/durable.ts";
 import { RwLock } from "./rw_lock.ts";
 import { scanZstdFrames } from "../compression/zstd_frames.ts";
@@ -57,6 +58,21 @@ export function refLocation(
   }
   if (f.from + f.size > loc.size || f.rawSize > loc.rawSize) return undefined;
   return { pack: loc.pack, offset: loc.offset + f.from, size: f.size, rawSize: f.rawSize };
+}
+
+/** The sub-frame sizes of `bytes` when each one decodes to what its header says; else undefined. */
+function intactLayout(bytes: Uint8Array): string | undefined {
+  const frames = scanZstdFrames(bytes);
+  if (!frames) return undefined;
+  try {
+    for (const f of frames) {
+      const raw = zlib.zstdDecompressSync(bytes.subarray(f.offset, f.offset + f.size));
+      if (f.rawSize !== undefined && raw.length !== f.rawSize) return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return frames.map((f) => f.size).join(",");
 }
 
 const IDX_MAGIC = "VSFIDX01";
@@ -265,6 +281,8 @@ export class PackWriter {
   #out: Awaited<ReturnType<typeof openDurableWriter>>;
   #records: { id: string; offset: number; size: number; rawSize: number }[] = [];
   #pending = new Map<string, FrameLocation>();
+  /** Frames this fresh pack stored under a variant id: id → variant. */
+  #variants = new Map<string, string>();
   #offset = 0;
   #stage = new Uint8Array(STAGE);
   #stageLen = 0;
@@ -296,7 +314,12 @@ export class PackWriter {
 
   /** Whether `id` is findable in the store or already in this pack. */
   has(id: string): boolean {
-    return this.#pending.has(id) || (!this.#fresh && this.#store.has(id));
+    return this.#pending.has(id) || this.#variants.has(id) || (!this.#fresh && this.#store.has(id));
+  }
+
+  /** The id `id`'s bytes are stored under by this pack (a variant, see `append`). */
+  storedId(id: string): string {
+    return this.#variants.get(id) ?? id;
   }
 
   /**
@@ -305,13 +328,13 @@ export class PackWriter {
    * the rest): one awaited write per 64 KiB frame made a capture of 4000
    * such files 2 s slower.
    *
-   * `spanTarget`: other snapshots may list spans of this frame's sub-frames
-   * (a chunk of sub-frames, a patch). A fresh pack's copy replaces the
-   * store's older one at commit; for such a frame only when both hold the
-   * same sub-frames at the same offsets (the repair of a damaged copy).
-   * Another layout (another zstd build compressing the same bytes
-   * differently) is stored under a variant id instead, so the spans into the
-   * older copy keep pointing at whole sub-frames.
+   * In a fresh pack a copy of a frame the store has replaces the older copy
+   * at commit (the repair of a damaged one), but only where every reference
+   * to the older copy stays whole: same size, and for a `spanTarget` (a
+   * chunk of sub-frames, a patch: others list spans of it) the same
+   * sub-frames at the same offsets, unless the older copy does not decode
+   * (then its spans are broken anyway). Another zstd build compressing the
+   * same bytes otherwise makes a copy under a variant id instead.
    */
   async append(
     id: string,
@@ -319,8 +342,10 @@ export class PackWriter {
     rawSize: number,
     spanTarget = false,
   ): Promise<string> {
-    if (this.#fresh && spanTarget && !this.#pending.has(id)) {
-      id = await this.#sameLayoutId(id, frame);
+    if (this.#fresh && !this.#pending.has(id)) {
+      const stored = await this.#freshId(id, frame, spanTarget);
+      if (stored !== id) this.#variants.set(id, stored);
+      id = stored;
     }
     const loc = { pack: this.name, offset: this.#offset, size: frame.length, rawSize };
     if (frame.length >= STAGE / 2) {
@@ -337,13 +362,14 @@ export class PackWriter {
     return id;
   }
 
-  /** `id`, or a variant of it when the store's copy of `id` is laid out otherwise. */
-  async #sameLayoutId(id: string, frame: Uint8Array): Promise<string> {
+  /** `id`, or a variant of it when replacing the store's copy would break references to it. */
+  async #freshId(id: string, frame: Uint8Array, spanTarget: boolean): Promise<string> {
     const old = this.#store.get(id);
     if (!old) return id;
-    const sizes = (b: Uint8Array) => scanZstdFrames(b)?.map((f) => f.size).join(",");
-    const before = await this.#store.readStored(old).then(sizes, () => undefined);
-    return before !== undefined && before === sizes(frame) ? id : variantFrameId(id, frame);
+    if (old.size !== frame.length) return variantFrameId(id, frame);
+    if (!spanTarget) return id;
+    const before = await this.#store.readStored(old).then(intactLayout, () => undefined);
+    return before === undefined || before === intactLayout(frame) ? id : variantFrameId(id, frame);
   }
 
   /** Writes gathered frames to the pack file (before its bytes are read back). */
@@ -356,7 +382,7 @@ export class PackWriter {
 
   /** Where a frame is: appended to this pack (not yet committed) or in the store. */
   location(id: string): FrameLocation | undefined {
-    return this.#pending.get(id) ?? this.#store.get(id);
+    return this.#pending.get(this.storedId(id)) ?? this.#store.get(id);
   }
 
   /** Makes pack and index durable and the frames findable; with no frames, writes nothing. */

@@ -11,6 +11,7 @@ import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { leftovers, pseudoRandom, volumeMountpoint } from "../_helpers/fixtures.ts";
 import { TestServer } from "../_helpers/server.ts";
 import { diffTrees, fingerprint } from "../_helpers/tree.ts";
+import { sha256Hex } from "../frames/frames_helpers.ts";
 
 const MiB = 1 << 20;
 
@@ -80,9 +81,7 @@ Deno.test("a restore's pre-restore snapshot is incremental and streams the repla
     assertEquals(dl.status, 200);
     const bytes = new Uint8Array(await dl.arrayBuffer());
     assertEquals(Number(dl.headers.get("content-length")), bytes.length);
-    const hex = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))
-      .map((b) => b.toString(16).padStart(2, "0")).join("");
-    assertEquals(hex, pre.sha256, "the stream is the one the catalog names");
+    assertEquals(await sha256Hex(bytes), pre.sha256, "the stream is the one the catalog names");
     Deno.writeFileSync(join(tmp, "pre.tar.zst"), bytes);
     const out = join(tmp, "x");
     Deno.mkdirSync(out);

@@ -21,6 +21,7 @@ import { CHUNK } from "../../src/frames/cutter.ts";
 import { captureFrames } from "../../src/frames/frame_writer.ts";
 import { readFramedSnapshot } from "../../src/frames/snapshot_frames.ts";
 import { pseudoRandom } from "../_helpers/fixtures.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
 import { draft } from "../pack/writer_helpers.ts";
 import {
   framedCapture,
@@ -34,6 +35,20 @@ import { equalBytes } from "../frames/frames_helpers.ts";
 const text = new TextEncoder().encode(
   Array.from({ length: 120_000 }, (_, i) => `row ${i} value=${(i * 7919) % 10007}\n`).join(""),
 );
+
+/** A full capture of `dir` that stores its own copy of every frame (as after a damaged parent). */
+async function freshCapture(store: FrameStore, dir: string, tmp: string, id: string) {
+  const path = join(tmp, `${id}.frames`);
+  const c = await captureFrames({
+    store,
+    finalPath: path,
+    manifest: { ...draft(), snapshotId: id },
+    sources: [{ index: 0, hostPath: dir }],
+    fresh: true,
+  });
+  await c.finalize();
+  return { path, snap: await readFramedSnapshot(path) };
+}
 
 /** The chunk as 16 KiB sub-frames compressed at `level`, each with its checksum. */
 function subFrames(chunk: Uint8Array, level: number): Uint8Array {
@@ -50,13 +65,7 @@ function subFrames(chunk: Uint8Array, level: number): Uint8Array {
       } as zlib.ZstdOptions)),
     );
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 Deno.test("fresh_layout: a fresh copy laid out otherwise does not replace the copy spans point into", async () => {
@@ -96,16 +105,7 @@ Deno.test("fresh_layout: a fresh copy laid out otherwise does not replace the co
     const orig = join(tmp, "orig");
     await Deno.mkdir(orig);
     await Deno.writeFile(join(orig, "table.db"), file);
-    const path = join(tmp, "s3.frames");
-    const c = await captureFrames({
-      store,
-      finalPath: path,
-      manifest: { ...draft(), snapshotId: "s3" },
-      sources: [{ index: 0, hostPath: orig }],
-      fresh: true,
-    });
-    await c.finalize();
-    const s3 = await readFramedSnapshot(path);
+    const { path, snap: s3 } = await freshCapture(store, orig, tmp, "s3");
     assert(!s3.frames.some((f) => f.id === id), "the fresh copy has its own id");
     assertEquals(store.get(id)?.size, other.length, "the older copy stays findable");
     assert(
@@ -130,16 +130,7 @@ Deno.test("fresh_layout: a fresh copy laid out alike replaces the older copy (th
     await Deno.writeFile(join(src, "table.db"), text.slice(0, 2 * CHUNK));
     const s1 = await framedCapture(store, src, tmp, "s1");
     const before = new Map((await readFramedSnapshot(s1.path)).frames.map((f) => [f.id, f]));
-    const path = join(tmp, "s2.frames");
-    const c = await captureFrames({
-      store,
-      finalPath: path,
-      manifest: { ...draft(), snapshotId: "s2" },
-      sources: [{ index: 0, hostPath: src }],
-      fresh: true,
-    });
-    await c.finalize();
-    const s2 = await readFramedSnapshot(path);
+    const { snap: s2 } = await freshCapture(store, src, tmp, "s2");
     // Same build: every chunk is stored again under its own id, and that copy is the one found.
     for (const f of s2.frames) {
       if (!before.has(f.id)) continue;
