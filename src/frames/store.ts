@@ -21,6 +21,8 @@ import { isTempName, openDurableWriter, syncDir, writeFileDurable } from "../fs/
 import { RwLock } from "./rw_lock.ts";
 import { scanZstdFrames } from "../compression/zstd_frames.ts";
 import { variantFrameId } from "./frame_id.ts";
+// A cycle (frame_reader.ts imports this module), used only inside methods.
+import { PackReader } from "./frame_reader.ts";
 
 /** Where one frame's compressed bytes are. */
 export interface FrameLocation {
@@ -175,23 +177,6 @@ export class FrameStore {
 
   get(id: string): FrameLocation | undefined {
     return this.#frames.get(id);
-  }
-
-  /** A committed frame's compressed bytes, as stored (not checked). */
-  async readStored(loc: FrameLocation): Promise<Uint8Array> {
-    const f = await Deno.open(join(this.packsDir, loc.pack + ".pack"), { read: true });
-    try {
-      await f.seek(loc.offset, Deno.SeekMode.Start);
-      const out = new Uint8Array(loc.size);
-      for (let got = 0; got < out.length;) {
-        const n = await f.read(out.subarray(got));
-        if (n === null) throw new Error(`pack ${loc.pack} ends inside a frame`);
-        got += n;
-      }
-      return out;
-    } finally {
-      f.close();
-    }
   }
 
   /** Pack names with their byte counts. */
@@ -368,7 +353,9 @@ export class PackWriter {
     if (!old) return id;
     if (old.size !== frame.length) return variantFrameId(id, frame);
     if (!spanTarget) return id;
-    const before = await this.#store.readStored(old).then(intactLayout, () => undefined);
+    const reader = new PackReader(this.#store);
+    const before = await reader.read(old).then(intactLayout, () => undefined);
+    reader.close();
     return before === undefined || before === intactLayout(frame) ? id : variantFrameId(id, frame);
   }
 

@@ -39,13 +39,14 @@ export interface Framed {
   stats: Awaited<ReturnType<Awaited<ReturnType<typeof captureFrames>>["finalize"]>>;
 }
 
-/** A framed capture of `dir` as volume 0, finalized. */
+/** A framed capture of `dir` as volume 0, finalized (`fresh`: as after a damaged parent). */
 export async function framedCapture(
   store: FrameStore,
   dir: string,
   scratch: string,
   id: string,
   parent?: FramedParent,
+  fresh = false,
 ): Promise<Framed> {
   const path = join(scratch, `${id}.frames`);
   const c = await captureFrames({
@@ -54,10 +55,22 @@ export async function framedCapture(
     manifest: { ...draft(), snapshotId: id },
     sources: [{ index: 0, hostPath: dir }],
     parent,
+    fresh,
   });
   const stats = await c.finalize();
   const snap = await readFramedSnapshot(path);
   return { path, stats, parent: { snap, volumeKeys: ["volume:v0"] } };
+}
+
+/** Text rows (compressible, a different line each): page-structured when cut to whole pages. */
+export const rowsText = new TextEncoder().encode(
+  Array.from({ length: 120_000 }, (_, i) => `row ${i} value=${(i * 7919) % 10007}\n`).join(""),
+);
+
+/** A full capture of `dir` that stores its own copy of every frame (as after a damaged parent). */
+export async function freshCapture(store: FrameStore, dir: string, scratch: string, id: string) {
+  const { path, parent } = await framedCapture(store, dir, scratch, id, undefined, true);
+  return { path, snap: parent.snap };
 }
 
 /** The standalone stream of a framed snapshot, as bytes. */

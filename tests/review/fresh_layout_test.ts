@@ -18,37 +18,21 @@ import { FrameStore } from "../../src/frames/store.ts";
 import { chunkFrameId } from "../../src/frames/frame_id.ts";
 import { SUB_FRAME } from "../../src/frames/sub_frames.ts";
 import { CHUNK } from "../../src/frames/cutter.ts";
-import { captureFrames } from "../../src/frames/frame_writer.ts";
 import { readFramedSnapshot } from "../../src/frames/snapshot_frames.ts";
 import { pseudoRandom } from "../_helpers/fixtures.ts";
 import { concatBytes } from "../../src/core/bytes.ts";
-import { draft } from "../pack/writer_helpers.ts";
 import {
+  equalBytes,
   framedCapture,
+  freshCapture,
+  fullTar,
   incrementalRound,
+  rowsText,
   streamBytes,
   zstdDecode,
 } from "../frames/frames_helpers.ts";
-import { fullTar } from "../frames/frames_helpers.ts";
-import { equalBytes } from "../frames/frames_helpers.ts";
 
-const text = new TextEncoder().encode(
-  Array.from({ length: 120_000 }, (_, i) => `row ${i} value=${(i * 7919) % 10007}\n`).join(""),
-);
-
-/** A full capture of `dir` that stores its own copy of every frame (as after a damaged parent). */
-async function freshCapture(store: FrameStore, dir: string, tmp: string, id: string) {
-  const path = join(tmp, `${id}.frames`);
-  const c = await captureFrames({
-    store,
-    finalPath: path,
-    manifest: { ...draft(), snapshotId: id },
-    sources: [{ index: 0, hostPath: dir }],
-    fresh: true,
-  });
-  await c.finalize();
-  return { path, snap: await readFramedSnapshot(path) };
-}
+const text = rowsText;
 
 /** The chunk as 16 KiB sub-frames compressed at `level`, each with its checksum. */
 function subFrames(chunk: Uint8Array, level: number): Uint8Array {

@@ -21,31 +21,18 @@ import zlib from "node:zlib";
 import { assert } from "../_helpers/assert.ts";
 import { FrameStore } from "../../src/frames/store.ts";
 import { CHUNK } from "../../src/frames/cutter.ts";
-import { captureFrames } from "../../src/frames/frame_writer.ts";
 import { readFramedSnapshot } from "../../src/frames/snapshot_frames.ts";
-import { draft } from "../pack/writer_helpers.ts";
 import {
   equalBytes,
   framedCapture,
+  freshCapture,
   fullTar,
+  rowsText,
   streamBytes,
   zstdDecode,
 } from "../frames/frames_helpers.ts";
 
-const text = new TextEncoder().encode(
-  Array.from({ length: 120_000 }, (_, i) => `row ${i} value=${(i * 7919) % 10007}\n`).join(""),
-);
-
-async function fresh(store: FrameStore, src: string, path: string, id: string) {
-  const c = await captureFrames({
-    store,
-    finalPath: path,
-    manifest: { ...draft(), snapshotId: id },
-    sources: [{ index: 0, hostPath: src }],
-    fresh: true,
-  });
-  await c.finalize();
-}
+const text = rowsText;
 
 async function readable(store: FrameStore, path: string, tar: Uint8Array): Promise<string> {
   try {
@@ -95,7 +82,7 @@ Deno.test("review: a fresh copy of another size of a whole-referenced frame gets
     assert((await readable(store, s1.path, tar)) === "ok", "s1 streams before");
 
     // A fresh capture (after a damaged parent) of the same data.
-    await fresh(store, src, join(tmp, "s2.frames"), "s2");
+    await freshCapture(store, src, tmp, "s2");
     const verdict = await readable(store, s1.path, tar);
     assert(verdict === "ok", `s1 after a fresh capture: ${verdict}`);
   } finally {
@@ -127,7 +114,7 @@ Deno.test("review: a sub-frame chunk damaged in its headers is still repaired by
     assert((await readable(store, s1.path, tar1)) !== "ok", "s1 is damaged now");
 
     // The fresh capture (what archive_job does after a ParentFrameError) of the same data.
-    await fresh(store, src, join(tmp, "s2.frames"), "s2");
+    await freshCapture(store, src, tmp, "s2");
     // Reopen the store as after a restart: what is findable is what the indexes say.
     const reopened = await FrameStore.open(join(tmp, "store"));
     const s1After = await readable(reopened, s1.path, tar1);

@@ -25,13 +25,11 @@ import { snapshotRow } from "../../src/engine/snapshot_file.ts";
 import { preserveOldDirs } from "../../src/engine/preserve.ts";
 import { frameStoreAt } from "../../src/frames/store.ts";
 import { readFramedSnapshot } from "../../src/frames/snapshot_frames.ts";
-import { streamBytes, zstdDecode } from "../frames/frames_helpers.ts";
+import { rowsText, streamBytes, zstdDecode } from "../frames/frames_helpers.ts";
 import { CHUNK } from "../../src/frames/cutter.ts";
 import type { RestoreJournal } from "../../src/journal/journal.ts";
 
-const text = new TextEncoder().encode(
-  Array.from({ length: 120_000 }, (_, i) => `row ${i} value=${(i * 7919) % 10007}\n`).join(""),
-);
+const text = rowsText;
 
 Deno.test("review: preserve keeps the old dir when its pre-restore snapshot references a damaged parent frame", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "volsnap_review_pres_" });
