@@ -75,7 +75,6 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   #batch?: Uint8Array;
   #chain: Promise<void> = Promise.resolve();
   #failure: unknown;
-  #hashing: boolean;
   #recipe: FrameRecipe;
   /** A small file's content being pushed: it ends at `end`, in frame `slot` if not cut. */
   #data?: { at: number; end: number; slot: number; rec: FileRecord };
@@ -86,14 +85,8 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
 
   constructor(o: FrameCutterOptions) {
     this.#o = o;
-    this.#hashing = !!o.hash;
     this.#cur = new Uint8Array(new ArrayBuffer(FRAME_MAX));
     this.#recipe = new FrameRecipe(recipeTag(o.level));
-  }
-
-  /** Whether `hash` saw the whole stream (else it must be hashed from the store). */
-  get hashComplete(): boolean {
-    return this.#hashing;
   }
 
   // ---- FrameMarks (called by the packer) ----
@@ -334,7 +327,6 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
         this.#slotRecipes.push(null);
         for (const f of m.frames) this.stats.sharedBytes += f.size;
         this.stats.reusedRawBytes += m.rawLen;
-        this.#hashing = false;
         this.files.push({ ...m.rec, first, count: 1 });
         this.#pos += m.rawLen;
       }
@@ -365,7 +357,6 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       this.#curLen = 0;
       this.#slots.push([same]);
       this.stats.sharedBytes += same.size;
-      this.#hashing = false;
       return;
     }
     this.#parentFrames ??= new ParentFrames(this.#o.store);
@@ -405,7 +396,6 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const done = this.#chain = this.#chain.then(async () => {
       const r = await job;
       if (r.pieces?.some((p) => p.kept)) {
-        this.#hashing = false; // the stream now holds bytes stored before
         this.#slots[slot] = await keepSubFrames(
           this.#o,
           this.stats,
@@ -424,10 +414,9 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       if (!known) {
         const bytes = new Uint8Array(r.out!, 0, r.outLen);
         id = await pack.append(r.id, bytes, len, !!sub);
-        if (this.#hashing) await this.#o.hash!.update(bytes);
         this.stats.newFrames++;
         this.stats.storedBytes += r.outLen;
-      } else this.#hashing = false;
+      }
       const size = pack.location(id)!.size;
       if (known) this.stats.sharedBytes += size;
       this.#slots[slot] = [{ id, size, rawSize: len }];

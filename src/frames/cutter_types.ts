@@ -46,6 +46,4 @@ export interface FrameCutterOptions {
   /** Name frames on this thread rather than in the pool (see hashOnCaller). */
   hashHere?: boolean;
   parent?: ParentIndex;
-  /** Hashes the compressed stream on the way, as long as every frame is new. */
-  hash?: { update(bytes: Uint8Array): Promise<void> };
 }
