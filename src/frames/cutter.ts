@@ -360,13 +360,13 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       return;
     }
     this.#parentFrames ??= new ParentFrames(this.#o.store);
-    await this.#parentFrames.fill(this.#cur, this.#holes);
+    this.#parentFrames.fill(this.#cur, this.#holes);
     this.#holes = [];
     // A changed chunk of a page-structured file: its parent's chunk, for the sub-frames to keep.
     const oldChunk = sub && named && !this.#o.pack.has(named)
       ? r?.rec?.parentChunks?.[slot - r.startIdx]
       : undefined;
-    const old = oldChunk && await this.#parentFrames.compressed(oldChunk);
+    const old = oldChunk && this.#parentFrames.compressed(oldChunk);
     const { buf, cur } = this.#buffers.input(this.#cur, len);
     this.#cur = cur;
     this.#curLen = 0;

@@ -42,28 +42,54 @@ export class PackReader {
   }
 
   async read(loc: FrameLocation, out = new Uint8Array(loc.size)): Promise<Uint8Array> {
-    let f = this.#files.get(loc.pack);
-    if (!f) {
-      const path = this.#pending.get(loc.pack) ?? join(this.#store.packsDir, loc.pack + ".pack");
-      f = await Deno.open(path, { read: true });
-      this.#files.set(loc.pack, f);
-    }
+    const f = this.#file(loc);
     await f.seek(loc.offset, Deno.SeekMode.Start);
     let got = 0;
     while (got < loc.size) {
       const n = await f.read(out.subarray(got, loc.size));
-      if (n === null) {
-        throw new AppError("integrity_error", `pack ${loc.pack} ends inside a frame`);
-      }
+      if (n === null) throw endsInside(loc);
       got += n;
     }
     return out.subarray(0, loc.size);
+  }
+
+  /**
+   * `read` without leaving the thread: for a capture's reads of its parent's
+   * frames, which sit on its critical path (while the app is down). Measured
+   * on the db set's second capture: 350 changed chunks' parent frames took
+   * 0.52 s read asynchronously (a thread-pool round trip per seek and read),
+   * most of the time the app was down beyond its own stop and start.
+   */
+  readSync(loc: FrameLocation, out = new Uint8Array(loc.size)): Uint8Array {
+    const f = this.#file(loc);
+    f.seekSync(loc.offset, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < loc.size) {
+      const n = f.readSync(out.subarray(got, loc.size));
+      if (n === null) throw endsInside(loc);
+      got += n;
+    }
+    return out.subarray(0, loc.size);
+  }
+
+  #file(loc: FrameLocation): Deno.FsFile {
+    let f = this.#files.get(loc.pack);
+    if (!f) {
+      const path = this.#pending.get(loc.pack) ?? join(this.#store.packsDir, loc.pack + ".pack");
+      f = Deno.openSync(path, { read: true });
+      this.#files.set(loc.pack, f);
+    }
+    return f;
   }
 
   close() {
     for (const f of this.#files.values()) f.close();
     this.#files.clear();
   }
+}
+
+function endsInside(loc: FrameLocation): AppError {
+  return new AppError("integrity_error", `pack ${loc.pack} ends inside a frame`);
 }
 
 /**

@@ -86,12 +86,9 @@ export class ParentFrames {
   }
 
   /** Copies each unchanged file's data (and padding) into `dst` at `off`, checked against its sha256. */
-  async fill(
-    dst: Uint8Array,
-    holes: { off: number; len: number; src: VirtualSource }[],
-  ): Promise<void> {
+  fill(dst: Uint8Array, holes: { off: number; len: number; src: VirtualSource }[]): void {
     for (const h of holes) {
-      const bytes = await this.#frameBytes(h.src.frame);
+      const bytes = this.#frameBytes(h.src.frame);
       if (h.src.offset + h.len > bytes.length) {
         throw new ParentFrameError(h.src.frame.id, "it is shorter than its file records");
       }
@@ -108,7 +105,7 @@ export class ParentFrames {
    * The compressed bytes of `refs` back to back, with where each starts; or
    * undefined when any cannot be read (then nothing is kept from them).
    */
-  async compressed(refs: FrameRef[]): Promise<{ bytes: Uint8Array; starts: number[] } | undefined> {
+  compressed(refs: FrameRef[]): { bytes: Uint8Array; starts: number[] } | undefined {
     this.#reader ??= new PackReader(this.#store);
     try {
       const locs = refs.map((f) => this.#reader!.location(f));
@@ -117,7 +114,7 @@ export class ParentFrames {
       let at = 0;
       for (const loc of locs) {
         starts.push(at);
-        await this.#reader.read(loc, bytes.subarray(at, at + loc.size));
+        this.#reader.readSync(loc, bytes.subarray(at, at + loc.size));
         at += loc.size;
       }
       return { bytes, starts };
@@ -131,12 +128,12 @@ export class ParentFrames {
     this.#reader = undefined;
   }
 
-  async #frameBytes(f: FrameRef): Promise<Uint8Array> {
+  #frameBytes(f: FrameRef): Uint8Array {
     if (this.#last?.id === f.id) return this.#last.bytes;
     this.#reader ??= new PackReader(this.#store);
     let bytes: Uint8Array;
     try {
-      const compressed = await this.#reader.read(this.#reader.location(f));
+      const compressed = this.#reader.readSync(this.#reader.location(f));
       bytes = new Uint8Array(zlib.zstdDecompressSync(compressed));
     } catch (err) {
       throw new ParentFrameError(f.id, err);
