@@ -1,6 +1,7 @@
 /**
  * A strict, streaming tar parser for untrusted input: ustar + POSIX PAX
- * (x/g, pax.ts) + GNU long names (L/K) + GNU sparse PAX 1.0. It only yields
+ * (x/g, pax.ts) + GNU long names (L/K) + GNU sparse PAX 1.0 and old GNU
+ * sparse entries (typeflag S, what `tar -S` writes in its default format). It only yields
  * the entry kinds volsnap can restore and refuses everything else with a
  * reason. Names are bytes: any that are not UTF-8 come out escaped
  * (raw_names.ts), never refused or mangled. It knows nothing about
@@ -99,11 +100,16 @@ export class TarParser {
         await this.#skipRaw(padding(h.size));
         continue;
       }
-      const entry = this.#resolve(h, flag, pending);
+      const entry = this.#resolve(h, flag === "S" ? "0" : flag, pending);
       this.#current = entry.name;
       this.#bodyLeft = entry.size;
       this.#padLeft = padding(entry.size);
-      if (pending.sparseMajor !== undefined) await this.#readSparseMap(entry, pending);
+      if (flag === "S") {
+        if (pending.sparseMajor !== undefined) {
+          throw new BadArchiveError(`sparse entry '${entry.name}' is both old GNU and PAX sparse`);
+        }
+        await this.#readOldGnuSparse(entry, block);
+      } else if (pending.sparseMajor !== undefined) await this.#readSparseMap(entry, pending);
       return entry;
     }
   }
@@ -190,6 +196,51 @@ export class TarParser {
           cur = -1;
         } else throw bad("has a malformed sparse map");
       }
+    }
+    this.#checkSparse(e, realSize, nums);
+  }
+
+  /**
+   * Old GNU sparse (typeflag S): the map is in the header (4 entries of
+   * offset and length at 386, "extended" at 482, the real size at 483) and
+   * in extension blocks of 21 entries each that follow it (their own
+   * "extended" byte at 504), before the data. A zero offset and length ends
+   * the list.
+   */
+  async #readOldGnuSparse(e: TarEntry, header: Uint8Array) {
+    const nums: number[] = [];
+    const take = (b: Uint8Array, at: number, count: number): boolean => {
+      for (let i = 0; i < count; i++, at += 24) {
+        if (b[at] === 0) return false; // an unused slot: the list ended
+        nums.push(numeric(b, at, 12, "sparse offset"), numeric(b, at + 12, 12, "sparse length"));
+      }
+      return true;
+    };
+    const realSize = numeric(header, 483, 12, "sparse real size");
+    let more = take(header, 386, 4) && header[482] !== 0;
+    let read = 0;
+    while (more) {
+      read += BLOCK;
+      if (read > this.#limits.maxHeaderBytes) {
+        throw new BadArchiveError(
+          `sparse entry '${e.name}' has a sparse map beyond the header limit`,
+        );
+      }
+      const b = await this.#src.read(BLOCK, `the sparse map of '${e.name}'`);
+      if (!b) throw truncated(`the sparse map of '${e.name}'`);
+      more = take(b, 0, 21) && b[504] !== 0;
+    }
+    this.#checkSparse(e, realSize, nums);
+  }
+
+  /** Validates a sparse map against the entry's real size and data, then records it. */
+  #checkSparse(e: TarEntry, realSize: number, nums: number[]) {
+    const bad = (why: string) => new BadArchiveError(`sparse entry '${e.name}' ${why}`);
+    if (realSize > this.#limits.maxExpandedBytes) {
+      throw new AppError(
+        "too_large",
+        `sparse file '${e.name}' of ${realSize} bytes exceeds the limit of ${this.#limits.maxExpandedBytes}`,
+      );
     }
     let end = 0;
     let data = 0;
