@@ -54,7 +54,8 @@ const CHUNKS_TAG = "volsnap-chunks\n";
 export class FileHasher {
   readonly chunks: Uint8Array[] = [];
   #size: number;
-  #h: Hash = createHash("sha256");
+  /** Created on first use: a small file hashed elsewhere (endFileLater) never needs one. */
+  #hash?: Hash;
   #outer?: Hash;
   #fill = 0;
   #seen = 0;
@@ -66,13 +67,13 @@ export class FileHasher {
 
   update(bytes: Uint8Array): void {
     if (!this.#outer) {
-      this.#h.update(bytes);
+      this.#h().update(bytes);
       return;
     }
     let off = 0;
     while (off < bytes.length) {
       const n = Math.min(DIGEST_CHUNK - this.#fill, bytes.length - off);
-      this.#h.update(off === 0 && n === bytes.length ? bytes : bytes.subarray(off, off + n));
+      this.#h().update(off === 0 && n === bytes.length ? bytes : bytes.subarray(off, off + n));
       this.#fill += n;
       this.#seen += n;
       off += n;
@@ -82,16 +83,20 @@ export class FileHasher {
   }
 
   digest(): string {
-    if (!this.#outer) return this.#h.digest("hex");
+    if (!this.#outer) return this.#h().digest("hex");
     if (this.#fill > 0) this.#closeChunk();
     return this.#outer.digest("hex");
   }
 
+  #h(): Hash {
+    return this.#hash ??= createHash("sha256");
+  }
+
   #closeChunk() {
-    const d = this.#h.digest();
+    const d = this.#h().digest();
     this.chunks.push(d);
     this.#outer!.update(d);
-    this.#h = createHash("sha256");
+    this.#hash = undefined;
     this.#fill = 0;
   }
 }
@@ -128,12 +133,20 @@ interface OpenFile {
   segLeft: number;
 }
 
+/** A content sha256 that is known later (set on the object), e.g. by a frame worker. */
+export interface LaterSha {
+  sha256?: string;
+}
+
+/** A line, or one whose content sha256 arrives later (rendered by `result`). */
+type Line = string | (() => string);
+
 export class ContentDigester {
-  #lines = new Map<number, string[]>();
+  #lines = new Map<number, Line[]>();
   /** `${index}/${rel}` → the line fields of files hard links may point at. */
   #targets = new Map<
     string,
-    { mode: number; uid: number; gid: number; size: number; sha: string }
+    { mode: number; uid: number; gid: number; size: number; sha: string | LaterSha }
   >();
   #cur?: OpenFile;
 
@@ -172,7 +185,7 @@ export class ContentDigester {
         const t = this.#targets.get(`${e.index}/${e.link}`);
         out.push(
           t
-            ? digestLine("file", t.mode, t.uid, t.gid, t.size, t.sha, e.rel)
+            ? lineOf(t, t.sha, e.rel)
             : digestLine("file", e.mode, e.uid, e.gid, e.size, "?", e.rel),
         );
         return;
@@ -229,6 +242,16 @@ export class ContentDigester {
     this.#record(f.e, sha, f.keep);
   }
 
+  /**
+   * Ends the current file, whose bytes were not given to `data`: its content
+   * sha256 is set on `later` before `result` is called.
+   */
+  endFileLater(later: LaterSha): void {
+    const f = this.#cur!;
+    this.#cur = undefined;
+    this.#record(f.e, later, f.keep);
+  }
+
   /** Ends the current file; returns its content sha256. */
   endFile(): string {
     const f = this.#cur!;
@@ -244,13 +267,14 @@ export class ContentDigester {
     if (this.#cur) this.endFile();
     const out: Record<string, string> = {};
     for (const [index, lines] of this.#lines) {
-      out[String(index)] = CHUNKED_DIGEST + digestOfLines(lines);
+      const text = lines.map((l) => typeof l === "string" ? l : l());
+      out[String(index)] = CHUNKED_DIGEST + digestOfLines(text);
     }
     return out;
   }
 
-  #record(e: DigestEntry, sha: string, keep: boolean) {
-    this.#out(e.index).push(digestLine("file", e.mode, e.uid, e.gid, e.size, sha, e.rel));
+  #record(e: DigestEntry, sha: string | LaterSha, keep: boolean) {
+    this.#out(e.index).push(lineOf(e, sha, e.rel));
     if (keep) {
       this.#targets.set(`${e.index}/${e.rel}`, {
         mode: e.mode,
@@ -271,11 +295,24 @@ export class ContentDigester {
     }
   }
 
-  #out(index: number): string[] {
+  #out(index: number): Line[] {
     let l = this.#lines.get(index);
     if (!l) this.#lines.set(index, l = []);
     return l;
   }
+}
+
+/** A file's line; with a sha256 still to come, a function that renders it then. */
+function lineOf(
+  f: { mode: number; uid: number; gid: number; size: number },
+  sha: string | LaterSha,
+  rel: string,
+): Line {
+  if (typeof sha === "string") return digestLine("file", f.mode, f.uid, f.gid, f.size, sha, rel);
+  return () => {
+    if (!sha.sha256) throw new Error(`content digest: the sha256 of '${rel}' never arrived`);
+    return digestLine("file", f.mode, f.uid, f.gid, f.size, sha.sha256, rel);
+  };
 }
 
 /** The digest's view of a tar entry the packer writes under `volumes/<index>/` (prefixLength chars). */

@@ -32,8 +32,10 @@ import { cutBeforeEntry, ownFrame } from "./group_cuts.ts";
 import { chunkSpans, keepSubFrames } from "./sub_frame_spans.ts";
 import { PAGE, pageStructured, SUB_FRAME } from "./sub_frames.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
+import { PoolHashes } from "./pool_hashes.ts";
 import { DIGEST_CHUNK } from "../drill/content_digest.ts";
 import { type FileRecord, identity, ParentFrames, sameFile, type VirtualSource } from "./parent.ts";
+import type { LaterSha } from "../drill/content_digest.ts";
 
 /** Data chunk size of large files. */
 export const CHUNK = DIGEST_CHUNK;
@@ -82,6 +84,8 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
   /** Virtual data in the current frame, filled from the parent's frame when it must be built. */
   #holes: { off: number; len: number; src: VirtualSource }[] = [];
   #parentFrames?: ParentFrames;
+  /** Small files of the current frame a frame worker hashes. */
+  #pooled = new PoolHashes();
 
   constructor(o: FrameCutterOptions) {
     this.#o = o;
@@ -154,18 +158,27 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     return { frame, offset: prev.offset, size: prev.size, sha256: prev.sha256 };
   }
 
-  smallData(at: number, path: string, st: EntryStat, length: number): void {
+  smallData(
+    at: number,
+    path: string,
+    st: EntryStat,
+    length: number,
+    size: number,
+  ): LaterSha | undefined {
     const rec: FileRecord = { ...identity(path, st), first: 0, count: -1 };
     this.#openSmall = rec;
-    if (length > 0) this.#queue({ at, kind: "data", len: length, rec });
+    // A full capture's frame worker hashes it (pool_hashes.ts) when it ends in the frame it starts in.
+    const pool = !this.#o.parent && length > 0 && at + length - this.#lastCut <= FRAME_MAX;
+    if (length > 0) this.#queue({ at, kind: "data", len: length, rec, pool: pool ? size : -1 });
     if (ownFrame(st.size)) this.#queue({ at: at + length, kind: "cut" });
+    return pool ? rec : undefined;
   }
 
-  smallDataEnd(contentSha: string | undefined, reusable: boolean): void {
+  smallDataEnd(contentSha: string | LaterSha | undefined, reusable: boolean): void {
     const rec = this.#openSmall;
     this.#openSmall = undefined;
     if (!rec || !contentSha) return;
-    rec.sha256 = contentSha; // also the frame recipe's token
+    if (typeof contentSha === "string") rec.sha256 = contentSha; // else set by the pool
     if (reusable) this.files.push(rec);
   }
 
@@ -299,6 +312,7 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
       if (!m || m.at !== this.#pos) return;
       this.#marks.shift();
       if (m.kind === "data") {
+        if (m.pool >= 0) this.#pooled.add(this.#curLen, m.pool, m.rec);
         this.#data = { at: m.at, end: m.at + m.len, slot: this.#slots.length, rec: m.rec };
         m.rec.first = this.#slots.length;
         m.rec.offset = this.#curLen;
@@ -340,7 +354,12 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const d = this.#data;
     const midData = !!d && this.#pos > d.at && this.#pos < d.end;
     if (midData || this.#region) this.#recipe.invalidate();
-    const recipe = this.#recipe.finish();
+    const pooled = this.#pooled;
+    this.#pooled = new PoolHashes();
+    if (midData && pooled.has(d!.rec)) throw new Error("a small file hashed in the pool was cut");
+    // With contents a frame worker hashes, the recipe is known once it did.
+    const later = this.#recipe.finishLater();
+    const recipe = pooled.empty ? later() : null;
     if (midData) this.#recipe.invalidate(); // the next frame starts inside that file too
     const slot = this.#slots.length;
     this.#slotRecipes.push(recipe);
@@ -374,7 +393,9 @@ export class FrameCutter implements FrameCompressor, FrameMarks {
     const { pool, level, pack, hashFirst } = this.#o;
     const outBuf = () => this.#buffers.output(len);
     let job: Promise<FrameResult>;
-    if (named || this.#o.hashHere) {
+    if (!pooled.empty) {
+      job = pooled.run(pool, level, buf, len, outBuf(), later, (r) => this.#slotRecipes[slot] = r);
+    } else if (named || this.#o.hashHere) {
       // A group is named by its recipe, a chunk by its content hash (their
       // bytes are not hashed again); other frames here when this thread has
       // time to spare. A known frame is not even sent.

@@ -32,7 +32,14 @@ export type Mark =
     parentChunks?: FrameRef[][];
   }
   | { at: number; kind: "ref"; frames: FrameRef[]; rawLen: number; rec: FileRecord }
-  | { at: number; kind: "data"; len: number; rec: FileRecord }
+  | {
+    at: number;
+    kind: "data";
+    len: number;
+    rec: FileRecord;
+    /** Content bytes (without padding) when a frame worker hashes them (`rec.sha256`), else -1. */
+    pool: number;
+  }
   | { at: number; kind: "virtual"; len: number; src: VirtualSource; rec: FileRecord };
 
 export interface FrameCutterOptions {

@@ -15,6 +15,8 @@ export interface FrameResult {
   outLen: number;
   /** Sub-frames against a parent: each one new (in `out`) or kept (in the parent's bytes). */
   pieces?: SubFrame[];
+  /** The sha256 of each range asked for (FrameRequest.ranges). */
+  shas?: string[];
 }
 
 /** A chunk compressed as sub-frames, against the parent's chunk when given (frame_worker.ts). */
@@ -58,7 +60,8 @@ export class FramePool {
         if (!waiter) return;
         if ("error" in r) waiter.reject(new Error(`frame compression failed: ${r.error}`));
         else {
-          waiter.resolve({ id: r.id, buf: r.buf, out: r.out, outLen: r.outLen, pieces: r.pieces });
+          const { id, buf, out, outLen, pieces, shas } = r;
+          waiter.resolve({ id, buf, out, outLen, pieces, shas });
         }
       };
       w.onerror = (e) => {
@@ -80,11 +83,12 @@ export class FramePool {
     out?: ArrayBuffer,
     id?: string,
     subFrames?: SubFrameJob,
+    ranges?: number[],
   ): Promise<FrameResult> {
     if (this.#failure) return Promise.reject(this.#failure);
     const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const seq = this.#seq++;
-    const req: FrameRequest = { seq, level, buf, len, out, id, ...subFrames };
+    const req: FrameRequest = { seq, level, buf, len, out, id, ...subFrames, ranges };
     const transfer: Transferable[] = [buf];
     if (out) transfer.push(out);
     if (subFrames?.parent) transfer.push(subFrames.parent);

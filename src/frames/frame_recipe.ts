@@ -48,16 +48,25 @@ export class FrameRecipe {
 
   /** The recipe's hex digest, or null when it has none; resets for the next frame. */
   finish(): string | null {
-    let out: string | null = null;
-    if (this.#valid && this.#tokens.every((t) => t.token.sha256)) {
-      const h = createHash("sha256").update(this.#tag).update("L");
-      if (this.#literal) h.update(this.#literal.digest());
-      for (const t of this.#tokens) h.update(`D${t.off}+${t.len}:${t.token.sha256}`);
-      out = h.digest("hex");
-    }
+    return this.finishLater()();
+  }
+
+  /**
+   * Resets for the next frame and returns what gives this frame's recipe
+   * once every content token has its sha256 (a frame worker hashes them).
+   */
+  finishLater(): () => string | null {
+    const { tag, tokens, valid } = { tag: this.#tag, tokens: this.#tokens, valid: this.#valid };
+    const literal = this.#literal?.digest();
     this.#tokens = [];
     this.#literal = undefined;
     this.#valid = true;
-    return out;
+    return () => {
+      if (!valid || !tokens.every((t) => t.token.sha256)) return null;
+      const h = createHash("sha256").update(tag).update("L");
+      if (literal) h.update(literal);
+      for (const t of tokens) h.update(`D${t.off}+${t.len}:${t.token.sha256}`);
+      return h.digest("hex");
+    };
   }
 }

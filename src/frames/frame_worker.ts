@@ -2,10 +2,12 @@
  * Frame worker: names a frame (sha256 of the settings tag and its bytes) and,
  * when asked, compresses it into one complete zstd frame with a content
  * checksum, or into sub-frames (sub_frames.ts), keeping the parent's that
- * match. Input and output buffers are transferred back and forth, so the
+ * match; and hashes the contents of the small files in it (a full capture's
+ * packer thread is its bottleneck on many small files). Input and output buffers are transferred back and forth, so the
  * steady state allocates nothing; a pool of these uses every core.
  */
 import zlib from "node:zlib";
+import { createHash } from "node:crypto";
 import { frameId } from "./frame_id.ts";
 import { compressSubFrames, type SubFrame } from "./sub_frames.ts";
 import { openZlibHandle, type ZHandle } from "../compression/zlib_handle.ts";
@@ -25,6 +27,8 @@ export interface FrameRequest {
   /** The parent's chunk: its compressed bytes [0, parentLen) (transferred). */
   parent?: ArrayBuffer;
   parentLen?: number;
+  /** Small files' contents in the frame as [offset, length, …]: each one's sha256 is returned. */
+  ranges?: number[];
 }
 
 export type FrameReply =
@@ -36,6 +40,8 @@ export type FrameReply =
     outLen: number;
     /** With a parent: each sub-frame, new or kept. */
     pieces?: SubFrame[];
+    /** The sha256 (hex) of each of `ranges`. */
+    shas?: string[];
   }
   | { seq: number; error: string };
 
@@ -104,6 +110,14 @@ scope.onmessage = (e) => {
   try {
     const input = new Uint8Array(r.buf, 0, r.len);
     const id = r.id ?? frameId(r.level, input);
+    let shas: string[] | undefined;
+    if (r.ranges) {
+      shas = [];
+      for (let i = 0; i < r.ranges.length; i += 2) {
+        const part = input.subarray(r.ranges[i], r.ranges[i] + r.ranges[i + 1]);
+        shas.push(createHash("sha256").update(part).digest("hex"));
+      }
+    }
     let outLen = 0;
     let pieces: SubFrame[] | undefined;
     if (r.out && r.sub) {
@@ -117,7 +131,7 @@ scope.onmessage = (e) => {
     } else if (r.out) outLen = compress(r.level, input, new Uint8Array(r.out));
     const transfer: Transferable[] = [r.buf];
     if (r.out) transfer.push(r.out);
-    scope.postMessage({ seq: r.seq, buf: r.buf, id, out: r.out, outLen, pieces }, transfer);
+    scope.postMessage({ seq: r.seq, buf: r.buf, id, out: r.out, outLen, pieces, shas }, transfer);
   } catch (err) {
     scope.postMessage({ seq: r.seq, error: String(err) }, []);
   }

@@ -29,7 +29,7 @@ import {
 } from "../tar/write_header.ts";
 import { type EntryStat, inodeKey, sameInode, type VolumeFs, volumeFs } from "./volume_fs.ts";
 import { type ArchiveLimits, checkWriterLimits } from "../tar/limits.ts";
-import { digestEntryOf } from "../drill/content_digest.ts";
+import { digestEntryOf, type LaterSha } from "../drill/content_digest.ts";
 import type { RootInfo } from "./volume_root.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
@@ -250,6 +250,7 @@ class Walker {
       const map = st.blocks * 512 < size ? this.#fs.dataMap(fd, size) : null;
       // Large, not sparse: its data is cut into chunk frames (src/frames) when framed.
       let large = false;
+      let hashedLater: LaterSha | undefined;
       if (map) {
         got = await this.#sparse(
           fd,
@@ -262,7 +263,16 @@ class Walker {
         const small = size <= SMALL_FILE;
         if (small && sink.room < MAX_FAST_HEADER + size + BLOCK) await sink.flush();
         await this.entry({ ...common, path: arch, type: "file", size, xattrs });
-        if (small) sink.frames?.smallData(sink.bytes, arch, before, size + padding(size));
+        // Hashed by a frame worker (full framed captures), or here.
+        if (small) {
+          hashedLater = sink.frames?.smallData(
+            sink.bytes,
+            arch,
+            before,
+            size + padding(size),
+            size,
+          );
+        }
         // A long PAX header may have taken the room.
         if (small && sink.room >= size + BLOCK) {
           // Data and padding land in the batch in place; reading one byte more
@@ -280,7 +290,7 @@ class Walker {
             );
           }
           buf.fill(0, sink.pos + got, end);
-          sink.digest?.data(buf.subarray(sink.pos, sink.pos + size));
+          if (!hashedLater) sink.digest?.data(buf.subarray(sink.pos, sink.pos + size));
           await sink.commit(end - sink.pos);
         } else {
           const length = size + padding(size);
@@ -309,12 +319,14 @@ class Walker {
           await sink.zeros(padding(size));
         }
       }
-      const contentSha = sink.digest?.endFile();
+      let contentSha: string | LaterSha | undefined;
+      if (hashedLater) sink.digest?.endFileLater(contentSha = hashedLater);
+      else contentSha = sink.digest?.endFile();
       const after = this.#fs.fstat(fd);
       const altered = changed || after.size !== size || after.mtimeMs !== common.mtimeMs;
       if (got === size && altered) this.#o.warn(`file changed while reading: ${label}`);
       const whole = got === size && !altered ? contentSha : undefined;
-      if (large) sink.frames?.largeDataEnd(whole);
+      if (large) sink.frames?.largeDataEnd(typeof whole === "string" ? whole : undefined);
       else if (!map) sink.frames?.smallDataEnd(whole, st.nlink === 1 && !xattrs?.length);
       if (linkKey) this.#links.set(linkKey, arch);
     } finally {

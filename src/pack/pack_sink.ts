@@ -5,7 +5,7 @@
  */
 import type { FrameCompressor } from "../compression/compress.ts";
 import type { EntryStat } from "./volume_fs.ts";
-import type { ContentDigester } from "../drill/content_digest.ts";
+import type { ContentDigester, LaterSha } from "../drill/content_digest.ts";
 import type { VirtualSource } from "../frames/parent.ts";
 
 /**
@@ -41,10 +41,23 @@ export interface FrameMarks {
    * `TarSink.virtual` instead of opening the file.
    */
   unchangedSmall(path: string, st: EntryStat): VirtualSource | undefined;
-  /** A small file's data and padding (`length` bytes), read now, start at `at`. */
-  smallData(at: number, path: string, st: EntryStat, length: number): void;
-  /** That small file's content sha256 (undefined: changed while read); `reusable` by a later capture. */
-  smallDataEnd(contentSha: string | undefined, reusable: boolean): void;
+  /**
+   * A small file's data and padding (`length` bytes; `size` of content), read
+   * now, start at `at`. Returns where its content sha256 will be set when a
+   * frame worker hashes it: then the packer does not (`ContentDigester.endFileLater`).
+   */
+  smallData(
+    at: number,
+    path: string,
+    st: EntryStat,
+    length: number,
+    size: number,
+  ): LaterSha | undefined;
+  /**
+   * That small file's content sha256 (or where it will be; undefined: changed
+   * while read); `reusable` by a later capture.
+   */
+  smallDataEnd(contentSha: string | LaterSha | undefined, reusable: boolean): void;
   /** `length` bytes at `at` are an unchanged small file's data, not pushed (see unchangedSmall). */
   virtualData(at: number, length: number, src: VirtualSource, path: string, st: EntryStat): void;
   /** The end-of-archive blocks start at `at`. */
