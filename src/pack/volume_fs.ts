@@ -261,6 +261,9 @@ export class LibcVolumeFs implements VolumeFs {
     }
     this.seek(fd, 0);
     if (map.length === 2 && map[0] === 0 && map[1] === size) return null;
+    // Segments before the last of whole 512-byte blocks (file system holes
+    // always are): what GNU tar reads, and what volsnap's reader requires.
+    for (let i = 1; i < map.length - 2; i += 2) if (map[i] % 512 !== 0) return null;
     const last = map.length ? map[map.length - 2] + map[map.length - 1] : 0;
     if (last < size) map.push(size, 0);
     return map;

@@ -211,7 +211,16 @@ export class TarParser {
     const nums: number[] = [];
     const take = (b: Uint8Array, at: number, count: number): boolean => {
       for (let i = 0; i < count; i++, at += 24) {
-        if (b[at] === 0) return false; // an unused slot: the list ended
+        // GNU tar ends the list at a slot whose length is empty; one half empty is refused.
+        if (b[at + 12] === 0) {
+          if (b[at] !== 0) {
+            throw new BadArchiveError(`sparse entry '${e.name}' has a half-empty map slot`);
+          }
+          return false;
+        }
+        if (b[at] === 0) {
+          throw new BadArchiveError(`sparse entry '${e.name}' has a half-empty map slot`);
+        }
         nums.push(numeric(b, at, 12, "sparse offset"), numeric(b, at + 12, 12, "sparse length"));
       }
       return true;
@@ -244,12 +253,23 @@ export class TarParser {
     }
     let end = 0;
     let data = 0;
+    let lastData = -1;
     for (let i = 0; i < nums.length; i += 2) {
       if (nums[i] < end || nums[i] + nums[i + 1] > realSize) {
         throw bad("has overlapping or out-of-range segments");
       }
       end = nums[i] + nums[i + 1];
       data += nums[i + 1];
+      if (nums[i + 1] > 0) lastData = i;
+    }
+    // GNU tar starts each segment's data on a block of its own: a short
+    // segment before the last would make it read the next header as data
+    // where volsnap reads it as an entry. No writer makes one (holes are
+    // whole file system blocks).
+    for (let i = 0; i < lastData; i += 2) {
+      if (nums[i + 1] % BLOCK !== 0) {
+        throw bad("has a segment before its last that is not whole blocks");
+      }
     }
     if (data !== this.#bodyLeft) {
       throw bad(`maps ${data} data bytes but carries ${this.#bodyLeft}`);

@@ -88,7 +88,10 @@ export class BatchEncoder {
 
   #reserve(k: number) {
     if (this.#len + k <= this.#nums.length) return;
-    const grown = new Float64Array(this.#nums.length * 2);
+    // Doubled until it fits: one entry (a sparse map of thousands of segments) can need more.
+    let n = this.#nums.length * 2;
+    while (n < this.#len + k) n *= 2;
+    const grown = new Float64Array(n);
     grown.set(this.#nums.subarray(0, this.#len));
     this.#nums = grown;
   }

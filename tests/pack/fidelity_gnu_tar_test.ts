@@ -8,7 +8,7 @@
  * setgid and security.capability unless privileges are kept.
  */
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
-import { captureDir, run } from "./writer_helpers.ts";
+import { captureDir, importAndStage, run } from "./writer_helpers.ts";
 import {
   blocks,
   buildFidelityTree,
@@ -18,7 +18,6 @@ import {
   xattrBase,
 } from "../_helpers/fidelity_tree.ts";
 import { extractArchive } from "../../src/unpack/extract.ts";
-import { importArchive } from "../../src/unpack/import.ts";
 import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 
 assert(Deno.uid() === 0, "these tests set trusted.* xattrs, capabilities and owners: run as root");
@@ -126,21 +125,9 @@ Deno.test("an archive GNU tar made (--xattrs --sparse --format=pax) imports and 
       /[1-9]/,
     );
     assert(Deno.statSync(`${base}/gnu.tar`).size < 4 * 1024 * 1024, "GNU tar stored it sparse");
-    const imported = `${base}/imported.tar`;
-    const file = await Deno.open(`${base}/gnu.tar`);
-    const result = await importArchive({
-      body: file.readable,
-      finalPath: imported,
-      limits: DEFAULT_LIMITS,
-    });
-    assertEquals(result.stats.fileCount, stats.fileCount);
     const staged = `${base}/staged`;
-    await extractArchive({
-      sourcePath: imported,
-      targetDirFor: () => staged,
-      limits: DEFAULT_LIMITS,
-      keepPrivileges: true,
-    });
+    const imported = await importAndStage(`${base}/gnu.tar`, base, staged, true);
+    assertEquals(imported.fileCount, stats.fileCount);
     assertEquals(await treePrint(staged), expected);
     await assertSparse(staged);
   }));

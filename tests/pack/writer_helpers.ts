@@ -1,4 +1,7 @@
 /** Shared helpers for the archive writer tests (real files, GNU tar). */
+import { extractArchive } from "../../src/unpack/extract.ts";
+import { importArchive } from "../../src/unpack/import.ts";
+import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 import {
   type ManifestDraft,
   type WriteArchiveOptions,
@@ -96,4 +99,30 @@ export async function sha256File(path: string): Promise<string> {
 
 export function tempFiles(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes(".volsnap-tmp"));
+}
+
+/**
+ * Imports a tar made outside volsnap (its path) as an upload would, then
+ * extracts the imported archive to `staged`; returns the import's stats.
+ */
+export async function importAndStage(
+  tarPath: string,
+  base: string,
+  staged: string,
+  keepPrivileges = false,
+): Promise<{ fileCount: number }> {
+  const imported = `${base}/imported.tar`;
+  const file = await Deno.open(tarPath);
+  const result = await importArchive({
+    body: file.readable,
+    finalPath: imported,
+    limits: DEFAULT_LIMITS,
+  });
+  await extractArchive({
+    sourcePath: imported,
+    targetDirFor: () => staged,
+    limits: DEFAULT_LIMITS,
+    keepPrivileges,
+  });
+  return result.stats;
 }

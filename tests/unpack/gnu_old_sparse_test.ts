@@ -6,8 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../_helpers/assert.ts";
 import { blocks, sh, treePrint } from "../_helpers/fidelity_tree.ts";
-import { captureDir, run } from "../pack/writer_helpers.ts";
-import { extractArchive } from "../../src/unpack/extract.ts";
+import { captureDir, importAndStage, run } from "../pack/writer_helpers.ts";
 import { importArchive } from "../../src/unpack/import.ts";
 import { DEFAULT_LIMITS } from "../../src/tar/limits.ts";
 
@@ -38,20 +37,7 @@ Deno.test("an archive GNU tar made with -S in its default format imports and res
     const src = `${base}/src`;
     buildTree(src);
     const expected = seconds(await treePrint(src));
-    const { stats } = await captureDir(src, `${base}/s.tar.zst`);
-    const x = `${base}/x`;
-    Deno.mkdirSync(x);
-    await run("tar", ["-xpf", `${base}/s.tar.zst`, "-C", x]);
-    await run("tar", [
-      "--sparse",
-      "--format=gnu",
-      "-cf",
-      `${base}/gnu.tar`,
-      "-C",
-      x,
-      "volsnap.json",
-      "volumes",
-    ]);
+    const { stats } = await gnuRepack(src, base);
     // Really old GNU sparse: typeflag S headers, extension blocks for `many`.
     const typeflags = await sh(
       `python3 -c 'import sys,tarfile; [print(m.name, m.type.decode()) for m in tarfile.open(sys.argv[1])]' "$1"`,
@@ -61,20 +47,11 @@ Deno.test("an archive GNU tar made with -S in its default format imports and res
     assertMatch(typeflags, /volumes\/0\/all_hole S/);
     assert(Deno.statSync(`${base}/gnu.tar`).size < 512 * 1024, "GNU tar stored it sparse");
 
-    const imported = `${base}/imported.tar`;
-    const file = await Deno.open(`${base}/gnu.tar`);
-    const result = await importArchive({
-      body: file.readable,
-      finalPath: imported,
-      limits: DEFAULT_LIMITS,
-    });
-    assertEquals(result.stats.fileCount, stats.fileCount);
     const staged = `${base}/staged`;
-    await extractArchive({
-      sourcePath: imported,
-      targetDirFor: () => staged,
-      limits: DEFAULT_LIMITS,
-    });
+    assertEquals(
+      (await importAndStage(`${base}/gnu.tar`, base, staged)).fileCount,
+      stats.fileCount,
+    );
     assertEquals(seconds(await treePrint(staged)), expected);
     for (const f of ["many", "hole_last", "all_hole"]) {
       const b = await blocks(`${staged}/${f}`);
@@ -90,20 +67,7 @@ Deno.test("an old GNU sparse entry whose map lies is refused", async () => {
   try {
     const src = `${base}/src`;
     buildTree(src);
-    await captureDir(src, `${base}/s.tar.zst`);
-    const x = `${base}/x`;
-    Deno.mkdirSync(x);
-    await run("tar", ["-xpf", `${base}/s.tar.zst`, "-C", x]);
-    await run("tar", [
-      "--sparse",
-      "--format=gnu",
-      "-cf",
-      `${base}/gnu.tar`,
-      "-C",
-      x,
-      "volsnap.json",
-      "volumes",
-    ]);
+    await gnuRepack(src, base);
     const tar = Deno.readFileSync(`${base}/gnu.tar`);
     // The header of `hole_last`: its one segment made longer than the data it carries.
     const at = findHeader(tar, "volumes/0/hole_last");
@@ -128,6 +92,17 @@ Deno.test("an old GNU sparse entry whose map lies is refused", async () => {
     await Deno.remove(base, { recursive: true });
   }
 });
+
+/** A capture of `src`, unpacked and packed again by GNU tar -S in its default format: base/gnu.tar. */
+async function gnuRepack(src: string, base: string) {
+  const capture = await captureDir(src, `${base}/s.tar.zst`);
+  const x = `${base}/x`;
+  Deno.mkdirSync(x);
+  await run("tar", ["-xpf", `${base}/s.tar.zst`, "-C", x]);
+  const gnu = ["--sparse", "--format=gnu", "-cf", `${base}/gnu.tar`, "-C", x];
+  await run("tar", [...gnu, "volsnap.json", "volumes"]);
+  return capture;
+}
 
 function findHeader(tar: Uint8Array, name: string): number {
   const want = new TextEncoder().encode(name + "\0");
