@@ -33,9 +33,8 @@ import { chunkSpans, keepSubFrames } from "./sub_frame_spans.ts";
 import { PAGE, pageStructured, SUB_FRAME } from "./sub_frames.ts";
 import { FrameRecipe } from "./frame_recipe.ts";
 import { PoolHashes } from "./pool_hashes.ts";
-import { DIGEST_CHUNK } from "../drill/content_digest.ts";
+import { DIGEST_CHUNK, type LaterSha } from "../drill/content_digest.ts";
 import { type FileRecord, identity, ParentFrames, sameFile, type VirtualSource } from "./parent.ts";
-import type { LaterSha } from "../drill/content_digest.ts";
 
 /** Data chunk size of large files. */
 export const CHUNK = DIGEST_CHUNK;

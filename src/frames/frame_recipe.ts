@@ -56,7 +56,9 @@ export class FrameRecipe {
    * once every content token has its sha256 (a frame worker hashes them).
    */
   finishLater(): () => string | null {
-    const { tag, tokens, valid } = { tag: this.#tag, tokens: this.#tokens, valid: this.#valid };
+    const tag = this.#tag;
+    const tokens = this.#tokens;
+    const valid = this.#valid;
     const literal = this.#literal?.digest();
     this.#tokens = [];
     this.#literal = undefined;

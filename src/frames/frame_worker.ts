@@ -3,11 +3,12 @@
  * when asked, compresses it into one complete zstd frame with a content
  * checksum, or into sub-frames (sub_frames.ts), keeping the parent's that
  * match; and hashes the contents of the small files in it (a full capture's
- * packer thread is its bottleneck on many small files). Input and output buffers are transferred back and forth, so the
- * steady state allocates nothing; a pool of these uses every core.
+ * packer thread is its bottleneck on many small files). Input and output
+ * buffers are transferred back and forth, so the steady state allocates
+ * nothing; a pool of these uses every core.
  */
 import zlib from "node:zlib";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../drill/content_digest.ts";
 import { frameId } from "./frame_id.ts";
 import { compressSubFrames, type SubFrame } from "./sub_frames.ts";
 import { openZlibHandle, type ZHandle } from "../compression/zlib_handle.ts";
@@ -114,8 +115,7 @@ scope.onmessage = (e) => {
     if (r.ranges) {
       shas = [];
       for (let i = 0; i < r.ranges.length; i += 2) {
-        const part = input.subarray(r.ranges[i], r.ranges[i] + r.ranges[i + 1]);
-        shas.push(createHash("sha256").update(part).digest("hex"));
+        shas.push(sha256Hex(input.subarray(r.ranges[i], r.ranges[i] + r.ranges[i + 1])));
       }
     }
     let outLen = 0;

@@ -319,8 +319,8 @@ class Walker {
           await sink.zeros(padding(size));
         }
       }
-      let contentSha: string | LaterSha | undefined;
-      if (hashedLater) sink.digest?.endFileLater(contentSha = hashedLater);
+      let contentSha: string | LaterSha | undefined = hashedLater;
+      if (hashedLater) sink.digest?.endFileLater(hashedLater);
       else contentSha = sink.digest?.endFile();
       const after = this.#fs.fstat(fd);
       const altered = changed || after.size !== size || after.mtimeMs !== common.mtimeMs;

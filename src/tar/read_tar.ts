@@ -1,8 +1,8 @@
 /**
  * A strict, streaming tar parser for untrusted input: ustar + POSIX PAX
  * (x/g, pax.ts) + GNU long names (L/K) + GNU sparse PAX 1.0 and old GNU
- * sparse entries (typeflag S, what `tar -S` writes in its default format). It only yields
- * the entry kinds volsnap can restore and refuses everything else with a
+ * sparse entries (typeflag S, what `tar -S` writes in its default format).
+ * It only yields the entry kinds volsnap can restore and refuses everything else with a
  * reason. Names are bytes: any that are not UTF-8 come out escaped
  * (raw_names.ts), never refused or mangled. It knows nothing about
  * volsnap's layout; reader.ts applies those rules.
@@ -168,12 +168,7 @@ export class TarParser {
     if (e.type !== "file") throw bad("is not a regular file");
     const realSize = p.sparseRealSize;
     if (realSize === undefined) throw bad("has no GNU.sparse.realsize");
-    if (realSize > this.#limits.maxExpandedBytes) {
-      throw new AppError(
-        "too_large",
-        `sparse file '${e.name}' of ${realSize} bytes exceeds the limit of ${this.#limits.maxExpandedBytes}`,
-      );
-    }
+    this.#checkRealSize(e, realSize);
     const nums: number[] = [];
     let want = -1;
     let cur = -1;
@@ -204,28 +199,24 @@ export class TarParser {
    * Old GNU sparse (typeflag S): the map is in the header (4 entries of
    * offset and length at 386, "extended" at 482, the real size at 483) and
    * in extension blocks of 21 entries each that follow it (their own
-   * "extended" byte at 504), before the data. A zero offset and length ends
-   * the list.
+   * "extended" byte at 504), before the data. As in GNU tar, a slot with an
+   * empty length ends the list (one with only its offset empty is refused).
    */
   async #readOldGnuSparse(e: TarEntry, header: Uint8Array) {
     const nums: number[] = [];
     const take = (b: Uint8Array, at: number, count: number): boolean => {
       for (let i = 0; i < count; i++, at += 24) {
-        // GNU tar ends the list at a slot whose length is empty; one half empty is refused.
-        if (b[at + 12] === 0) {
-          if (b[at] !== 0) {
-            throw new BadArchiveError(`sparse entry '${e.name}' has a half-empty map slot`);
-          }
-          return false;
-        }
-        if (b[at] === 0) {
+        const end = b[at + 12] === 0;
+        if (end !== (b[at] === 0)) {
           throw new BadArchiveError(`sparse entry '${e.name}' has a half-empty map slot`);
         }
+        if (end) return false;
         nums.push(numeric(b, at, 12, "sparse offset"), numeric(b, at + 12, 12, "sparse length"));
       }
       return true;
     };
     const realSize = numeric(header, 483, 12, "sparse real size");
+    this.#checkRealSize(e, realSize);
     let more = take(header, 386, 4) && header[482] !== 0;
     let read = 0;
     while (more) {
@@ -242,15 +233,19 @@ export class TarParser {
     this.#checkSparse(e, realSize, nums);
   }
 
-  /** Validates a sparse map against the entry's real size and data, then records it. */
-  #checkSparse(e: TarEntry, realSize: number, nums: number[]) {
-    const bad = (why: string) => new BadArchiveError(`sparse entry '${e.name}' ${why}`);
+  /** Refuses a sparse file larger than the limits allow (before its map is read). */
+  #checkRealSize(e: TarEntry, realSize: number) {
     if (realSize > this.#limits.maxExpandedBytes) {
       throw new AppError(
         "too_large",
         `sparse file '${e.name}' of ${realSize} bytes exceeds the limit of ${this.#limits.maxExpandedBytes}`,
       );
     }
+  }
+
+  /** Validates a sparse map against the entry's real size and data, then records it. */
+  #checkSparse(e: TarEntry, realSize: number, nums: number[]) {
+    const bad = (why: string) => new BadArchiveError(`sparse entry '${e.name}' ${why}`);
     let end = 0;
     let data = 0;
     let lastData = -1;
