@@ -43,6 +43,12 @@ export interface Config {
   localKeepLast?: number;
   /** zstd captures kept as frames in the frame store (SPEC §15), incremental where they can be. */
   frameStore: boolean;
+  /**
+   * Read the volumes once while the app still runs before a stop/pause
+   * capture, so the app is down only for what changed since (SPEC §15):
+   * "auto" for incremental captures, "always" for first ones too, "never".
+   */
+  precopy: "auto" | "always" | "never";
 }
 
 /** Invalid configuration; `message` is the one line shown to the operator. */
@@ -78,6 +84,7 @@ type RawConfig = {
   notifyOn?: string;
   metricsPublic?: string;
   frameStore?: string;
+  precopy?: string;
 };
 
 export const SETTINGS: readonly Setting[] = [
@@ -102,6 +109,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "notifyOn", env: "VOLSNAP_NOTIFY_ON", flag: "notify-on" },
   { key: "metricsPublic", env: "VOLSNAP_METRICS_PUBLIC", flag: "metrics-public" },
   { key: "frameStore", env: "VOLSNAP_FRAME_STORE", flag: "frame-store" },
+  { key: "precopy", env: "VOLSNAP_PRECOPY", flag: "precopy" },
 ];
 
 export const DEFAULTS = {
@@ -114,6 +122,7 @@ export const DEFAULTS = {
   preRestoreKeepLast: 3,
   stopTimeoutSeconds: 10,
   frameStore: true,
+  precopy: "auto" as const,
 };
 
 const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -216,6 +225,9 @@ const schema = z.object({
     .transform((v) => v === "true"),
   frameStore: z.enum(["true", "false"], { message: 'must be "true" or "false"' })
     .transform((v) => v === "true"),
+  precopy: z.enum(["auto", "always", "never"], {
+    message: 'must be "auto", "always" or "never"',
+  }),
 });
 
 /**
@@ -322,6 +334,7 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     notifyOn: raw.notifyOn ?? "failure",
     metricsPublic: raw.metricsPublic ?? "false",
     frameStore: raw.frameStore ?? String(DEFAULTS.frameStore),
+    precopy: raw.precopy ?? DEFAULTS.precopy,
   };
   const parsed = schema.safeParse(withDefaults);
   if (!parsed.success) {
@@ -351,6 +364,7 @@ export function parseConfig(env: Record<string, string | undefined>, args: strin
     metricsPublic: c.metricsPublic,
     ...remote,
     frameStore: c.frameStore,
+    precopy: c.precopy,
   };
 }
 

@@ -17,7 +17,13 @@ import { MANIFEST_FORMAT } from "../core/model.ts";
 import { errMessage } from "../core/errors.ts";
 import { TOOL_NAME, VERSION } from "../core/version.ts";
 import { zstdCliAvailable } from "../compression/zstd_cli.ts";
-import { captureFrames, type FramedParent, type FrameStats } from "../frames/frame_writer.ts";
+import {
+  type CapturedFrames,
+  captureFrames,
+  type FramedParent,
+  type FrameStats,
+  LiveCopyUnsupported,
+} from "../frames/frame_writer.ts";
 import { ParentFrameError } from "../frames/parent.ts";
 import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
 import { frameStoreAt, refLocation } from "../frames/store.ts";
@@ -48,6 +54,8 @@ export interface FinishedArchive {
   contentDigest?: Record<string, string>;
   frames?: FrameStats;
   parentId?: string;
+  /** The pre-copy's time, or why none ran (framed stop/pause captures). */
+  precopy?: { ms: number } | { skipped: string };
 }
 
 export interface ArchiveJob {
@@ -55,6 +63,13 @@ export interface ArchiveJob {
   file: string;
   finalPath: string;
   compression: Compression;
+  /**
+   * Before the quiesce (the app runs): reads the volumes once, so that
+   * `write` reads only what changed since (SPEC §15). Never fails the
+   * capture: a pre-copy that cannot run or fails is skipped (only an abort
+   * is thrown). Absent for single-file archives.
+   */
+  precopy?(p: ArchiveWrite): Promise<void>;
   write(p: ArchiveWrite): Promise<Manifest>;
   finish(): Promise<FinishedArchive>;
   /** Drops whatever `write` produced (safe to call on any path). */
@@ -86,27 +101,65 @@ export async function archiveJob(
   const store = await frameStoreAt(ctx.paths.root);
   const parent = opts.incremental ? await chooseParent(ctx, workload) : {};
   let captured: Awaited<ReturnType<typeof captureFrames>> | undefined;
+  let pre: { parent: FramedParent; storedBytes: number; ms: number } | { skipped: string } = {
+    skipped: "not asked for",
+  };
+  // Held from the pre-copy to the end: compaction must not reclaim the
+  // pre-copy's frames (referenced by no frame list yet) in between.
+  let hold: (() => void) | undefined;
+  const capture = (
+    p: ArchiveWrite,
+    framedParent?: FramedParent,
+    fresh = false,
+    live?: { startedMs: number },
+  ) =>
+    captureFrames({
+      store,
+      finalPath,
+      manifest: draftManifest(id, workload, p),
+      sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
+      parent: framedParent,
+      onProgress: p.onProgress,
+      onWarning: p.onWarning,
+      signal: p.signal,
+      fault: (name) => ctx.fault(live ? `precopy.${name}` : name),
+      limits: ctx.limits,
+      fresh,
+      live,
+    });
   return {
     file,
     finalPath,
     compression,
-    async write(p) {
-      const capture = (framedParent?: FramedParent, fresh = false) =>
-        captureFrames({
-          store,
-          finalPath,
-          manifest: draftManifest(id, workload, p),
-          sources: p.volumes.map((v, index) => ({ index, hostPath: v.hostPath })),
-          parent: framedParent,
-          onProgress: p.onProgress,
-          onWarning: p.onWarning,
-          signal: p.signal,
-          fault: (name) => ctx.fault(name),
-          limits: ctx.limits,
-          fresh,
-        });
+    async precopy(p) {
+      if (ctx.config.precopy === "never") return void (pre = { skipped: "VOLSNAP_PRECOPY=never" });
+      if (!parent.parent && ctx.config.precopy !== "always") {
+        return void (pre = { skipped: "a full capture (VOLSNAP_PRECOPY=always pre-copies those)" });
+      }
+      hold ??= await store.lock.shared();
+      const t0 = performance.now();
+      let pass: CapturedFrames | undefined;
       try {
-        captured = await capture(parent.parent);
+        // Its warnings (a file changing while the app writes it) are not the snapshot's.
+        const quiet = { ...p, onWarning: () => {} };
+        pass = await capture(quiet, parent.parent, false, { startedMs: Date.now() });
+        const { snap, storedBytes } = await pass.asParent();
+        const volumeKeys = p.volumes.map((v) => v.key);
+        pre = { parent: { snap, volumeKeys }, storedBytes, ms: Math.round(performance.now() - t0) };
+      } catch (err) {
+        await pass?.abort();
+        if (p.signal?.aborted) throw err;
+        pre = { skipped: errMessage(err) };
+        if (!(err instanceof LiveCopyUnsupported)) {
+          ctx.log.warn("pre-copy failed: the capture reads everything with the app down", {
+            error: errMessage(err),
+          });
+        }
+      }
+    },
+    async write(p) {
+      try {
+        captured = await capture(p, "parent" in pre ? pre.parent : parent.parent);
       } catch (err) {
         if (!(err instanceof ParentFrameError)) throw err;
         // A damaged parent never blocks captures: this one reads everything and
@@ -114,23 +167,39 @@ export async function archiveJob(
         ctx.log.warn("parent frame unreadable: capturing in full", { error: err.message });
         parent.reason = `parent ${parent.row?.id} is damaged (${err.message}); run a verify on it`;
         parent.parent = undefined;
-        captured = await capture(undefined, true);
+        pre = { skipped: "a parent frame is damaged" };
+        captured = await capture(p, undefined, true);
       }
       return captured.manifest;
     },
     async finish() {
-      const { stats, frames, contentDigest } = await captured!.finalize();
-      if (parent.reason) frames.fullReason ??= parent.reason;
-      return {
-        stats,
-        frames,
-        contentDigest,
-        parentId: frames.incremental ? parent.row?.id : undefined,
-      };
+      try {
+        const { stats, frames, contentDigest } = await captured!.finalize();
+        if (parent.reason) frames.fullReason ??= parent.reason;
+        if ("parent" in pre) {
+          // What the pre-copy stored is part of what this snapshot added.
+          frames.storedBytes += pre.storedBytes;
+          frames.sharedBytes = Math.max(0, frames.sharedBytes - pre.storedBytes);
+          frames.incremental = !!parent.parent;
+        }
+        return {
+          stats,
+          frames,
+          contentDigest,
+          parentId: frames.incremental ? parent.row?.id : undefined,
+          precopy: "parent" in pre ? { ms: pre.ms } : pre,
+        };
+      } finally {
+        hold?.();
+      }
     },
     async abort() {
-      await captured?.abort();
-      await removeArchiveFile(finalPath);
+      try {
+        await captured?.abort();
+        await removeArchiveFile(finalPath);
+      } finally {
+        hold?.();
+      }
     },
   };
 }

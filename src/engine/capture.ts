@@ -129,7 +129,22 @@ async function runCapture(
   let downtimeMs: number | null = null;
   let resumeFailed = false;
   const warnings: string[] = [...sharedWith];
+  const reading = {
+    createdAt: now.toISOString(),
+    quiesce: mode,
+    label: req.label,
+    volumes: workload.volumes,
+    onProgress: (n: number) => op.progress({ bytesDone: n }),
+    signal: op.signal,
+  };
   try {
+    // With something to stop or pause, read the volumes once while the app
+    // still runs: then only what changed since is read while it is down.
+    if (job.precopy && mode !== "none" && (targets.length || services.length)) {
+      op.progress({ phase: "pre-copying", bytesDone: 0, bytesTotal });
+      await job.precopy({ ...reading, onWarning: () => {} });
+      await ctx.fault("capture.precopied");
+    }
     op.progress({ phase: "quiescing" });
     const downStart = ctx.clock.monotonicMs();
     op.signal?.throwIfAborted();
@@ -137,15 +152,7 @@ async function runCapture(
     await ctx.fault("capture.quiesced");
     try {
       op.progress({ phase: "archiving", bytesDone: 0, bytesTotal });
-      manifest = await job.write({
-        createdAt: now.toISOString(),
-        quiesce: mode,
-        label: req.label,
-        volumes: workload.volumes,
-        onProgress: (n) => op.progress({ bytesDone: n }),
-        onWarning: (w) => warnings.push(w),
-        signal: op.signal,
-      });
+      manifest = await job.write({ ...reading, onWarning: (w) => warnings.push(w) });
       await ctx.fault("capture.archived");
     } finally {
       op.progress({ phase: "resuming" });
@@ -220,6 +227,7 @@ async function runCapture(
       sizeBytes: row.sizeBytes,
       downtimeMs,
       warnings: warnings.length,
+      ...(finished.precopy ? { precopy: finished.precopy } : {}),
     },
   );
   const pruned = await applyRetention(ctx, workload.id, workload.containers);

@@ -24,6 +24,7 @@ import {
   writeManifestEntry,
 } from "../pack/writer.ts";
 import { closeVolumeRoot } from "../pack/volume_root.ts";
+import { changedTooRecently, liveCopyUnsupported } from "../pack/live_copy.ts";
 import { ContentDigester } from "../drill/content_digest.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 import { OffThreadSha256 } from "../hash/sha256_thread.ts";
@@ -34,6 +35,9 @@ import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
 import { type FrameRef, type FrameStore, type PackWriter, refLocation } from "./store.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
+
+/** A volume cannot be read safely while its app runs (live_copy.ts): no pre-copy. */
+export class LiveCopyUnsupported extends Error {}
 const MAX_WARNINGS = 1000;
 
 export interface FramedParent {
@@ -60,6 +64,13 @@ export interface CaptureFramesOptions {
   limits?: ArchiveLimits;
   /** Store a copy of every frame, sharing none with the store (it was found damaged). */
   fresh?: boolean;
+  /**
+   * A pre-copy: the app still runs (src/pack/live_copy.ts). Its result is
+   * only a parent for the capture that follows with the app stopped
+   * (`asParent`), never a snapshot; files changed since `startedMs` (or just
+   * before) are left out of it.
+   */
+  live?: { startedMs: number };
 }
 
 export interface FrameStats {
@@ -74,6 +85,12 @@ export interface FrameStats {
 
 export interface CapturedFrames {
   manifest: Manifest;
+  /**
+   * A pre-copy's end: its pack made durable (its frames findable), and what
+   * the next capture needs to use it as a parent. Releases its hold on the
+   * store: the caller holds one across both passes.
+   */
+  asParent(): Promise<{ snap: FramedSnapshot; storedBytes: number }>;
   finalize(): Promise<
     { stats: ArchiveStats; frames: FrameStats; contentDigest: Record<string, string> }
   >;
@@ -92,6 +109,13 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
     throw err;
   }
   const rootDevs = [...roots].map(([index, r]) => ({ index, dev: volumeFs().fstat(r.fd).dev }));
+  const unsupported = opts.live &&
+    [...roots.values()].map((r) => liveCopyUnsupported(r.fd)).find((why) => why);
+  if (unsupported) {
+    for (const r of roots.values()) closeVolumeRoot(r.fd);
+    release();
+    throw new LiveCopyUnsupported(unsupported);
+  }
   let manifest: Manifest;
   try {
     manifest = ManifestSchema.parse({
@@ -173,6 +197,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           warn,
           signal: opts.signal,
           limits: opts.limits ?? DEFAULT_LIMITS,
+          writeBackFirst: !!opts.live,
         },
         r.fd,
         r.root,
@@ -193,8 +218,38 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   const rawSize = sink.bytes;
   const contentDigest = digest.result();
   let settled = false;
+  // A pre-copy's files changed during it or just before are read again by the next pass.
+  const reusable = () =>
+    opts.live
+      ? cutter.reusableFiles.filter((f) => !changedTooRecently(f.ctimeMs, opts.live!.startedMs))
+      : cutter.reusableFiles;
   return {
     manifest,
+    async asParent() {
+      if (settled) throw new Error("capture already finalized or aborted");
+      settled = true;
+      try {
+        await pack!.flush();
+        await pack!.commit(opts.fault);
+        const snap: FramedSnapshot = {
+          snapshotId,
+          level,
+          size: cutter.list.reduce((n, f) => n + f.size, 0),
+          rawSize,
+          sha256: "",
+          frames: cutter.list,
+          recipes: cutter.recipes,
+          files: reusable(),
+          roots: rootDevs,
+        };
+        return { snap, storedBytes: cutter.stats.storedBytes };
+      } catch (err) {
+        await pack!.abort();
+        throw wrapIoError(err, opts.finalPath);
+      } finally {
+        release();
+      }
+    },
     async abort() {
       if (settled) return;
       settled = true;
@@ -222,7 +277,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           sha256,
           frames: cutter.list,
           recipes: cutter.recipes,
-          files: cutter.reusableFiles,
+          files: reusable(),
           roots: rootDevs,
         });
         await opts.fault?.("frames.list-written");

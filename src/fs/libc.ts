@@ -39,6 +39,16 @@ const SYMBOLS = {
   getdents64: { parameters: ["i32", "buffer", "usize"], result: "i32", optional: true },
   /** Only for files whose blocks say they may have holes (SEEK_DATA / SEEK_HOLE). */
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  // A pre-copy (src/pack/live_copy.ts) writes a file's dirty pages back before
+  // reading it (a large file's on a pool thread); fstatfs names a volume's file system.
+  sync_file_range: { parameters: ["i32", "i64", "i64", "u32"], result: "i32" },
+  sync_file_range_async: {
+    name: "sync_file_range",
+    parameters: ["i32", "i64", "i64", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   flistxattr: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
   fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },

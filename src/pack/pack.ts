@@ -31,6 +31,7 @@ import { type EntryStat, inodeKey, sameInode, type VolumeFs, volumeFs } from "./
 import { type ArchiveLimits, checkWriterLimits } from "../tar/limits.ts";
 import { digestEntryOf, type LaterSha } from "../drill/content_digest.ts";
 import type { RootInfo } from "./volume_root.ts";
+import { writeBackDirtyPages } from "./live_copy.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
@@ -53,6 +54,8 @@ export interface PackVolumeOptions {
   limits: ArchiveLimits;
   /** The file system calls to walk with; tests inject failures here. */
   vfs?: VolumeFs;
+  /** The app still runs (a pre-copy): write each file's dirty pages back before reading it. */
+  writeBackFirst?: boolean;
 }
 
 /** Writes `volumes/<index>/` and everything below it. Takes ownership of `rootFd`. */
@@ -236,6 +239,8 @@ class Walker {
       return this.#o.warn(`cannot read ${label}: ${errMessage(err)}; skipped`);
     }
     try {
+      // Before the stat that identifies it: see live_copy.ts.
+      if (this.#o.writeBackFirst) await writeBackDirtyPages(fd, st.size);
       const before = this.#fs.fstat(fd);
       if (before.kind !== "file" || !sameInode(before, st)) {
         return this.#o.warn(`file replaced while reading: ${label}; skipped`);

@@ -31,6 +31,7 @@ Deno.test("config defaults match SPEC §8", () => {
     notifyOn: "failure",
     metricsPublic: false,
     frameStore: true,
+    precopy: "auto",
   });
 });
 
@@ -45,12 +46,14 @@ Deno.test("schedule, notify and metrics settings: env and flags, one line when i
   assertEquals(c.notify.map((t) => t.type), ["webhook", "ntfy"]);
   assertEquals([c.notifySecret, c.notifyOn, c.metricsPublic], ["0123456789", "all", true]);
   assertEquals(parseConfig({ VOLSNAP_SCHEDULE: "off" }, []).schedule, undefined);
+  assertEquals(parseConfig({}, ["--precopy", "never"]).precopy, "never");
   const cases: [Record<string, string>, RegExp][] = [
     [{ VOLSNAP_SCHEDULE: "@every 5s" }, /VOLSNAP_SCHEDULE.*at least 10s/],
     [{ VOLSNAP_SCHEDULE: "0 3 * *" }, /VOLSNAP_SCHEDULE.*5 fields/],
     [{ VOLSNAP_NOTIFY: "https://ok.test/,gopher://tok3n@x/" }, /VOLSNAP_NOTIFY.*target 2/],
     [{ VOLSNAP_NOTIFY_ON: "sometimes" }, /VOLSNAP_NOTIFY_ON/],
     [{ VOLSNAP_METRICS_PUBLIC: "yes" }, /VOLSNAP_METRICS_PUBLIC/],
+    [{ VOLSNAP_PRECOPY: "sometimes" }, /VOLSNAP_PRECOPY.*"auto", "always" or "never"/],
     [{ VOLSNAP_NOTIFY_SECRET: "short" }, /VOLSNAP_NOTIFY_SECRET/],
   ];
   for (const [env, re] of cases) {

@@ -148,3 +148,60 @@ Deno.test("SIGKILL between a pre hook and its post hook: the sweep runs the owed
     await scratch.cleanup();
   }
 });
+
+for (const point of ["capture.precopied", "precopy.frames.pack-written"]) {
+  Deno.test(`SIGKILL in an incremental capture's pre-copy (at ${point}): the app never stopped, the catalog is unchanged`, async () => {
+    const scratch = new DockerScratch("vs-cpre");
+    const server = await TestServer.start();
+    try {
+      const wid = scratch.prefix;
+      const vol = await scratch.volume("data");
+      const lab = { "volsnap.workload": wid };
+      const a = await scratch.container({ name: "a", labels: lab, args: ["-v", `${vol}:/data`] });
+      const dir = await volumeMountpoint(vol);
+      populateTree(dir, "A", { bytes: 2_000_000 });
+      const first = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, {});
+      assertEquals(first.status, 201);
+      populateTree(join(dir, "more"), "B", { bytes: 1_000_000 }); // for the pre-copy to store
+      await sleep(200);
+      await server.restart({ killAt: point });
+      fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+        body: "{}",
+      }).then((r) => r.body?.cancel()).catch(() => {});
+      const status = await Promise.race([server.exited(), sleep(60_000).then(() => undefined)]);
+      assert(status, `server was not killed:\n${server.log.slice(-2000)}`);
+      // Killed before the quiesce: the app never stopped.
+      assertEquals(await containerState(a), "running");
+      await server.restart();
+      assertEquals(await containerState(a), "running");
+      assertEquals([...Deno.readDirSync(join(server.dataDir, "journal"))].length, 0);
+      const list = await server.api("GET", `/api/v1/workloads/${wid}/snapshots`);
+      assertEquals(list.json.snapshots.map((s: { id: string }) => s.id), [first.json.snapshot.id]);
+      assertEquals(
+        archiveFiles(server.archivesDir()).map((p) => p.split("/").pop()),
+        [`${first.json.snapshot.id}.frames`],
+      );
+      // The next capture works (incremental again), and both snapshots verify.
+      const next = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, {});
+      assertEquals(next.status, 201);
+      assertEquals(next.json.snapshot.parentId, first.json.snapshot.id);
+      for (const s of [first.json.snapshot, next.json.snapshot]) {
+        const v = await server.api("POST", `/api/v1/snapshots/${s.id}/verify?wait=true`);
+        assertEquals(v.json.verify.ok, true, `snapshot ${s.id} verifies`);
+      }
+      // The pre-copy's frames (the next capture shares them) survive the first snapshot's delete.
+      const del = await server.api("DELETE", `/api/v1/snapshots/${first.json.snapshot.id}`);
+      assert(del.status < 300, `delete: ${del.status}`);
+      const v = await server.api(
+        "POST",
+        `/api/v1/snapshots/${next.json.snapshot.id}/verify?wait=true`,
+      );
+      assertEquals(v.json.verify.ok, true, "the remaining snapshot verifies after compaction");
+    } finally {
+      await server.stop();
+      await scratch.cleanup();
+    }
+  });
+}

@@ -127,3 +127,81 @@ Deno.test("SQLite under continuous writes: restore gives the exact snapshot stat
     await scratch.cleanup();
   }
 });
+
+Deno.test("SQLite writing through the pre-copy: the incremental snapshot is the database as it was stopped", async () => {
+  const scratch = new DockerScratch("vs-dbpre");
+  const server = await TestServer.start();
+  try {
+    const wid = scratch.prefix;
+    const vol = await scratch.volume("db");
+    const dir = await volumeMountpoint(vol);
+    // Each row carries its insert time (ms): rows after the restart are told from rows before the stop.
+    const writer = [
+      "sh",
+      "-c",
+      "sqlite3 /var/lib/db/app.db 'PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB, ms INTEGER);' >/dev/null; " +
+      "trap 'exit 0' TERM; (while :; do echo \"INSERT INTO t(v, ms) VALUES (randomblob(3000), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));\"; sleep 0.005; done) | sqlite3 -cmd '.timeout 10000' /var/lib/db/app.db & wait",
+    ];
+    const db = await scratch.container({
+      name: "db",
+      labels: { "volsnap.workload": wid },
+      args: ["-v", `${vol}:/var/lib/db`],
+      cmd: writer,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const first = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, {});
+    assertEquals(first.status, 201, JSON.stringify(first.json));
+    await new Promise((r) => setTimeout(r, 1000));
+    // Incremental: read once while the writer writes, then again (what changed) with it stopped.
+    const cap = await server.api("POST", `/api/v1/workloads/${wid}/snapshots?wait=true`, {});
+    assertEquals(cap.status, 201, JSON.stringify(cap.json));
+    const sid = cap.json.snapshot.id;
+    assertEquals(cap.json.snapshot.parentId, first.json.snapshot.id);
+    const events = await server.api("GET", `/api/v1/events?workload=${wid}`);
+    const created = JSON.stringify(
+      events.json.events.find((e: { data?: { snapshotId?: string } }) =>
+        e.data?.snapshotId === sid
+      ),
+    );
+    assert(/"precopy":\{"ms":\d+\}/.test(created), `the capture was pre-copied: ${created}`);
+    const restarted = Date.parse(
+      (await dockerCli(["inspect", "-f", "{{.State.StartedAt}}", db])).stdout,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    await dockerCli(["stop", "-t", "5", db]);
+
+    const dl = await fetch(`${server.url}/api/v1/snapshots/${sid}/archive`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
+    const tmp = await Deno.makeTempDir();
+    try {
+      const archive = join(tmp, "snap.tar.zst");
+      await Deno.writeFile(archive, dl.body!);
+      const tar = await new Deno.Command("tar", { args: ["--zstd", "-xpf", archive, "-C", tmp] })
+        .output();
+      assert(tar.success, new TextDecoder().decode(tar.stderr));
+      const snapDb = join(tmp, "volumes", "0", "app.db");
+      assertEquals(await hostSql(snapDb, "PRAGMA integrity_check"), "ok");
+      const maxId = Number(await hostSql(snapDb, "SELECT max(id) FROM t"));
+      const liveDb = join(dir, "app.db");
+      // Every row written before the stop is in the snapshot, byte for byte...
+      const rows = (file: string) =>
+        hostSql(
+          file,
+          `SELECT count(*) || ':' || hex(sha3(group_concat(hex(v) || ms))) FROM (SELECT v, ms FROM t WHERE id <= ${maxId} ORDER BY id)`,
+        );
+      assertEquals(await rows(snapDb), await rows(liveDb));
+      // ...and every row it lacks was written after the app came back.
+      const early = await hostSql(
+        liveDb,
+        `SELECT count(*) FROM t WHERE id > ${maxId} AND ms < ${restarted - 5}`,
+      );
+      assertEquals(early, "0", "rows written before the stop are missing from the snapshot");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  } finally {
+    await server.stop();
+    await scratch.cleanup();
+  }
+});

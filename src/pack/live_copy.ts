@@ -1,0 +1,71 @@
+/**
+ * Reading a volume while its app still runs, for a pre-copy (SPEC §15): the
+ * capture reads the volumes once before the quiesce, then, with the app
+ * stopped, reads again only what changed since, so the app is down for the
+ * walk and the late changes instead of for all the data.
+ *
+ * That second pass takes a file as unchanged when its device, inode, size,
+ * mtime and ctime are the same. Two things could make that wrong while the
+ * app runs, and both are closed here:
+ *  - a page written through a shared mapping stays writable until it is
+ *    written back, and further writes to it change no time stamp. Writing the
+ *    file's dirty pages back before reading it write-protects them, so the
+ *    next write faults and sets ctime (`writeBackDirtyPages`).
+ *  - time stamps come from a coarse clock: a write in the same tick as the
+ *    stat leaves ctime as it was. A file changed shortly before the pre-copy
+ *    started is not trusted (`changedTooRecently`).
+ * Only on file systems whose write faults set ctime (ext2/3/4, XFS, Btrfs):
+ * tmpfs, for one, never does, and a network file system's clock is not ours.
+ */
+import { lastError, libc } from "../fs/libc.ts";
+
+const SUPPORTED: Record<number, string> = {
+  0xef53: "ext4",
+  0x58465342: "xfs",
+  0x9123683e: "btrfs",
+};
+
+/** Files up to this size are written back on the calling thread (a few pages at most). */
+const INLINE_WRITEBACK = 1 << 20;
+/** SYNC_FILE_RANGE_WAIT_BEFORE | WRITE | WAIT_AFTER: every dirty page, no journal commit. */
+const WRITE_AND_WAIT = 7;
+
+/** Why a volume cannot be pre-copied (undefined: it can). */
+export function liveCopyUnsupported(rootFd: number): string | undefined {
+  const lib = libc();
+  if (!lib) return "the libc calls a pre-copy needs are unavailable";
+  // struct statfs: f_type is the first field, a long, on every 64-bit Linux.
+  const buf = new Uint8Array(128);
+  if (lib.fstatfs(rootFd, buf) !== 0) return `fstatfs: ${lastError(lib, "fstatfs").message}`;
+  const type = Number(new DataView(buf.buffer).getBigInt64(0, true));
+  if (SUPPORTED[type]) return undefined;
+  return `the volume's file system (type 0x${type.toString(16)}) may not record writes made ` +
+    "through memory mappings in ctime";
+}
+
+/** Writes back the open file's dirty pages (and waits), so a later write through a mapping faults. */
+export async function writeBackDirtyPages(fd: number, size: number): Promise<void> {
+  const lib = libc();
+  if (!lib) throw new Error("libc unavailable");
+  if (size <= INLINE_WRITEBACK) {
+    if (lib.sync_file_range(fd, 0n, 0n, WRITE_AND_WAIT) !== 0) {
+      throw lastError(lib, "sync_file_range");
+    }
+    return;
+  }
+  // On a pool thread: errno is not readable from here.
+  if (await lib.sync_file_range_async(fd, 0n, 0n, WRITE_AND_WAIT) !== 0) {
+    throw new Error("sync_file_range failed");
+  }
+}
+
+/**
+ * Whether a file's ctime is too close to (or after) the pre-copy's start for
+ * an unchanged ctime to mean an unchanged file. The kernel's file clock lags
+ * the wall clock by at most a tick (≤ 10 ms); file systems that keep whole
+ * seconds (no sub-second part) get 2 s.
+ */
+export function changedTooRecently(ctimeMs: number, startedMs: number): boolean {
+  const margin = ctimeMs % 1000 === 0 ? 2000 : 50;
+  return !(ctimeMs < startedMs - margin);
+}
