@@ -24,6 +24,7 @@ import {
   type FrameStats,
   LiveCopyUnsupported,
 } from "../frames/frame_writer.ts";
+import type { StreamHashGuess } from "../frames/stream_hash.ts";
 import { ParentFrameError } from "../frames/parent.ts";
 import { FRAMES_EXT, isFramedFile, readFramedSnapshot } from "../frames/snapshot_frames.ts";
 import { frameStoreAt, refLocation } from "../frames/store.ts";
@@ -101,17 +102,27 @@ export async function archiveJob(
   const store = await frameStoreAt(ctx.paths.root);
   const parent = opts.incremental ? await chooseParent(ctx, workload) : {};
   let captured: Awaited<ReturnType<typeof captureFrames>> | undefined;
-  let pre: { parent: FramedParent; storedBytes: number; ms: number } | { skipped: string } = {
+  let pre: {
+    parent: FramedParent;
+    storedBytes: number;
+    ms: number;
+    streamHash?: StreamHashGuess;
+  } | { skipped: string } = {
     skipped: "not asked for",
   };
   // Held from the pre-copy to the end: compaction must not reclaim the
   // pre-copy's frames (referenced by no frame list yet) in between.
   let hold: (() => void) | undefined;
+  const done = async () => {
+    if ("parent" in pre) await pre.streamHash?.close();
+    hold?.();
+  };
   const capture = (
     p: ArchiveWrite,
     framedParent?: FramedParent,
     fresh = false,
     live?: { startedMs: number },
+    streamHash?: StreamHashGuess,
   ) =>
     captureFrames({
       store,
@@ -126,6 +137,7 @@ export async function archiveJob(
       limits: ctx.limits,
       fresh,
       live,
+      streamHash,
     });
   return {
     file,
@@ -143,9 +155,10 @@ export async function archiveJob(
         // Its warnings (a file changing while the app writes it) are not the snapshot's.
         const quiet = { ...p, onWarning: () => {} };
         pass = await capture(quiet, parent.parent, false, { startedMs: Date.now() });
-        const { snap, storedBytes } = await pass.asParent();
+        const { snap, storedBytes, streamHash } = await pass.asParent();
         const volumeKeys = p.volumes.map((v) => v.key);
-        pre = { parent: { snap, volumeKeys }, storedBytes, ms: Math.round(performance.now() - t0) };
+        const ms = Math.round(performance.now() - t0);
+        pre = { parent: { snap, volumeKeys }, storedBytes, ms, streamHash };
       } catch (err) {
         await pass?.abort();
         if (p.signal?.aborted) throw err;
@@ -159,7 +172,9 @@ export async function archiveJob(
     },
     async write(p) {
       try {
-        captured = await capture(p, "parent" in pre ? pre.parent : parent.parent);
+        captured = "parent" in pre
+          ? await capture(p, pre.parent, false, undefined, pre.streamHash)
+          : await capture(p, parent.parent);
       } catch (err) {
         if (!(err instanceof ParentFrameError)) throw err;
         // A damaged parent never blocks captures: this one reads everything and
@@ -167,6 +182,8 @@ export async function archiveJob(
         ctx.log.warn("parent frame unreadable: capturing in full", { error: err.message });
         parent.reason = `parent ${parent.row?.id} is damaged (${err.message}); run a verify on it`;
         parent.parent = undefined;
+        // The guessed hash read the store's copies, which this capture replaces.
+        if ("parent" in pre) await pre.streamHash?.close();
         pre = { skipped: "a parent frame is damaged" };
         captured = await capture(p, undefined, true);
       }
@@ -190,7 +207,7 @@ export async function archiveJob(
           precopy: "parent" in pre ? { ms: pre.ms } : pre,
         };
       } finally {
-        hold?.();
+        await done();
       }
     },
     async abort() {
@@ -198,7 +215,7 @@ export async function archiveJob(
         await captured?.abort();
         await removeArchiveFile(finalPath);
       } finally {
-        hold?.();
+        await done();
       }
     },
   };

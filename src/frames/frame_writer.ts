@@ -27,12 +27,12 @@ import { closeVolumeRoot } from "../pack/volume_root.ts";
 import { changedTooRecently, liveCopyUnsupported } from "../pack/live_copy.ts";
 import { ContentDigester } from "../drill/content_digest.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
-import { OffThreadSha256 } from "../hash/sha256_thread.ts";
 import { type CutterStats, FrameCutter } from "./cutter.ts";
 import type { ParentIndex } from "./parent.ts";
 import { defaultWorkerCount, FramePool, hashOnCaller } from "./frame_pool.ts";
 import { type FramedSnapshot, writeFramedSnapshot } from "./snapshot_frames.ts";
-import { type FrameRef, type FrameStore, type PackWriter, refLocation } from "./store.ts";
+import type { FrameRef, FrameStore } from "./store.ts";
+import { hashFrames, StreamHashGuess } from "./stream_hash.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -71,6 +71,8 @@ export interface CaptureFramesOptions {
    * before) are left out of it.
    */
   live?: { startedMs: number };
+  /** Started on a pre-copy's frames (the stream is likely the same): finishes the stream's hash. */
+  streamHash?: StreamHashGuess;
 }
 
 export interface FrameStats {
@@ -88,9 +90,10 @@ export interface CapturedFrames {
   /**
    * A pre-copy's end: its pack made durable (its frames findable), and what
    * the next capture needs to use it as a parent. Releases its hold on the
-   * store: the caller holds one across both passes.
+   * store: the caller holds one across both passes. `streamHash` has begun
+   * hashing this stream, for the next pass (`streamHash` option) to finish.
    */
-  asParent(): Promise<{ snap: FramedSnapshot; storedBytes: number }>;
+  asParent(): Promise<{ snap: FramedSnapshot; storedBytes: number; streamHash: StreamHashGuess }>;
   finalize(): Promise<
     { stats: ArchiveStats; frames: FrameStats; contentDigest: Record<string, string> }
   >;
@@ -176,6 +179,8 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
     },
   });
   const stats: PackStats = { fileCount: 0, skippedSpecial: 0 };
+  // The pre-copy's stream hash waits while this pass reads (the app is down).
+  opts.streamHash?.hold(true);
   const undo = async () => {
     await cutter.close();
     pool!.close();
@@ -213,6 +218,8 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   } catch (err) {
     await undo();
     throw wrapIoError(err, opts.finalPath);
+  } finally {
+    opts.streamHash?.hold(false);
   }
   opts.onProgress?.(sink.bytes);
   const rawSize = sink.bytes;
@@ -242,7 +249,9 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           files: reusable(),
           roots: rootDevs,
         };
-        return { snap, storedBytes: cutter.stats.storedBytes };
+        // The next pass's stream is likely this one: its hash starts now, while the app stops.
+        const streamHash = new StreamHashGuess(pack!, cutter.list);
+        return { snap, storedBytes: cutter.stats.storedBytes, streamHash };
       } catch (err) {
         await pack!.abort();
         throw wrapIoError(err, opts.finalPath);
@@ -263,7 +272,9 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
         // fsync (which takes longer): hashing it on the way cost the packer's
         // thread 0.15 s per 30k small files while the app was down.
         await pack!.flush();
-        const hashing = hashFrames(pack!, cutter.list);
+        const hashing = opts.streamHash
+          ? opts.streamHash.digest(pack!, cutter.list)
+          : hashFrames(pack!, cutter.list);
         hashing.catch(() => {});
         await pack!.commit(opts.fault);
         await opts.fault?.("frames.pack-committed");
@@ -342,37 +353,6 @@ function usableParent(
       recipes,
     },
   };
-}
-
-/** sha256 of the concatenated frames, read back (from the store or this pack) by the hash worker. */
-async function hashFrames(
-  pack: PackWriter,
-  frames: FrameRef[],
-): Promise<string> {
-  const ranges = frames.map((f) => {
-    const loc = refLocation(pack.location(f.id), f);
-    if (!loc) {
-      throw new AppError("integrity_error", `frame ${f.id} vanished from the frame store`, {
-        hint: "the capture is abandoned; run it again",
-      });
-    }
-    return { ...pack.fileOf(loc), offset: loc.offset, size: loc.size };
-  });
-  // Frames stored back to back (a chunk's spans, a capture's new frames) are
-  // read as one range: thousands of 16 KiB reads cost more than the hashing.
-  const merged: typeof ranges = [];
-  for (const r of ranges) {
-    const last = merged[merged.length - 1];
-    if (last && last.path === r.path && last.offset + last.size === r.offset) {
-      last.size += r.size;
-    } else merged.push({ ...r });
-  }
-  const hash = new OffThreadSha256();
-  try {
-    return await hash.digestRanges(merged);
-  } finally {
-    await hash.close();
-  }
 }
 
 function randomHex(): string {

@@ -49,6 +49,8 @@ const SYMBOLS = {
     nonblocking: true,
   },
   fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
+  // Per thread on Linux (who = 0: the calling thread): a guessed stream hash yields the CPU.
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
   flistxattr: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
   fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },

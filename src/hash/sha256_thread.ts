@@ -21,6 +21,7 @@ export class OffThreadSha256 {
   #digest?: { resolve: (hex: string) => void; reject: (e: Error) => void };
   #failure?: Error;
   #relayed?: Promise<string>;
+  #hold = new Int32Array(new SharedArrayBuffer(4));
   /** Bytes hashed in tail or relay mode, once `digest` resolved. */
   tailSize?: number;
 
@@ -37,6 +38,8 @@ export class OffThreadSha256 {
       } else if (r.op === "digest") {
         this.tailSize = r.size;
         this.#digest?.resolve(r.hex);
+      } else if (r.op === "guessed") {
+        // The guess is hashed; `resume` uses its kept states.
       } else if (r.op === "stopped") {
         this.#stopped?.();
       } else {
@@ -110,6 +113,30 @@ export class OffThreadSha256 {
   async digestRanges(ranges: HashRange[]): Promise<string> {
     const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
     this.#post({ op: "ranges", ranges }, []);
+    const result = await hex;
+    await this.close();
+    return result;
+  }
+
+  /**
+   * Instead of `update`: starts hashing a guess at a stream (file ranges, as
+   * for `digestRanges`) before the stream is known; `resume` gives the
+   * digest of the real one, hashing again only from where it leaves the guess.
+   */
+  guess(ranges: HashRange[]): void {
+    this.#post({ op: "guess", ranges, hold: this.#hold }, []);
+  }
+
+  /** Holds a guess (it waits between two 4 MiB reads) or lets it go on. */
+  holdGuess(held: boolean): void {
+    Atomics.store(this.#hold, 0, held ? 1 : 0);
+    if (!held) Atomics.notify(this.#hold, 0);
+  }
+
+  /** The digest of `ranges`, whose first `sameUpTo` bytes are the guess's. Ends the worker. */
+  async resume(ranges: HashRange[], sameUpTo: number): Promise<string> {
+    const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
+    this.#post({ op: "resume", ranges, sameUpTo }, []);
     const result = await hex;
     await this.close();
     return result;

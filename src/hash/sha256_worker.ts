@@ -3,7 +3,7 @@
  * packing is the capture's critical path). Chunks arrive in order and their
  * buffers are sent back for reuse.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { lastError, libc, sizeT } from "../fs/libc.ts";
 
 export type HashRequest =
@@ -22,6 +22,16 @@ export type HashRequest =
   /** Hash these byte ranges of files, in order, read here; then reply with the digest. */
   | { op: "ranges"; ranges: HashRange[] }
   /**
+   * A guess at a stream (a pre-copy's frames): hash its ranges keeping the
+   * state every few MiB, reply "guessed"; then `resume` finishes the real one.
+   */
+  | { op: "guess"; ranges: HashRange[]; hold: Int32Array }
+  /**
+   * The real stream, equal to the guess in its first `sameUpTo` bytes: hashed
+   * on from the last state kept at or before that point; reply with the digest.
+   */
+  | { op: "resume"; ranges: HashRange[]; sameUpTo: number }
+  /**
    * Copy pipe fd `from` (read end) to pipe fd `to` (write end), both open in
    * this process, hashing on the way, until `from` ends; then reply with the
    * digest and size. The fds stay open: their owner closes them.
@@ -39,7 +49,8 @@ export type HashReply =
   | { op: "buffer"; buf: ArrayBuffer }
   | { op: "digest"; hex: string; size?: number }
   | { op: "error"; message: string }
-  | { op: "stopped" };
+  | { op: "stopped" }
+  | { op: "guessed"; size: number };
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<HashRequest>) => void) | null;
@@ -88,12 +99,39 @@ async function tail(path: string, writeback: boolean): Promise<void> {
   scope.postMessage({ op: "digest", hex: hash.digest("hex"), size }, []);
 }
 
-/** Reads and hashes file ranges in order (a framed snapshot's frames, in their packs). */
-async function hashRanges(ranges: HashRange[]) {
+/** Where a guess's hash state was kept: after exactly `offset` bytes. */
+interface Checkpoint {
+  offset: number;
+  state: Hash;
+}
+const READ_SIZE = 4 << 20;
+/** At most this much is hashed again after the real stream leaves the guess. */
+const KEEP_STATE_EVERY = 1 << 20;
+const PRIO_PROCESS = 0;
+let checkpoints: Checkpoint[] = [];
+/** Set by `resume` (which may arrive while the guess is read between two files). */
+let guessOver = false;
+
+/**
+ * Reads and hashes file ranges in order (a framed snapshot's frames, in their
+ * packs), from stream offset `from` into `h`; with `keep`, the state is kept
+ * every few MiB (a guess), and it waits while `hold` is set.
+ */
+async function hashRanges(
+  h: Hash,
+  ranges: HashRange[],
+  from = 0,
+  keep?: { hold: Int32Array },
+): Promise<number> {
   const files = new Map<string, Deno.FsFile>();
-  const buf = new Uint8Array(4 << 20);
+  const buf = new Uint8Array(READ_SIZE);
+  let at = 0; // stream offset of the range's start
   try {
     for (const r of ranges) {
+      if (at + r.size <= from) {
+        at += r.size;
+        continue;
+      }
       let f = files.get(r.path);
       if (!f) {
         f = await Deno.open(r.path, { read: true }).catch((err) => {
@@ -104,9 +142,10 @@ async function hashRanges(ranges: HashRange[]) {
       }
       // Blocking reads: this thread has nothing else to do, and async ones
       // made hashing 550 MB of packs take 0.9 s.
-      f.seekSync(r.offset, Deno.SeekMode.Start);
+      const skip = Math.max(0, from - at);
+      f.seekSync(r.offset + skip, Deno.SeekMode.Start);
       // A range may be a whole pack (frames back to back): read 4 MiB at a time.
-      for (let done = 0; done < r.size;) {
+      for (let done = skip; done < r.size;) {
         const want = Math.min(buf.length, r.size - done);
         let got = 0;
         while (got < want) {
@@ -114,14 +153,36 @@ async function hashRanges(ranges: HashRange[]) {
           if (n === null) throw new Error(`${r.path} ends before offset ${r.offset + r.size}`);
           got += n;
         }
-        hash.update(buf.subarray(0, want));
+        if (keep) {
+          // Held while the packer reads with the app down: the guess only uses spare time.
+          while (Atomics.load(keep.hold, 0) === 1 && !guessOver) Atomics.wait(keep.hold, 0, 1, 50);
+          if (guessOver) return at + done;
+          const last = checkpoints[checkpoints.length - 1];
+          if (!last || at + done - last.offset >= KEEP_STATE_EVERY) {
+            checkpoints.push({ offset: at + done, state: h.copy() });
+          }
+        }
+        h.update(buf.subarray(0, want));
         done += want;
       }
+      at += r.size;
     }
   } finally {
     for (const f of files.values()) f.close();
   }
-  scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []);
+  return at;
+}
+
+async function resume(ranges: HashRange[], sameUpTo: number): Promise<string> {
+  guessOver = true;
+  let best: Checkpoint | undefined;
+  for (const c of checkpoints) {
+    if (c.offset <= sameUpTo && c.offset >= (best?.offset ?? 0)) best = c;
+  }
+  checkpoints = [];
+  const h = best ? best.state : createHash("sha256");
+  await hashRanges(h, ranges, best?.offset ?? 0);
+  return h.digest("hex");
 }
 
 /**
@@ -179,9 +240,29 @@ scope.onmessage = (e) => {
     }
     return;
   }
+  const failed = (err: Error) =>
+    scope.postMessage({ op: "error", message: String(err?.message ?? err) }, []);
   if (req.op === "ranges") {
-    hashRanges(req.ranges).catch((err) =>
-      scope.postMessage({ op: "error", message: String(err?.message ?? err) }, [])
+    hashRanges(hash, req.ranges).then(
+      () => scope.postMessage({ op: "digest", hex: hash.digest("hex") }, []),
+      failed,
+    );
+    return;
+  }
+  if (req.op === "guess") {
+    // Only idle CPU: the pass with the app stopped, which this may spare work, comes first.
+    libc()?.setpriority(PRIO_PROCESS, 0, 19);
+    const h = createHash("sha256");
+    hashRanges(h, req.ranges, 0, { hold: req.hold }).then(
+      (size) => scope.postMessage({ op: "guessed", size }, []),
+      failed,
+    );
+    return;
+  }
+  if (req.op === "resume") {
+    resume(req.ranges, req.sameUpTo).then(
+      (hex) => scope.postMessage({ op: "digest", hex }, []),
+      failed,
     );
     return;
   }

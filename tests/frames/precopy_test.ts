@@ -20,6 +20,7 @@ import {
   framedCapture,
   fullTar,
   rowsText,
+  sha256Hex,
   streamBytes,
   zstdDecode,
 } from "./frames_helpers.ts";
@@ -42,24 +43,38 @@ async function precopy(
     parent,
     live: { startedMs: Date.now() },
   });
-  const { snap, storedBytes } = await c.asParent();
-  return { parent: { snap, volumeKeys: ["volume:v0"] }, storedBytes };
+  const { snap, storedBytes, streamHash } = await c.asParent();
+  return { parent: { snap, volumeKeys: ["volume:v0"] }, storedBytes, streamHash };
 }
 
-/** The pass with the app stopped; its stream must be the full capture's tar. */
+/**
+ * The pass with the app stopped; its stream must be the full capture's tar,
+ * and the sha256 it records (finished from the pre-copy's guess) the stream's.
+ */
 async function stoppedPass(
   store: FrameStore,
   dir: string,
   scratch: string,
   id: string,
-  parent: FramedParent,
+  pre: Awaited<ReturnType<typeof precopy>>,
 ) {
-  const cur = await framedCapture(store, dir, scratch, id, parent);
-  const got = await zstdDecode(await streamBytes(store, cur.path));
+  const path = join(scratch, `${id}.frames`);
+  const c = await captureFrames({
+    store,
+    finalPath: path,
+    manifest: { ...draft(), snapshotId: id },
+    sources: [{ index: 0, hostPath: dir }],
+    parent: pre.parent,
+    streamHash: pre.streamHash,
+  });
+  const stats = await c.finalize();
+  const stream = await streamBytes(store, path);
+  assertEquals(stats.stats.sha256, await sha256Hex(stream), "recorded sha256 is the stream's");
+  const got = await zstdDecode(stream);
   const want = await fullTar(dir, scratch, id);
   assert(equalBytes(got, want), `stream differs at byte ${firstDiff(got, want)}`);
-  assertEquals(cur.stats.contentDigest["0"], await treeDigest(dir));
-  return cur;
+  assertEquals(stats.contentDigest["0"], await treeDigest(dir));
+  return { stats };
 }
 
 function pages(n: number, seed: number): Uint8Array {
@@ -118,7 +133,7 @@ Deno.test("pre-copy: changes between the passes are in the snapshot, the rest is
     await f.write(pseudoRandom(1000, 6));
     f.close();
 
-    const s1 = await stoppedPass(store, src, tmp, "s1", pre.parent);
+    const s1 = await stoppedPass(store, src, tmp, "s1", pre);
     // db1 (4 MiB) was read by the pre-copy only; db2 and blob changed and are read again.
     assert(s1.stats.frames.reusedRawBytes >= 4 * MiB, `reused ${s1.stats.frames.reusedRawBytes}`);
     assert(s1.stats.frames.storedBytes < MiB, `stored ${s1.stats.frames.storedBytes}`);
@@ -142,7 +157,7 @@ Deno.test("pre-copy: a file changed just before it started is read again by the 
     const pre = await precopy(store, src, tmp, "s1");
     const names = pre.parent.snap.files.map((f) => f.path.split("/").pop()).sort();
     assertEquals(names, ["big-old", "old"]);
-    await stoppedPass(store, src, tmp, "s1", pre.parent);
+    await stoppedPass(store, src, tmp, "s1", pre);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -202,7 +217,7 @@ Deno.test("pre-copy: writes through a shared mapping after it are in the snapsho
       assert((await child.status).success, "mmap writer failed");
       const bytes = await Deno.readFile(join(src, "large"));
       assertEquals(new TextDecoder().decode(bytes.subarray(0, 16)), "AAAAAAAABBBBBBBB");
-      await stoppedPass(store, src, tmp, "s1", pre.parent);
+      await stoppedPass(store, src, tmp, "s1", pre);
     } finally {
       await stdin.close().catch(() => {});
       await lines.cancel().catch(() => {});
