@@ -101,9 +101,18 @@ export async function archiveJob(
   const store = await frameStoreAt(ctx.paths.root);
   const parent = opts.incremental ? await chooseParent(ctx, workload) : {};
   let captured: Awaited<ReturnType<typeof captureFrames>> | undefined;
-  let pre: { parent: FramedParent; storedBytes: number; ms: number } | { skipped: string } = {
-    skipped: "not asked for",
-  };
+  let pre:
+    | {
+      parent: FramedParent;
+      storedBytes: number;
+      stored: Set<string>;
+      incremental: boolean;
+      fullReason?: string;
+      ms: number;
+    }
+    | { skipped: string } = {
+      skipped: "not asked for",
+    };
   // Held from the pre-copy to the end: compaction must not reclaim the
   // pre-copy's frames (referenced by no frame list yet) in between.
   let hold: (() => void) | undefined;
@@ -126,6 +135,10 @@ export async function archiveJob(
       limits: ctx.limits,
       fresh,
       live,
+      writeBackFirst: p.quiesce === "pause",
+      precopied: !live && framedParent && "parent" in pre && framedParent === pre.parent
+        ? pre.stored
+        : undefined,
     });
   return {
     file,
@@ -143,9 +156,16 @@ export async function archiveJob(
         // Its warnings (a file changing while the app writes it) are not the snapshot's.
         const quiet = { ...p, onWarning: () => {} };
         pass = await capture(quiet, parent.parent, false, { startedMs: Date.now() });
-        const { snap, storedBytes } = await pass.asParent();
+        const { snap, storedBytes, stored, incremental, fullReason } = await pass.asParent();
         const volumeKeys = p.volumes.map((v) => v.key);
-        pre = { parent: { snap, volumeKeys }, storedBytes, ms: Math.round(performance.now() - t0) };
+        pre = {
+          parent: { snap, volumeKeys },
+          storedBytes,
+          stored,
+          incremental,
+          fullReason,
+          ms: Math.round(performance.now() - t0),
+        };
       } catch (err) {
         await pass?.abort();
         if (p.signal?.aborted) throw err;
@@ -177,10 +197,12 @@ export async function archiveJob(
         const { stats, frames, contentDigest } = await captured!.finalize();
         if (parent.reason) frames.fullReason ??= parent.reason;
         if ("parent" in pre) {
-          // What the pre-copy stored is part of what this snapshot added.
+          // What the pre-copy stored is part of what this snapshot added
+          // (captureFrames did not count the part it references as shared).
           frames.storedBytes += pre.storedBytes;
-          frames.sharedBytes = Math.max(0, frames.sharedBytes - pre.storedBytes);
-          frames.incremental = !!parent.parent;
+          // Incremental against the catalog parent only when the pre-copy was.
+          frames.incremental &&= pre.incremental && !!parent.parent;
+          if (!pre.incremental) frames.fullReason ??= pre.fullReason;
         }
         return {
           stats,

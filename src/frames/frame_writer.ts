@@ -71,6 +71,16 @@ export interface CaptureFramesOptions {
    * before) are left out of it.
    */
   live?: { startedMs: number };
+  /**
+   * The app is paused (it keeps its mappings): write each file's dirty pages
+   * back before it is read, as a pre-copy does (src/pack/live_copy.ts).
+   */
+  writeBackFirst?: boolean;
+  /**
+   * The frames a pre-copy stored (its `asParent().stored`): referenced here,
+   * they are not shared with an earlier snapshot, they are this one's own.
+   */
+  precopied?: ReadonlySet<string>;
 }
 
 export interface FrameStats {
@@ -90,7 +100,15 @@ export interface CapturedFrames {
    * the next capture needs to use it as a parent. Releases its hold on the
    * store: the caller holds one across both passes.
    */
-  asParent(): Promise<{ snap: FramedSnapshot; storedBytes: number }>;
+  asParent(): Promise<{
+    snap: FramedSnapshot;
+    storedBytes: number;
+    /** Ids of the frames it stored (not in the store before it). */
+    stored: Set<string>;
+    /** Whether it was incremental against its parent, or why not. */
+    incremental: boolean;
+    fullReason?: string;
+  }>;
   finalize(): Promise<
     { stats: ArchiveStats; frames: FrameStats; contentDigest: Record<string, string> }
   >;
@@ -197,7 +215,8 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           warn,
           signal: opts.signal,
           limits: opts.limits ?? DEFAULT_LIMITS,
-          writeBackFirst: !!opts.live,
+          writeBackFirst: !!opts.live || !!opts.writeBackFirst,
+          waitForWriters: !!opts.live,
         },
         r.fd,
         r.root,
@@ -242,7 +261,16 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           files: reusable(),
           roots: rootDevs,
         };
-        return { snap, storedBytes: cutter.stats.storedBytes };
+        const stored = new Set(
+          cutter.list.filter((f) => pack!.location(f.id)?.pack === pack!.name).map((f) => f.id),
+        );
+        return {
+          snap,
+          storedBytes: cutter.stats.storedBytes,
+          stored,
+          incremental: !!parent,
+          fullReason,
+        };
       } catch (err) {
         await pack!.abort();
         throw wrapIoError(err, opts.finalPath);
@@ -290,7 +318,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
             skippedSpecial: stats.skippedSpecial,
             warnings,
           },
-          frames: frameStats(cutter.stats, !!parent, fullReason),
+          frames: frameStats(cutter.stats, !!parent, fullReason, cutter.list, opts.precopied),
           contentDigest,
         };
       } catch (err) {
@@ -303,11 +331,20 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   };
 }
 
-function frameStats(s: CutterStats, incremental: boolean, fullReason?: string): FrameStats {
+function frameStats(
+  s: CutterStats,
+  incremental: boolean,
+  fullReason: string | undefined,
+  list: FrameRef[],
+  precopied?: ReadonlySet<string>,
+): FrameStats {
+  // The pre-copy's frames it references were counted as shared: they are not.
+  let own = 0;
+  if (precopied) { for (const f of list) if (precopied.has(f.id)) own += f.size; }
   return {
     frameCount: s.frameCount,
     storedBytes: s.storedBytes,
-    sharedBytes: s.sharedBytes,
+    sharedBytes: Math.max(0, s.sharedBytes - own),
     reusedRawBytes: s.reusedRawBytes,
     fullReason,
     incremental,
