@@ -237,10 +237,15 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   const rawSize = sink.bytes;
   const contentDigest = digest.result();
   let settled = false;
-  // A pre-copy's files changed during it or just before are read again by the next pass.
+  // A pre-copy's files changed during it or just before are read again by
+  // the next pass, and so are those on another file system mounted inside a
+  // volume: only the roots' file systems were checked (liveCopyUnsupported).
+  const rootDevSet = new Set(rootDevs.map((d) => d.dev));
   const reusable = () =>
     opts.live
-      ? cutter.reusableFiles.filter((f) => !changedTooRecently(f.ctimeMs, opts.live!.startedMs))
+      ? cutter.reusableFiles.filter((f) =>
+        rootDevSet.has(f.dev) && !changedTooRecently(f.ctimeMs, opts.live!.startedMs)
+      )
       : cutter.reusableFiles;
   return {
     manifest,

@@ -165,7 +165,7 @@ import mmap, sys
 # One write per line (PYTHONUNBUFFERED=1 makes print() write the newline apart:
 # the test reads a chunk as a line).
 def say(line):
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(line + "\\n")
     sys.stdout.flush()
 maps = []
 for path in sys.argv[1:]:
