@@ -105,6 +105,10 @@ export async function archiveJob(
   let pre: {
     parent: FramedParent;
     storedBytes: number;
+    /** Ids of the frames the pre-copy stored. */
+    stored: Set<string>;
+    incremental: boolean;
+    fullReason?: string;
     ms: number;
     streamHash?: StreamHashGuess;
   } | { skipped: string } = {
@@ -138,6 +142,10 @@ export async function archiveJob(
       fresh,
       live,
       streamHash,
+      writeBackFirst: p.quiesce === "pause",
+      precopied: !live && framedParent && "parent" in pre && framedParent === pre.parent
+        ? pre.stored
+        : undefined,
     });
   return {
     file,
@@ -155,10 +163,18 @@ export async function archiveJob(
         // Its warnings (a file changing while the app writes it) are not the snapshot's.
         const quiet = { ...p, onWarning: () => {} };
         pass = await capture(quiet, parent.parent, false, { startedMs: Date.now() });
-        const { snap, storedBytes, streamHash } = await pass.asParent();
+        const { snap, storedBytes, stored, incremental, fullReason, streamHash } = await pass
+          .asParent();
         const volumeKeys = p.volumes.map((v) => v.key);
-        const ms = Math.round(performance.now() - t0);
-        pre = { parent: { snap, volumeKeys }, storedBytes, ms, streamHash };
+        pre = {
+          parent: { snap, volumeKeys },
+          storedBytes,
+          stored,
+          incremental,
+          fullReason,
+          ms: Math.round(performance.now() - t0),
+          streamHash,
+        };
       } catch (err) {
         await pass?.abort();
         if (p.signal?.aborted) throw err;
@@ -194,10 +210,12 @@ export async function archiveJob(
         const { stats, frames, contentDigest } = await captured!.finalize();
         if (parent.reason) frames.fullReason ??= parent.reason;
         if ("parent" in pre) {
-          // What the pre-copy stored is part of what this snapshot added.
+          // What the pre-copy stored is part of what this snapshot added
+          // (captureFrames did not count the part it references as shared).
           frames.storedBytes += pre.storedBytes;
-          frames.sharedBytes = Math.max(0, frames.sharedBytes - pre.storedBytes);
-          frames.incremental = !!parent.parent;
+          // Incremental against the catalog parent only when the pre-copy was.
+          frames.incremental &&= pre.incremental && !!parent.parent;
+          if (!pre.incremental) frames.fullReason ??= pre.fullReason;
         }
         return {
           stats,

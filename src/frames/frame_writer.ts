@@ -24,7 +24,7 @@ import {
   writeManifestEntry,
 } from "../pack/writer.ts";
 import { closeVolumeRoot } from "../pack/volume_root.ts";
-import { changedTooRecently, liveCopyUnsupported } from "../pack/live_copy.ts";
+import { changedTooRecently, liveCopyUnsupported, openForDirectIo } from "../pack/live_copy.ts";
 import { ContentDigester } from "../drill/content_digest.ts";
 import { type ArchiveLimits, DEFAULT_LIMITS } from "../tar/limits.ts";
 import { type CutterStats, FrameCutter } from "./cutter.ts";
@@ -73,6 +73,16 @@ export interface CaptureFramesOptions {
   live?: { startedMs: number };
   /** Started on a pre-copy's frames (the stream is likely the same): finishes the stream's hash. */
   streamHash?: StreamHashGuess;
+  /**
+   * The app is paused (it keeps its mappings): write each file's dirty pages
+   * back before it is read, as a pre-copy does (src/pack/live_copy.ts).
+   */
+  writeBackFirst?: boolean;
+  /**
+   * The frames a pre-copy stored (its `asParent().stored`): referenced here,
+   * they are not shared with an earlier snapshot, they are this one's own.
+   */
+  precopied?: ReadonlySet<string>;
 }
 
 export interface FrameStats {
@@ -93,7 +103,16 @@ export interface CapturedFrames {
    * store: the caller holds one across both passes. `streamHash` has begun
    * hashing this stream, for the next pass (`streamHash` option) to finish.
    */
-  asParent(): Promise<{ snap: FramedSnapshot; storedBytes: number; streamHash: StreamHashGuess }>;
+  asParent(): Promise<{
+    snap: FramedSnapshot;
+    storedBytes: number;
+    /** Ids of the frames it stored (not in the store before it). */
+    stored: Set<string>;
+    /** Whether it was incremental against its parent, or why not. */
+    incremental: boolean;
+    fullReason?: string;
+    streamHash: StreamHashGuess;
+  }>;
   finalize(): Promise<
     { stats: ArchiveStats; frames: FrameStats; contentDigest: Record<string, string> }
   >;
@@ -119,6 +138,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
     release();
     throw new LiveCopyUnsupported(unsupported);
   }
+  const directIo = opts.live ? openForDirectIo() : undefined;
   let manifest: Manifest;
   try {
     manifest = ManifestSchema.parse({
@@ -202,7 +222,8 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           warn,
           signal: opts.signal,
           limits: opts.limits ?? DEFAULT_LIMITS,
-          writeBackFirst: !!opts.live,
+          writeBackFirst: !!opts.live || !!opts.writeBackFirst,
+          waitForWriters: !!opts.live,
         },
         r.fd,
         r.root,
@@ -225,10 +246,18 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   const rawSize = sink.bytes;
   const contentDigest = digest.result();
   let settled = false;
-  // A pre-copy's files changed during it or just before are read again by the next pass.
+  // A pre-copy's files changed during it or just before are read again by
+  // the next pass, and so are those on another file system mounted inside a
+  // volume: only the roots' file systems were checked (liveCopyUnsupported).
+  // Files open for direct I/O (before or after the walk) too: see openForDirectIo.
+  const rootDevSet = new Set(rootDevs.map((d) => d.dev));
+  if (directIo) { for (const key of openForDirectIo()) directIo.add(key); }
   const reusable = () =>
     opts.live
-      ? cutter.reusableFiles.filter((f) => !changedTooRecently(f.ctimeMs, opts.live!.startedMs))
+      ? cutter.reusableFiles.filter((f) =>
+        rootDevSet.has(f.dev) && !changedTooRecently(f.ctimeMs, opts.live!.startedMs) &&
+        !directIo?.has(`${f.dev}:${f.inoHi * 2 ** 32 + f.inoLo}`)
+      )
       : cutter.reusableFiles;
   return {
     manifest,
@@ -249,9 +278,19 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
           files: reusable(),
           roots: rootDevs,
         };
+        const stored = new Set(
+          cutter.list.filter((f) => pack!.location(f.id)?.pack === pack!.name).map((f) => f.id),
+        );
         // The next pass's stream is likely this one: its hash starts now, while the app stops.
         const streamHash = new StreamHashGuess(pack!, cutter.list);
-        return { snap, storedBytes: cutter.stats.storedBytes, streamHash };
+        return {
+          snap,
+          storedBytes: cutter.stats.storedBytes,
+          stored,
+          incremental: !!parent,
+          fullReason,
+          streamHash,
+        };
       } catch (err) {
         await pack!.abort();
         throw wrapIoError(err, opts.finalPath);
@@ -301,7 +340,7 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
             skippedSpecial: stats.skippedSpecial,
             warnings,
           },
-          frames: frameStats(cutter.stats, !!parent, fullReason),
+          frames: frameStats(cutter.stats, !!parent, fullReason, cutter.list, opts.precopied),
           contentDigest,
         };
       } catch (err) {
@@ -314,11 +353,20 @@ export async function captureFrames(opts: CaptureFramesOptions): Promise<Capture
   };
 }
 
-function frameStats(s: CutterStats, incremental: boolean, fullReason?: string): FrameStats {
+function frameStats(
+  s: CutterStats,
+  incremental: boolean,
+  fullReason: string | undefined,
+  list: FrameRef[],
+  precopied?: ReadonlySet<string>,
+): FrameStats {
+  // The pre-copy's frames it references were counted as shared: they are not.
+  let own = 0;
+  if (precopied) { for (const f of list) if (precopied.has(f.id)) own += f.size; }
   return {
     frameCount: s.frameCount,
     storedBytes: s.storedBytes,
-    sharedBytes: s.sharedBytes,
+    sharedBytes: Math.max(0, s.sharedBytes - own),
     reusedRawBytes: s.reusedRawBytes,
     fullReason,
     incremental,

@@ -51,6 +51,13 @@ const SYMBOLS = {
   fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   // Per thread on Linux (who = 0: the calling thread): a guessed stream hash yields the CPU.
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  /** SEEK_DATA on a pool thread: it may wait for a write() in progress (live_copy.ts). */
+  lseek_async: {
+    name: "lseek",
+    parameters: ["i32", "i64", "i32"],
+    result: "i64",
+    nonblocking: true,
+  },
   flistxattr: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
   fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "i32" },

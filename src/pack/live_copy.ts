@@ -14,6 +14,16 @@
  *  - time stamps come from a coarse clock: a write in the same tick as the
  *    stat leaves ctime as it was. A file changed shortly before the pre-copy
  *    started is not trusted (`changedTooRecently`).
+ *  - a write() sets mtime and ctime when it starts, then copies its data in
+ *    page by page (for as long as it takes: dirty-page throttling, a source
+ *    buffer that faults from slow storage). A read meanwhile is torn, and the
+ *    file's identity is already what it will be once the write ends. The
+ *    wait for writers in progress before the stat (`waitForWriters`)
+ *    closes that for buffered writes: ext4 and Btrfs take the inode's lock
+ *    for SEEK_DATA, which a buffered write holds exclusively from before it
+ *    sets the time stamps until its last byte is in; XFS's reads take it
+ *    themselves. (An O_DIRECT write holds it shared, or not at all once
+ *    queued: one in flight for longer than the margin is not detected.)
  * Only on file systems whose write faults set ctime (ext2/3/4, XFS, Btrfs):
  * tmpfs, for one, never does, and a network file system's clock is not ours.
  */
@@ -29,6 +39,8 @@ const SUPPORTED: Record<number, string> = {
 const INLINE_WRITEBACK = 1 << 20;
 /** SYNC_FILE_RANGE_WAIT_BEFORE | WRITE | WAIT_AFTER: every dirty page, no journal commit. */
 const WRITE_AND_WAIT = 7;
+const SEEK_SET = 0;
+const SEEK_DATA = 3;
 
 /** Why a volume cannot be pre-copied (undefined: it can). */
 export function liveCopyUnsupported(rootFd: number): string | undefined {
@@ -43,7 +55,26 @@ export function liveCopyUnsupported(rootFd: number): string | undefined {
     "through memory mappings in ctime";
 }
 
-/** Writes back the open file's dirty pages (and waits), so a later write through a mapping faults. */
+/**
+ * Returns once a write() to the open file that was in progress has ended (see
+ * above): the app still runs. Leaves the file offset at 0.
+ */
+export async function waitForWriters(fd: number, size: number): Promise<void> {
+  const lib = libc();
+  if (!lib) throw new Error("libc unavailable");
+  // The result does not matter (ENXIO: no data), only that the inode's lock was taken.
+  if (size <= INLINE_WRITEBACK) lib.lseek(fd, 0n, SEEK_DATA);
+  else await lib.lseek_async(fd, 0n, SEEK_DATA);
+  if (Number(lib.lseek(fd, 0n, SEEK_SET)) !== 0) throw lastError(lib, "lseek");
+}
+
+/**
+ * Writes back the open file's dirty pages (and waits), so a later write
+ * through a mapping faults: before a pre-copy reads a file, and before a
+ * paused app's file is read (it keeps its mappings: once it runs again, a
+ * page it dirtied before would take writes that set no time stamp, and the
+ * next capture would take the file as unchanged).
+ */
 export async function writeBackDirtyPages(fd: number, size: number): Promise<void> {
   const lib = libc();
   if (!lib) throw new Error("libc unavailable");
@@ -68,4 +99,47 @@ export async function writeBackDirtyPages(fd: number, size: number): Promise<voi
 export function changedTooRecently(ctimeMs: number, startedMs: number): boolean {
   const margin = ctimeMs % 1000 === 0 ? 2000 : 50;
   return !(ctimeMs < startedMs - margin);
+}
+
+/** O_DIRECT as fdinfo's octal `flags` show it (the generic value; ARM's differ). */
+const O_DIRECT = Deno.build.arch === "aarch64" ? 0o200000 : 0o40000;
+
+/**
+ * Files some process has open for direct I/O, as `dev:ino`. An O_DIRECT
+ * write sets the time stamps before its data reaches the file and holds the
+ * inode's lock only shared (an asynchronous one not at all once queued), so
+ * waiting for writers does not cover it: a pre-copy's read of such a file
+ * may be torn though its identity is final. Such files are left out of the
+ * pre-copy (the pass with the app stopped reads them). One that is opened
+ * for direct I/O after the scan can only be written after the pre-copy
+ * started, which `changedTooRecently` catches. Every process is scanned:
+ * container processes are host processes, and their paths are their own.
+ */
+export function openForDirectIo(): Set<string> {
+  const found = new Set<string>();
+  let pids: Deno.DirEntry[];
+  try {
+    pids = [...Deno.readDirSync("/proc")];
+  } catch {
+    return found;
+  }
+  for (const p of pids) {
+    if (!/^\d+$/.test(p.name) || p.name === String(Deno.pid)) continue;
+    let fds: Deno.DirEntry[];
+    try {
+      fds = [...Deno.readDirSync(`/proc/${p.name}/fdinfo`)];
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    for (const fd of fds) {
+      try {
+        const info = Deno.readTextFileSync(`/proc/${p.name}/fdinfo/${fd.name}`);
+        const flags = /^flags:\s+([0-7]+)/m.exec(info);
+        if (!flags || (parseInt(flags[1], 8) & O_DIRECT) === 0) continue;
+        const st = Deno.statSync(`/proc/${p.name}/fd/${fd.name}`);
+        if (st.isFile) found.add(`${st.dev}:${st.ino}`);
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  return found;
 }

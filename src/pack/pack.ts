@@ -31,7 +31,7 @@ import { type EntryStat, inodeKey, sameInode, type VolumeFs, volumeFs } from "./
 import { type ArchiveLimits, checkWriterLimits } from "../tar/limits.ts";
 import { digestEntryOf, type LaterSha } from "../drill/content_digest.ts";
 import type { RootInfo } from "./volume_root.ts";
-import { writeBackDirtyPages } from "./live_copy.ts";
+import { waitForWriters, writeBackDirtyPages } from "./live_copy.ts";
 
 /** Files up to this size are read with one call straight into the batch. */
 const SMALL_FILE = 1 << 20;
@@ -54,8 +54,10 @@ export interface PackVolumeOptions {
   limits: ArchiveLimits;
   /** The file system calls to walk with; tests inject failures here. */
   vfs?: VolumeFs;
-  /** The app still runs (a pre-copy): write each file's dirty pages back before reading it. */
+  /** The app still runs or is paused: write each file's dirty pages back before reading it. */
   writeBackFirst?: boolean;
+  /** The app still runs (a pre-copy): wait for a write() in progress before reading a file. */
+  waitForWriters?: boolean;
 }
 
 /** Writes `volumes/<index>/` and everything below it. Takes ownership of `rootFd`. */
@@ -240,6 +242,7 @@ class Walker {
     }
     try {
       // Before the stat that identifies it: see live_copy.ts.
+      if (this.#o.waitForWriters) await waitForWriters(fd, st.size);
       if (this.#o.writeBackFirst) await writeBackDirtyPages(fd, st.size);
       const before = this.#fs.fstat(fd);
       if (before.kind !== "file" || !sameInode(before, st)) {

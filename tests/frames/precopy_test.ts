@@ -177,18 +177,23 @@ Deno.test("pre-copy: the racy margin", () => {
 // reading, the pass with the app stopped would take the stale copy.
 const MMAP_WRITER = `
 import mmap, sys
+# One write per line (PYTHONUNBUFFERED=1 makes print() write the newline apart:
+# the test reads a chunk as a line).
+def say(line):
+    sys.stdout.write(line + "\\n")
+    sys.stdout.flush()
 maps = []
 for path in sys.argv[1:]:
     f = open(path, "r+b")
     m = mmap.mmap(f.fileno(), 0)
     m[0:8] = b"AAAAAAAA"
     maps.append(m)
-print("dirty", flush=True)
+say("dirty")
 sys.stdin.readline()
 for m in maps:
     m[8:16] = b"BBBBBBBB"
     m.close()
-print("done", flush=True)
+say("done")
 `;
 
 Deno.test("pre-copy: writes through a shared mapping after it are in the snapshot", async () => {
