@@ -1,10 +1,5 @@
 /** Shared by the pre-copy review tests (tests/review/precopy_*_test.ts). */
 import { join } from "node:path";
-import { assert, assertEquals } from "../_helpers/assert.ts";
-import { captureFrames, type FramedParent } from "../../src/frames/frame_writer.ts";
-import type { FrameStore } from "../../src/frames/store.ts";
-import { treeDigest } from "../../src/drill/digest.ts";
-import { draft } from "../pack/writer_helpers.ts";
 import { loadOrCreateHostId } from "../../src/core/host_id.ts";
 import { Catalog } from "../../db/catalog.ts";
 import { openCatalogDb } from "../../db/client.ts";
@@ -16,57 +11,10 @@ import { ensureDataDirs } from "../../src/engine/paths.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { archiveJob } from "../../src/engine/archive_job.ts";
 import { snapshotRow } from "../../src/engine/snapshot_file.ts";
-import {
-  equalBytes,
-  firstDiff,
-  framedCapture,
-  fullTar,
-  streamBytes,
-  zstdDecode,
-} from "../frames/frames_helpers.ts";
 
 export const MiB = 1 << 20;
 
-/** The pass before the quiesce (as archive_job.ts runs it): its result a parent. */
-export async function precopy(
-  store: FrameStore,
-  dir: string,
-  scratch: string,
-  id: string,
-  parent?: FramedParent,
-) {
-  const c = await captureFrames({
-    store,
-    finalPath: join(scratch, `${id}.frames`),
-    manifest: { ...draft(), snapshotId: id },
-    sources: [{ index: 0, hostPath: dir }],
-    parent,
-    live: { startedMs: Date.now() },
-  });
-  const { snap, storedBytes } = await c.asParent();
-  return { parent: { snap, volumeKeys: ["volume:v0"] }, storedBytes };
-}
-
-/** The pass with the app stopped; its stream must be the full capture's tar of `dir` now. */
-export async function stoppedPass(
-  store: FrameStore,
-  dir: string,
-  scratch: string,
-  id: string,
-  parent: FramedParent,
-) {
-  const cur = await framedCapture(store, dir, scratch, id, parent);
-  const got = await zstdDecode(await streamBytes(store, cur.path));
-  const want = await fullTar(dir, scratch, id);
-  assert(
-    equalBytes(got, want),
-    `the snapshot is not the volume as it was when the app stopped: stream differs at byte ${
-      firstDiff(got, want)
-    } (reused ${cur.stats.frames.reusedRawBytes} bytes)`,
-  );
-  assertEquals(cur.stats.contentDigest["0"], await treeDigest(dir));
-  return cur;
-}
+export { precopy, stoppedPass } from "../frames/precopy_helpers.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

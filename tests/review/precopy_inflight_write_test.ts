@@ -50,7 +50,7 @@ async function inflight(direct: boolean) {
       assert((await w.line()) === "done", "the write did not finish");
       assert((await w.status()).success);
     }
-    await stoppedPass(store, src, tmp, "s1", pre.parent);
+    await stoppedPass(store, src, tmp, "s1", pre);
   } finally {
     for (const w of writers) await w.close();
     await Deno.remove(tmp, { recursive: true });

@@ -50,7 +50,7 @@ Deno.test("review: a file system mounted inside the volume is not pre-copied as 
     // The app writes on through its mapping until it is stopped.
     await app.send("go");
     assertEquals(await app.line(), "again");
-    await stoppedPass(store, src, tmp, "s1", pre.parent);
+    await stoppedPass(store, src, tmp, "s1", pre);
   } finally {
     await app?.close();
     await run("umount", [cache]).catch(() => {});
