@@ -8,6 +8,15 @@ import { DockerScratch } from "../_helpers/docker_cli.ts";
 import { containerState, populateTree, volumeMountpoint } from "../_helpers/fixtures.ts";
 import { sleep, TestServer } from "../_helpers/server.ts";
 
+/** Starts a capture without waiting for it (the server is about to be killed). */
+function startCapture(server: TestServer, wid: string, body: Record<string, string>) {
+  fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  }).then((r) => r.body?.cancel()).catch(() => {});
+}
+
 function archiveFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
@@ -39,11 +48,7 @@ for (
       const idle = await scratch.container({ name: "idle", labels: lab, start: false });
       populateTree(await volumeMountpoint(vol), "A");
 
-      fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ quiesce }),
-      }).then((r) => r.body?.cancel()).catch(() => {});
+      startCapture(server, wid, { quiesce });
       const status = await Promise.race([server.exited(), sleep(60_000).then(() => undefined)]);
       assert(status, `server was not killed:\n${server.log.slice(-2000)}`);
       const downState = quiesce === "pause" ? "paused" : "exited";
@@ -86,11 +91,7 @@ Deno.test("SIGKILL at random moments of captures: containers always come back, e
     const span = Date.now() - t0;
     for (let i = 0; i < trials; i++) {
       const quiesce = i % 2 ? "pause" : "stop";
-      fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ quiesce }),
-      }).then((r) => r.body?.cancel()).catch(() => {});
+      startCapture(server, wid, { quiesce });
       await sleep(Math.random() * span * 1.2);
       server.kill("SIGKILL");
       await server.exited();
@@ -131,11 +132,7 @@ Deno.test("SIGKILL between a pre hook and its post hook: the sweep runs the owed
     };
     const a = await scratch.container({ name: "a", labels: lab, args: ["-v", `${vol}:/data`] });
     const dir = await volumeMountpoint(vol);
-    fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      body: "{}",
-    }).then((r) => r.body?.cancel()).catch(() => {});
+    startCapture(server, wid, {});
     const status = await Promise.race([server.exited(), sleep(60_000).then(() => undefined)]);
     assert(status, "server was not killed");
     assert(Deno.statSync(join(dir, "backup-mode")).isFile, "the pre hook ran before the crash");
@@ -165,11 +162,7 @@ for (const point of ["capture.precopied", "precopy.frames.pack-written"]) {
       populateTree(join(dir, "more"), "B", { bytes: 1_000_000 }); // for the pre-copy to store
       await sleep(200);
       await server.restart({ killAt: point });
-      fetch(`${server.url}/api/v1/workloads/${wid}/snapshots`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-        body: "{}",
-      }).then((r) => r.body?.cancel()).catch(() => {});
+      startCapture(server, wid, {});
       const status = await Promise.race([server.exited(), sleep(60_000).then(() => undefined)]);
       assert(status, `server was not killed:\n${server.log.slice(-2000)}`);
       // Killed before the quiesce: the app never stopped.

@@ -22,6 +22,16 @@ const sql = async (container: string, q: string) =>
   ]))
     .stdout;
 
+/** A container command: one long-lived WAL connection running `insert` (shell-quoted) every `pause` s. */
+function sqliteWriter(columns: string, insert: string, pause: number): string[] {
+  return [
+    "sh",
+    "-c",
+    `sqlite3 /var/lib/db/app.db 'PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, ${columns});' >/dev/null; ` +
+    `trap 'exit 0' TERM; (while :; do echo ${insert}; sleep ${pause}; done) | sqlite3 -cmd '.timeout 10000' /var/lib/db/app.db & wait`,
+  ];
+}
+
 async function hostSql(dbFile: string, q: string): Promise<string> {
   const out = await new Deno.Command("sqlite3", {
     args: [dbFile, q],
@@ -42,12 +52,7 @@ Deno.test("SQLite under continuous writes: restore gives the exact snapshot stat
     Deno.chownSync(dir, 70, 70);
     Deno.chmodSync(dir, 0o700);
     // A long-lived connection in WAL mode inserting a row every 10 ms.
-    const writer = [
-      "sh",
-      "-c",
-      "sqlite3 /var/lib/db/app.db 'PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);' >/dev/null; " +
-      "trap 'exit 0' TERM; (while :; do echo 'INSERT INTO t(v) VALUES (randomblob(300));'; sleep 0.01; done) | sqlite3 -cmd '.timeout 10000' /var/lib/db/app.db & wait",
-    ];
+    const writer = sqliteWriter("v BLOB", "'INSERT INTO t(v) VALUES (randomblob(300));'", 0.01);
     const db = await scratch.container({
       name: "db",
       labels: { "volsnap.workload": wid },
@@ -136,12 +141,11 @@ Deno.test("SQLite writing through the pre-copy: the incremental snapshot is the 
     const vol = await scratch.volume("db");
     const dir = await volumeMountpoint(vol);
     // Each row carries its insert time (ms): rows after the restart are told from rows before the stop.
-    const writer = [
-      "sh",
-      "-c",
-      "sqlite3 /var/lib/db/app.db 'PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB, ms INTEGER);' >/dev/null; " +
-      "trap 'exit 0' TERM; (while :; do echo \"INSERT INTO t(v, ms) VALUES (randomblob(3000), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));\"; sleep 0.005; done) | sqlite3 -cmd '.timeout 10000' /var/lib/db/app.db & wait",
-    ];
+    const writer = sqliteWriter(
+      "v BLOB, ms INTEGER",
+      `"INSERT INTO t(v, ms) VALUES (randomblob(3000), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"`,
+      0.005,
+    );
     const db = await scratch.container({
       name: "db",
       labels: { "volsnap.workload": wid },
