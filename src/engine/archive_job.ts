@@ -20,6 +20,7 @@ import { zstdCliAvailable } from "../compression/zstd_cli.ts";
 import {
   type CapturedFrames,
   captureFrames,
+  type CaptureFramesOptions,
   type FramedParent,
   type FrameStats,
   LiveCopyUnsupported,
@@ -123,10 +124,8 @@ export async function archiveJob(
   };
   const capture = (
     p: ArchiveWrite,
-    framedParent?: FramedParent,
-    fresh = false,
-    live?: { startedMs: number },
-    streamHash?: StreamHashGuess,
+    framedParent: FramedParent | undefined,
+    more: Pick<CaptureFramesOptions, "fresh" | "live" | "streamHash" | "precopied"> = {},
   ) =>
     captureFrames({
       store,
@@ -137,15 +136,10 @@ export async function archiveJob(
       onProgress: p.onProgress,
       onWarning: p.onWarning,
       signal: p.signal,
-      fault: (name) => ctx.fault(live ? `precopy.${name}` : name),
+      fault: (name) => ctx.fault(more.live ? `precopy.${name}` : name),
       limits: ctx.limits,
-      fresh,
-      live,
-      streamHash,
       writeBackFirst: p.quiesce === "pause",
-      precopied: !live && framedParent && "parent" in pre && framedParent === pre.parent
-        ? pre.stored
-        : undefined,
+      ...more,
     });
   return {
     file,
@@ -162,7 +156,7 @@ export async function archiveJob(
       try {
         // Its warnings (a file changing while the app writes it) are not the snapshot's.
         const quiet = { ...p, onWarning: () => {} };
-        pass = await capture(quiet, parent.parent, false, { startedMs: Date.now() });
+        pass = await capture(quiet, parent.parent, { live: { startedMs: Date.now() } });
         const { snap, storedBytes, stored, incremental, fullReason, streamHash } = await pass
           .asParent();
         const volumeKeys = p.volumes.map((v) => v.key);
@@ -189,7 +183,7 @@ export async function archiveJob(
     async write(p) {
       try {
         captured = "parent" in pre
-          ? await capture(p, pre.parent, false, undefined, pre.streamHash)
+          ? await capture(p, pre.parent, { streamHash: pre.streamHash, precopied: pre.stored })
           : await capture(p, parent.parent);
       } catch (err) {
         if (!(err instanceof ParentFrameError)) throw err;
@@ -201,7 +195,7 @@ export async function archiveJob(
         // The guessed hash read the store's copies, which this capture replaces.
         if ("parent" in pre) await pre.streamHash?.close();
         pre = { skipped: "a parent frame is damaged" };
-        captured = await capture(p, undefined, true);
+        captured = await capture(p, undefined, { fresh: true });
       }
       return captured.manifest;
     },

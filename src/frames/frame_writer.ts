@@ -35,10 +35,10 @@ import type { FrameRef, FrameStore } from "./store.ts";
 import { hashFrames, StreamHashGuess } from "./stream_hash.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
+const MAX_WARNINGS = 1000;
 
 /** A volume cannot be read safely while its app runs (live_copy.ts): no pre-copy. */
 export class LiveCopyUnsupported extends Error {}
-const MAX_WARNINGS = 1000;
 
 export interface FramedParent {
   snap: FramedSnapshot;

@@ -110,12 +110,8 @@ export class OffThreadSha256 {
    * Instead of `update`: the digest of these file ranges back to back, read
    * and hashed by the worker (no bytes pass through the caller). Ends the worker.
    */
-  async digestRanges(ranges: HashRange[]): Promise<string> {
-    const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
-    this.#post({ op: "ranges", ranges }, []);
-    const result = await hex;
-    await this.close();
-    return result;
+  digestRanges(ranges: HashRange[]): Promise<string> {
+    return this.#finalDigest({ op: "ranges", ranges });
   }
 
   /**
@@ -134,9 +130,14 @@ export class OffThreadSha256 {
   }
 
   /** The digest of `ranges`, whose first `sameUpTo` bytes are the guess's. Ends the worker. */
-  async resume(ranges: HashRange[], sameUpTo: number): Promise<string> {
+  resume(ranges: HashRange[], sameUpTo: number): Promise<string> {
+    return this.#finalDigest({ op: "resume", ranges, sameUpTo });
+  }
+
+  /** Posts `msg`, whose reply is the digest; ends the worker. */
+  async #finalDigest(msg: HashRequest): Promise<string> {
     const hex = new Promise<string>((resolve, reject) => this.#digest = { resolve, reject });
-    this.#post({ op: "resume", ranges, sameUpTo }, []);
+    this.#post(msg, []);
     const result = await hex;
     await this.close();
     return result;

@@ -5,8 +5,8 @@
  * walk and the late changes instead of for all the data.
  *
  * That second pass takes a file as unchanged when its device, inode, size,
- * mtime and ctime are the same. Two things could make that wrong while the
- * app runs, and both are closed here:
+ * mtime and ctime are the same. While the app runs, four things could make
+ * that wrong; each is closed here:
  *  - a page written through a shared mapping stays writable until it is
  *    written back, and further writes to it change no time stamp. Writing the
  *    file's dirty pages back before reading it write-protects them, so the
@@ -22,8 +22,9 @@
  *    closes that for buffered writes: ext4 and Btrfs take the inode's lock
  *    for SEEK_DATA, which a buffered write holds exclusively from before it
  *    sets the time stamps until its last byte is in; XFS's reads take it
- *    themselves. (An O_DIRECT write holds it shared, or not at all once
- *    queued: one in flight for longer than the margin is not detected.)
+ *    themselves.
+ *  - an O_DIRECT write holds that lock only shared (or not at all once
+ *    queued): files open for direct I/O are not trusted (`openForDirectIo`).
  * Only on file systems whose write faults set ctime (ext2/3/4, XFS, Btrfs):
  * tmpfs, for one, never does, and a network file system's clock is not ours.
  */
